@@ -1,0 +1,34 @@
+# Two commands on a fresh machine (Python >= 3.10 and make):
+#   make demo   set up .venv, then generate the embedded M3SO-NB data, verify it, run a model, print the table
+#   make test   set up .venv, then run the whole offline test suite
+# TORCH is the torch requirement installed first; the default is a release that exists on PyPI for every platform
+# (CPU or CUDA build as pip chooses). Override it, e.g. `make test TORCH='torch==2.5.1'`.
+PYTHON ?= python3
+TORCH ?= torch==2.13.0
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/system-deps.sh
+	bash scripts/system-deps.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/python -m s2sbench demo
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) data runs .pytest_cache

@@ -1,0 +1,42 @@
+"""The ``s2sbench`` command line: a thin click layer; each command calls one library function.
+
+Commands live in the modules of this package (one topic per file), each exposing ``COMMANDS``, a list of click
+commands; this group collects them, so adding a command never edits a central list. Command modules import
+heavy libraries inside the command functions so that ``s2sbench --help`` stays fast.
+Known user errors (bad data, unknown names, bad configs) are printed as one ``Error:`` line and exit 1.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import click
+
+from .. import __version__
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):  # noqa: D102
+        from ..clip import ClipError
+        from ..config import ConfigError
+        from ..registry import RegistryError
+        from ..shards import ShardError
+
+        try:
+            return super().invoke(ctx)
+        except (ShardError, ClipError, ConfigError, RegistryError, FileNotFoundError) as e:
+            raise click.ClickException(str(e)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="s2sbench")
+def main() -> None:
+    """s2sbench: build the Sound2Sight benchmark datasets, run the models, score them as the paper did."""
+
+
+for _mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    for _cmd in getattr(importlib.import_module(f"{__name__}.{_mod}"), "COMMANDS", []):
+        main.add_command(_cmd)
+
+if __name__ == "__main__":
+    main()

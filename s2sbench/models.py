@@ -1,0 +1,158 @@
+"""The model contract: ``DataSpec``, ``VideoPredictor``, the model registry and state-dict checkpoints.
+
+Everything the trainer and the evaluator know about a model is this interface:
+
+- ``configure_optimizers() -> dict[str, Optimizer]`` (one entry for simple models; GANs return several);
+- ``training_step(batch, opt, step) -> dict[str, float]``: the model runs its own forward, backward and optimiser
+  steps (so multi-optimiser GAN updates need no special case in the trainer) and returns scalar logs;
+  the key ``"loss"`` is the number the trainer watches for NaN/inf and plots;
+- ``sample(context, audio, n_future, n_samples) -> (B, S, n_future, C, H, W)`` in [0, 1], where ``context`` is
+  ``(B, n_past, C, H, W)`` and ``audio`` ``(B, n_past + n_future, F)`` covers the seen and the predicted frames
+  (the future audio is the conditioning signal of the task). Deterministic models return S = 1 or repeat.
+
+Checkpoints are ``{"model": name, "config": {...}, "data_spec": {...}, "state_dict": ...}`` plus optional
+optimiser state; ``load_checkpoint`` rebuilds the model by registry name, never by unpickling a module.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Mapping
+
+import torch
+from torch import nn
+
+from .config import from_dict, to_dict
+from .data import Batch
+from .registry import Registry
+
+CHECKPOINT_FORMAT = 1
+
+# name -> "module:Class". Adding a model: its file in baselines/ and one line here.
+MODELS: Registry[type["VideoPredictor"]] = Registry("model", lazy={
+    "copy_last": "baselines.copy_last:CopyLast",
+})
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a model needs to know about the data: frame shape, per-frame audio feature size, the protocol."""
+
+    channels: int
+    height: int
+    width: int
+    audio_dim: int  # F of Batch.audio (B, T, F)
+    audio_patch: tuple[int, int] | None  # (bins, steps) with bins * steps == audio_dim, for conv audio encoders
+    n_past: int
+    n_future: int  # predicted frames in training
+    fps: int = 10
+    audio_feature: str = "stft"
+
+    @classmethod
+    def for_dataset(cls, dataset: str, audio_feature: str = "stft") -> "DataSpec":
+        """The DataSpec of a registered dataset (``s2sbench.datasets.DATASETS``) with the given audio feature."""
+        from .audio import audio_feature as make_feature
+        from .datasets import DATASETS
+
+        info = DATASETS.get(dataset)
+        feat = make_feature(audio_feature, info.spec)
+        return cls(info.spec.channels, info.spec.height, info.spec.width, feat.dim, feat.patch, info.n_past,
+                   info.n_future_train, info.spec.fps, audio_feature)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "DataSpec":
+        return from_dict(cls, d)
+
+
+class VideoPredictor(nn.Module, ABC):
+    """Base class of every model the harness runs. Subclasses set the class variables and ``Config``.
+
+    ``Config`` is a dataclass whose defaults are the paper configuration; ``Config.tiny()`` (a classmethod)
+    returns a small configuration for tests. The constructor is ``Model(spec: DataSpec, config: Config | None)``.
+    """
+
+    name: ClassVar[str] = ""
+    uses_audio: ClassVar[bool] = False
+    stochastic: ClassVar[bool] = False
+    Config: ClassVar[type] = object
+
+    def __init__(self, spec: DataSpec, config: Any = None) -> None:
+        super().__init__()
+        self.spec = spec
+        self.config = config if config is not None else self.Config()
+
+    @abstractmethod
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        ...
+
+    @abstractmethod
+    def training_step(self, batch: Batch, opt: dict[str, torch.optim.Optimizer], step: int) -> dict[str, float]:
+        ...
+
+    @abstractmethod
+    def sample(self, context: torch.Tensor, audio: torch.Tensor, n_future: int, n_samples: int) -> torch.Tensor:
+        ...
+
+    @torch.no_grad()
+    def validation_step(self, batch: Batch) -> dict[str, float]:
+        """Default model-selection score on a validation batch: MSE of one sample over the predicted frames."""
+        p = self.spec.n_past
+        n_future = batch.video.shape[1] - p
+        pred = self.sample(batch.video[:, :p], batch.audio, n_future, 1)[:, 0]  # (B, n_future, C, H, W)
+        return {"val_mse": torch.mean((pred - batch.video[:, p:]) ** 2).item()}
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def build_model(name: str, spec: DataSpec, config: Mapping[str, Any] | Any | None = None) -> VideoPredictor:
+    """Instantiate registered model ``name``; ``config`` is its Config, a dict of overrides, or None (paper)."""
+    cls = MODELS.get(name)
+    if isinstance(config, Mapping):
+        config = from_dict(cls.Config, config) if dataclasses.is_dataclass(cls.Config) else config
+    return cls(spec, config)
+
+
+def save_checkpoint(path: str | os.PathLike, model: VideoPredictor, *,
+                    optimizers: Mapping[str, torch.optim.Optimizer] | None = None, **extra: Any) -> Path:
+    """Save a state-dict checkpoint atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cfg = to_dict(model.config) if dataclasses.is_dataclass(model.config) else {}
+    ckpt = {"format": CHECKPOINT_FORMAT, "model": model.name, "config": cfg, "data_spec": model.spec.to_dict(),
+            "state_dict": model.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in (optimizers or {}).items()}, **extra}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(ckpt, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu"
+                    ) -> tuple[VideoPredictor, dict[str, Any]]:
+    """Rebuild the model of a checkpoint by registry name and load its weights; returns (model, checkpoint dict)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: checkpoint not found")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # truncated / not a torch file
+        raise ValueError(f"{path}: not a readable s2sbench checkpoint ({type(e).__name__}: {e})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: not an s2sbench checkpoint (format {ckpt.get('format') if isinstance(ckpt, dict) else '?'})")
+    spec = DataSpec.from_dict(ckpt["data_spec"])
+    model = build_model(ckpt["model"], spec, ckpt["config"])
+    model.load_state_dict(ckpt["state_dict"])
+    return model.to(map_location), ckpt

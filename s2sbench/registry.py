@@ -1,0 +1,83 @@
+"""A small generic registry: decorator registration, lazy ``"module:attr"`` entries, did-you-mean errors.
+
+One instance exists per kind of thing (datasets, models, metrics, audio features). CLI choices, ``s2sbench ls`` and
+parametrised tests all read ``keys()``, so no second list of names can drift from the registry.
+
+Example::
+
+    MODELS = Registry("model", lazy={"copy_last": "baselines.copy_last:CopyLast"})
+    MODELS.get("copy_last")        # imports baselines.copy_last on first use
+    @MODELS.register("my_model")   # or register eagerly with a decorator
+    class MyModel: ...
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+import threading
+from typing import Callable, Generic, Iterator, TypeVar
+
+T = TypeVar("T")
+
+
+class RegistryError(KeyError):
+    """An unknown or inconsistent registry name. ``str()`` is the plain message (KeyError quotes it otherwise)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class Registry(Generic[T]):
+    """Maps names to objects; entries may be given lazily as ``"package.module:attribute"`` strings."""
+
+    def __init__(self, kind: str, lazy: dict[str, str] | None = None) -> None:
+        self.kind = kind
+        self._lazy: dict[str, str] = dict(lazy or {})
+        self._items: dict[str, T] = {}
+        self._lock = threading.RLock()
+
+    def register(self, name: str, obj: T | None = None) -> Callable[[T], T] | T:
+        """Register ``obj`` under ``name``; without ``obj`` return a decorator."""
+
+        def deco(o: T) -> T:
+            with self._lock:
+                if name in self._items and self._items[name] is not o:
+                    raise RegistryError(f"{self.kind} {name!r} is registered twice")
+                self._items[name] = o
+            return o
+
+        return deco if obj is None else deco(obj)
+
+    def keys(self) -> list[str]:
+        """All names, sorted, without importing anything."""
+        return sorted(set(self._lazy) | set(self._items))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._lazy or name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def target(self, name: str) -> str | None:
+        """The lazy ``module:attr`` string of ``name``, if it has one."""
+        return self._lazy.get(name)
+
+    def get(self, name: str) -> T:
+        """The object registered as ``name``; imports its module on first use."""
+        with self._lock:
+            if name in self._items:
+                return self._items[name]
+            if name not in self._lazy:
+                raise RegistryError(self._unknown(name))
+            module, _, attr = self._lazy[name].partition(":")
+            obj = getattr(importlib.import_module(module), attr)
+            self._items.setdefault(name, obj)
+            return self._items[name]
+
+    def _unknown(self, name: str) -> str:
+        close = difflib.get_close_matches(name, self.keys(), n=3, cutoff=0.5)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        return f"unknown {self.kind} {name!r}.{hint} Known: {', '.join(self.keys())}"
