@@ -1,0 +1,93 @@
+"""The one place that talks to ffmpeg: finding the binary, encoding previews (MP4 with audio, GIF).
+
+Decoding, probing and cutting downloaded videos are added here too (downloaders), so that every ffmpeg call and
+every ffmpeg error message passes through this module. Errors surface as ``MediaError`` with ffmpeg's own message.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+class MediaError(RuntimeError):
+    """ffmpeg failed or is missing; the message carries ffmpeg's own last lines."""
+
+
+def ffmpeg_exe() -> str:
+    """``$S2SBENCH_FFMPEG``, else ``ffmpeg`` on PATH, else the binary shipped in the imageio-ffmpeg wheel."""
+    exe = os.environ.get("S2SBENCH_FFMPEG") or shutil.which("ffmpeg")
+    if exe:
+        return exe
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as e:
+        raise MediaError(f"no ffmpeg found: install ffmpeg or imageio-ffmpeg ({e})") from None
+
+
+def run_ffmpeg(args: list[str], *, input: bytes | None = None, what: str = "ffmpeg") -> bytes:
+    """Run ffmpeg with ``args``; return stdout; raise ``MediaError`` with ffmpeg's stderr tail on failure."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args]
+    proc = subprocess.run(cmd, input=input, capture_output=True)
+    if proc.returncode != 0:
+        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
+        raise MediaError(f"{what}: ffmpeg exited with {proc.returncode}: {' | '.join(tail) or 'no message'}")
+    return proc.stdout
+
+
+def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int, audio: np.ndarray | None = None,
+                sample_rate: int | None = None, scale: int = 1) -> Path:
+    """Encode ``frames`` (T, H, W, C) uint8, C in {1, 3}, to ``path``: MP4 (H.264 + AAC) or GIF, by extension.
+
+    ``scale`` enlarges frames by nearest-neighbour (small 48x48 frames are hard to see). Audio (mono float32 in
+    [-1, 1]) is muxed into MP4s. Written to a temporary name and renamed when complete.
+    """
+    path = Path(path)
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] not in (1, 3) or frames.dtype != np.uint8:
+        raise ValueError(f"{path}: frames must be uint8 (T, H, W, 1|3), got {frames.dtype}{frames.shape}")
+    if frames.shape[-1] == 1:
+        frames = np.repeat(frames, 3, axis=-1)
+    T, H, W, _ = frames.shape
+    suffix = path.suffix.lower()
+    if suffix not in (".mp4", ".gif"):
+        raise ValueError(f"{path}: unsupported video format {suffix!r} (use .mp4 or .gif)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    wav = None
+    try:
+        args = ["-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{W}x{H}", "-r", str(fps), "-i", "pipe:"]
+        if audio is not None and suffix == ".mp4":
+            if not sample_rate:
+                raise ValueError("sample_rate is required with audio")
+            import soundfile
+
+            fdw, wav = tempfile.mkstemp(suffix=".wav")
+            os.close(fdw)
+            soundfile.write(wav, np.clip(audio, -1, 1).astype(np.float32), sample_rate, subtype="PCM_16")
+            args += ["-i", wav]
+        vf = f"scale={W * scale}:{H * scale}:flags=neighbor"
+        if suffix == ".gif":
+            args += ["-vf", f"{vf},split[a][b];[a]palettegen[p];[b][p]paletteuse", "-loop", "0", "-f", "gif", tmp]
+        else:
+            args += ["-vf", f"{vf},pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                     "-movflags", "+faststart"]
+            if wav:
+                args += ["-c:a", "aac", "-b:a", "96k", "-shortest"]
+            args += ["-f", "mp4", tmp]
+        run_ffmpeg(args, input=np.ascontiguousarray(frames).tobytes(), what=str(path))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        if wav:
+            Path(wav).unlink(missing_ok=True)
+    return path
