@@ -6,6 +6,8 @@ Everything the trainer and the evaluator know about a model is this interface:
 - ``training_step(batch, opt, step) -> dict[str, float]``: the model runs its own forward, backward and optimiser
   steps (so multi-optimiser GAN updates need no special case in the trainer) and returns scalar logs;
   the key ``"loss"`` is the number the trainer watches for NaN/inf and plots;
+- ``optimizer_step(opt)`` is what a model calls instead of ``opt.step()`` (it averages gradients under torchrun);
+  ``setup_training(total_steps)`` tells a model the run's length before step 0 (for scaled schedules);
 - ``sample(context, audio, n_future, n_samples) -> (B, S, n_future, C, H, W)`` in [0, 1], where ``context`` is
   ``(B, n_past, C, H, W)`` and ``audio`` ``(B, n_past + n_future, F)`` covers the seen and the predicted frames
   (the future audio is the conditioning signal of the task). Deterministic models return S = 1 or repeat.
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from .config import from_dict, to_dict
@@ -99,6 +102,26 @@ class VideoPredictor(nn.Module, ABC):
     @abstractmethod
     def sample(self, context: torch.Tensor, audio: torch.Tensor, n_future: int, n_samples: int) -> torch.Tensor:
         ...
+
+    def setup_training(self, total_steps: int) -> None:
+        """Called once by the trainer before step 0 with the run's length (for schedules scaled to it)."""
+
+    def optimizer_step(self, opt: torch.optim.Optimizer) -> None:
+        """Step ``opt``; under ``torchrun`` first average its gradients over the processes (what DDP would do).
+
+        Models call this instead of ``opt.step()`` so that multi-optimiser models need no DDP wrapper.
+        """
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
+            if grads:
+                flat = torch.cat([g.reshape(-1) for g in grads])
+                dist.all_reduce(flat)
+                flat /= dist.get_world_size()
+                offset = 0
+                for g in grads:
+                    g.copy_(flat[offset : offset + g.numel()].view_as(g))
+                    offset += g.numel()
+        opt.step()
 
     @torch.no_grad()
     def validation_step(self, batch: Batch) -> dict[str, float]:
