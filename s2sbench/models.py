@@ -38,6 +38,11 @@ CHECKPOINT_FORMAT = 1
 # name -> "module:Class". Adding a model: its file in baselines/ and one line here.
 MODELS: Registry[type["VideoPredictor"]] = Registry("model", lazy={
     "copy_last": "baselines.copy_last:CopyLast",
+    "svg_lp": "baselines.svg_lp:SVGLP",
+    "ddpae": "baselines.ddpae:DDPAE",
+    "vougioukas": "baselines.vougioukas:Vougioukas",
+    "vougioukas_multiframe": "baselines.vougioukas:VougioukasMultiFrame",
+    "audio_only": "baselines.audio_only:AudioOnly",
 })
 
 
