@@ -47,6 +47,11 @@ class AudioOnlyConfig:
     def tiny(cls) -> "AudioOnlyConfig":
         return cls(audio_dim=16, hidden=32, layers=1, g_dim=16, base=8)
 
+    @classmethod
+    def quick(cls) -> "AudioOnlyConfig":
+        """CPU budget runs (``--preset quick``): conv widths halved, everything else as the paper."""
+        return cls(base=32)
+
 
 class AudioOnly(VideoPredictor):
     name = "audio_only"

@@ -55,6 +55,11 @@ class SVGLPConfig:
     def tiny(cls) -> "SVGLPConfig":
         return cls(g_dim=16, z_dim=4, rnn_size=32, base=8)
 
+    @classmethod
+    def quick(cls) -> "SVGLPConfig":
+        """CPU budget runs (``--preset quick``): conv widths halved (32-64-128), everything else as the paper."""
+        return cls(base=32)
+
 
 class SVGLP(VideoPredictor):
     name = "svg_lp"

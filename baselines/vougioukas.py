@@ -78,6 +78,12 @@ class VougioukasConfig:
     def tiny(cls) -> "VougioukasConfig":
         return cls(id_dim=16, audio_dim=16, audio_rnn=16, noise_dim=4, base=8, sync=True, sync_dim=16)
 
+    @classmethod
+    def quick(cls) -> "VougioukasConfig":
+        """CPU budget runs (``--preset quick``): conv widths halved and the generator's learning rate at the top of
+        the recalled range (2e-4), everything else as the default."""
+        return cls(base=32, lr_g=2e-4)
+
 
 class Generator(nn.Module):
     """Identity input (B, Ci, H, W) + audio (B, T, F) -> n_future frames (B, n_future, C, H, W)."""
