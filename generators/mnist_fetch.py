@@ -75,8 +75,14 @@ def fetch_mnist(dest: str | Path, mirrors: tuple[str, ...] | list[str] = MIRRORS
             try:
                 _download(url, path, size, sha, timeout, progress)
                 break
-            except (OSError, urllib.error.URLError, DigitSourceError) as e:
-                errors.append(f"{url}: {getattr(e, 'reason', None) or e}")
+            except urllib.error.HTTPError as e:
+                errors.append(f"{url}: HTTP {e.code} {e.reason}")
+            except urllib.error.URLError as e:
+                errors.append(f"{url}: {e.reason}")
+            except DigitSourceError as e:
+                errors.append(str(e))
+            except OSError as e:
+                errors.append(f"{url}: {e}")
         else:
             raise DigitSourceError(f"{path}: could not fetch a copy with sha256 {sha} ({'; '.join(errors)})")
         out.append(path)
