@@ -72,9 +72,12 @@ def test_velocity_is_constant_between_bounces_and_turns_at_each(clips):
                 assert np.sqrt(2) <= np.hypot(*S[t]) <= 6 + np.sqrt(0.5), (c.id, t)
             if t < T - 1 and t not in B and t + 1 not in B:
                 assert np.array_equal(S[t + 1], S[t]), (c.id, t)
-            for a in (0, 1):  # reaching a wall while moving towards it is a bounce
+            for a in (0, 1):  # reaching a wall, or a block face, while moving towards it is a bounce
                 if (P[t, a] == 0 and S[t][a] < 0) or (P[t, a] == LIMIT and S[t][a] > 0):
                     assert t in walls or t in blocks, (c.id, t)
+                if variant == "m3so" and t > 41 and lo[1 - a] < P[t, 1 - a] < hi[1 - a] and \
+                        ((P[t, a] == lo[a] and S[t][a] > 0) or (P[t, a] == hi[a] and S[t][a] < 0)):
+                    assert t in blocks, (c.id, t)
             if t in B and t < T - 1 and t + 1 not in B:
                 nxt = S[t + 1]
                 wall_away = [(P[t, a] == 0 and nxt[a] > 0) or (P[t, a] == LIMIT and nxt[a] < 0) for a in (0, 1)]
