@@ -4,7 +4,7 @@
 at 10 fps with 4400 Hz mono audio (440 samples per frame): M3SO clips have 70 frames, M3SO-NB clips 25; splits
 train / val / test of ``n`` / ``n // 8`` / ``n // 8`` clips. ``generate_clips`` returns the same clips in memory.
 
-How a clip is made (details in ``m3so_physics`` and ``m3so_audio``): one 28 x 28 digit of the split's own digit
+How a clip is made (details in ``m3so_physics``, ``m3so_frames`` and ``m3so_audio``): one 28 x 28 digit of the split's own digit
 pool (``generators.mnist``) starts at a random position and moves in a straight line at 2..6 px/frame; at a wall
 (and, in M3SO, at the block) it bounces; each frame sounds the digit's tone pair at an amplitude that falls with
 the digit's distance from the origin, or the wall / block pair in a bounce frame. Clip ``i`` of a split uses only
@@ -40,11 +40,14 @@ Deviations (from the original generator, ``S2S@217d663``; the paper decides wher
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import re
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +57,7 @@ from s2sbench.datasets import DATASETS
 from s2sbench.shards import ShardError, ShardIndex, ShardRecord, shard_name, write_shard
 
 from . import m3so_audio as audio
+from .m3so_frames import render
 from .m3so_physics import BLOCK_FIRST, BLOCK_SIZE, CANVAS, LIMIT, draw, simulate
 from .mnist import SPLITS, Digits, ink_boxes, load_digits
 
@@ -66,38 +70,33 @@ class M3SOError(ValueError):
     """A bad option or an unusable output directory for ``make_m3so``."""
 
 
-def render(images: np.ndarray, positions: np.ndarray, box: np.ndarray | None) -> np.ndarray:
-    """Frames (N, T, 48, 48, 1) uint8: digit ``images`` (N, 28, 28) at ``positions`` (N, T, 2), block from frame 41.
-
-    A digit at ``(x, y)`` occupies, in the flattened 48 x 48 frame, the digit drawn at (0, 0) shifted by
-    ``y * 48 + x`` (no row wraps, since ``x + 28 <= 48``), so every frame is one contiguous slice of a zero-padded
-    flat template and all frames are gathered in one indexing operation.
-    """
-    N, D = images.shape[:2]
-    area, shift = CANVAS * CANVAS, LIMIT * CANVAS + LIMIT  # largest shift: digit at (20, 20)
-    tape = np.zeros((N, shift + area), np.uint8)  # (N, 980 + 2304): zeros, then the digit at (0, 0)
-    tape[:, shift:shift + D * CANVAS].reshape(N, D, CANVAS)[:, :, :D] = images
-    windows = np.lib.stride_tricks.sliding_window_view(tape, area, axis=1)  # (N, 981, 2304)
-    offset = positions[..., 1] * CANVAS + positions[..., 0]  # (N, T)
-    frames = windows[np.arange(N)[:, None], shift - offset].reshape(N, -1, CANVAS, CANVAS)  # (N, T, 48, 48)
-    if box is not None:
-        for f, (x0, y0, x1, y1) in zip(frames, box.tolist()):
-            f[BLOCK_FIRST:, y0:y1, x0:x1] = 255
-    return frames[..., None]
-
-
 _POINTS = [[x, y] for y in range(LIMIT + 1) for x in range(LIMIT + 1)]  # shared [x, y] lists of meta
 _PAIRS = audio.TONES.tolist()  # shared [f1, f2] lists of meta, by symbol
 _EVENTS = ("wall", "block")
 
 
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector: meta is thousands of small acyclic lists that would trigger it."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def generate_clips(split: str, start: int, count: int, *, variant: str = "m3so", seed: int = 0,
-                   law: str = "paper", mnist: Path | None = None, digits: Digits | None = None) -> list[Clip]:
+                   law: str = "paper", mnist: Path | None = None, digits: Digits | None = None,
+                   out: tuple[np.ndarray, np.ndarray] | None = None) -> list[Clip]:
     """Clips ``start .. start + count - 1`` of ``split``, identical to those ``make_m3so`` stores.
 
     All clips are made together: random draws per clip, then physics, frames, audio and meta for the whole batch.
-    The clips' frames and audio are views of batch arrays, and the small ``[x, y]`` / ``[f1, f2]`` lists inside
-    ``meta`` are shared between frames and clips: treat generated clips as read-only.
+    The clips' frames and audio are views of batch arrays, ``out = (frames, audio)`` of shapes
+    (count, T, 48, 48, 1) uint8 and (count, T * 440) float32 if given (the shard jobs reuse one pair per
+    process), and the small ``[x, y]`` / ``[f1, f2]`` lists inside ``meta`` are shared between frames and clips:
+    treat generated clips as read-only.
     """
     if variant not in VARIANTS or law not in audio.LAWS or split not in SPLIT_CODES:
         raise M3SOError(f"bad variant/law/split {variant!r}/{law!r}/{split!r} (variants {', '.join(VARIANTS)}; "
@@ -106,15 +105,19 @@ def generate_clips(split: str, start: int, count: int, *, variant: str = "m3so",
         return []
     name = VARIANTS[variant]
     T = DATASETS.get(name).spec.num_frames
+    if out is not None and (out[0].shape != (count, T, CANVAS, CANVAS, 1) or out[0].dtype != np.uint8
+                            or out[1].shape != (count, T * audio.SAMPLES_PER_FRAME) or out[1].dtype != np.float32):
+        raise M3SOError(f"out arrays {out[0].dtype}{out[0].shape}, {out[1].dtype}{out[1].shape} do not fit "
+                        f"{count} clips of {T} frames")
     digits = digits if digits is not None else load_digits(split, mnist)
     d = draw(seed, SPLIT_CODES[split], range(start, start + count), T)
     pick = np.minimum((d.digit_u * len(digits)).astype(np.int64), len(digits) - 1)
     images, labels = digits.images[pick], digits.labels[pick]
     traj = simulate(d, ink_boxes(images), T, law, with_block=variant == "m3so")
-    frames = render(images, traj.positions, traj.block_box)
+    frames = render(images, traj.positions, traj.block_box, out=None if out is None else out[0])
     sym = audio.symbols(labels, traj.wall, traj.block)
     amp = audio.amplitude(np.hypot(traj.positions[..., 0], traj.positions[..., 1]), law)
-    wave = audio.synthesize(sym, amp)
+    wave = audio.synthesize(sym, amp, out=None if out is None else out[1])
     point = (traj.positions[..., 1] * (LIMIT + 1) + traj.positions[..., 0]).tolist()
     sym_l, amp_l, label_l, mnist_l = sym.tolist(), amp.tolist(), labels.tolist(), digits.index[pick].tolist()
     clip_i, frame_i, event_i = np.nonzero(np.stack([traj.wall, traj.block], -1))  # ordered by clip, frame, kind
@@ -122,13 +125,21 @@ def generate_clips(split: str, start: int, count: int, *, variant: str = "m3so",
     frame_l, event_l = frame_i.tolist(), event_i.tolist()
     boxes = traj.block_box.tolist() if traj.block_box is not None else None
     clips = []
-    for k in range(count):
-        meta = {"label": label_l[k], "mnist_index": mnist_l[k], "positions": [_POINTS[c] for c in point[k]],
-                "bounces": [[frame_l[j], _EVENTS[event_l[j]]] for j in range(cuts[k], cuts[k + 1])],
-                "tones": [_PAIRS[s] for s in sym_l[k]], "amplitude": amp_l[k],
-                "block": None if boxes is None else {"box": boxes[k], "first_frame": BLOCK_FIRST}, "law": law}
-        clips.append(Clip(id=f"{name}/{split}/{start + k:06d}", frames=frames[k], audio=wave[k], meta=meta))
+    with _gc_paused():
+        for k in range(count):
+            meta = {"label": label_l[k], "mnist_index": mnist_l[k], "positions": [_POINTS[c] for c in point[k]],
+                    "bounces": [[frame_l[j], _EVENTS[event_l[j]]] for j in range(cuts[k], cuts[k + 1])],
+                    "tones": [_PAIRS[s] for s in sym_l[k]], "amplitude": amp_l[k],
+                    "block": None if boxes is None else {"box": boxes[k], "first_frame": BLOCK_FIRST}, "law": law}
+            clips.append(Clip(id=f"{name}/{split}/{start + k:06d}", frames=frames[k], audio=wave[k], meta=meta))
     return clips
+
+
+@lru_cache(maxsize=1)
+def shard_buffers(count: int, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """One reusable ``out`` pair per process for ``generate_clips`` (fresh pages cost more than the copying)."""
+    return (np.zeros((count, num_frames, CANVAS, CANVAS, 1), np.uint8),
+            np.zeros((count, num_frames * audio.SAMPLES_PER_FRAME), np.float32))
 
 
 @dataclass(frozen=True)
@@ -147,7 +158,7 @@ class _ShardJob:
 def _run_job(job: _ShardJob) -> tuple[_ShardJob, ShardRecord]:
     spec = DATASETS.get(VARIANTS[job.variant]).spec
     clips = generate_clips(job.split, job.start, job.count, variant=job.variant, seed=job.seed, law=job.law,
-                           mnist=job.mnist)
+                           mnist=job.mnist, out=shard_buffers(job.count, spec.num_frames))
     return job, write_shard(job.out / shard_name(job.split, job.shard), spec, job.split, clips)
 
 
@@ -222,6 +233,7 @@ def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | N
                 done[(job.split, job.shard)] = rec
                 bar.update(job.count)
         finally:
+            shard_buffers.cache_clear()
             if pool is not None:
                 pool.terminate()
                 pool.join()

@@ -76,9 +76,11 @@ def _tone_table() -> np.ndarray:
 WAVEFORMS = _tone_table()
 
 
-def synthesize(sym: np.ndarray, amp: np.ndarray) -> np.ndarray:
-    """Waveforms (N, T * 440) float32 for per-frame symbols and amplitudes (N, T)."""
+def synthesize(sym: np.ndarray, amp: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Waveforms (N, T * 440) float32 for per-frame symbols and amplitudes (N, T); written into ``out`` if given."""
     N, T = sym.shape
-    wave = WAVEFORMS[sym]  # (N, T, 440)
-    wave *= amp.astype(np.float32)[:, :, None]
-    return wave.reshape(N, T * SAMPLES_PER_FRAME)
+    wave = np.empty((N, T * SAMPLES_PER_FRAME), np.float32) if out is None else out
+    frames = wave.reshape(N, T, SAMPLES_PER_FRAME)
+    np.take(WAVEFORMS, sym, axis=0, out=frames, mode="clip")  # mode "clip": no buffering; symbols are valid
+    frames *= amp.astype(np.float32)[:, :, None]
+    return wave

@@ -3,7 +3,7 @@ different data for different seeds; and the vectorised generator equals the per-
 import numpy as np
 import pytest
 
-from generators.m3so import generate_clips, make_m3so
+from generators.m3so import M3SOError, generate_clips, make_m3so, shard_buffers
 from generators.m3so_physics import N_SCALARS, draw
 from generators.m3so_reference import reference_clip
 from generators.mnist import load_digits
@@ -27,6 +27,16 @@ def test_a_clip_does_not_depend_on_its_batch():
     assert all(same(a, b) for a, b in zip(whole[5:9], part))
     again = generate_clips("train", 5, 4, seed=3)
     assert all(same(a, b) for a, b in zip(part, again))
+
+
+def test_reused_buffers_give_the_same_clips():
+    fresh = generate_clips("test", 0, 6, seed=5)
+    out = shard_buffers(6, 70)
+    out[0].fill(7)
+    assert all(same(a, b) for a, b in zip(fresh, generate_clips("test", 0, 6, seed=5, out=out)))
+    with pytest.raises(M3SOError, match="do not fit 5 clips of 70 frames"):
+        generate_clips("test", 0, 5, out=out)
+    shard_buffers.cache_clear()
 
 
 def test_seeds_and_splits_give_different_clips():
