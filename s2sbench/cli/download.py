@@ -29,6 +29,7 @@ def _common(f):
         click.option("--seed", default=0, show_default=True, help="Seed of the split assignment."),
         click.option("--split-sizes", default=None,
                      help="train,val,test clip counts to aim for (default: the paper's), scaled to what is obtained."),
+        click.option("--clips-per-shard", default=128, show_default=True, help="Clips per HDF5 shard file."),
         click.option("--keep-raw/--no-keep-raw", default=True, show_default=True,
                      help="Keep the downloaded files in DIR/raw after cutting."),
         click.option("--format", "fmt", default=None, help="yt-dlp format selector (default: smallest stream >= 64 px)."),
@@ -59,7 +60,7 @@ def _config(dataset: str, o: dict, source: dict):
     return DownloadConfig(out=o["out"] or info.default_dir(), spec=info.spec, fetch=fetch, workers=o["workers"],
                           max_clips=o["max_clips"], keep=read_keep_list(o["keep_list"]) if o["keep_list"] else None,
                           seed=o["seed"], split_sizes=dict(zip(("train", "val", "test"), sizes)),
-                          keep_raw=o["keep_raw"], source={"dataset": dataset, **source}, progress=not o["quiet"])
+                          keep_raw=o["keep_raw"], clips_per_shard=o["clips_per_shard"], source={"dataset": dataset, **source}, progress=not o["quiet"])
 
 
 def _run(jobs, cfg) -> None:
