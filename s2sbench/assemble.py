@@ -27,6 +27,7 @@ class AssemblyResult:
     rows: list[Row]
     index: ShardIndex
     rewritten: bool  # False when the existing shards already held exactly these clips
+    pacer_peak: float = 0.0  # the widest spacing between fetch starts this run (grows after rate limiting)
 
     def table(self) -> str:
         """The final summary: clips per status, per split, listed vs obtained."""
@@ -41,6 +42,8 @@ class AssemblyResult:
         lines.append("splits: " + ", ".join(f"{k} {splits.get(k, 0)}" for k in ("train", "val", "test")))
         lines.append(f"listed {len(clips)} clips, obtained {obtained}"
                      + (f" ({100.0 * obtained / len(clips):.1f} %)" if clips else ""))
+        if counts.get("rate_limited") or self.pacer_peak > 0:
+            lines.append(f"spacing between fetch starts peaked at {self.pacer_peak:.1f} s")
         return "\n".join(lines)
 
 
@@ -113,7 +116,7 @@ def assemble(jobs: list["VideoJob"], states: dict[str, VideoState], cfg: "Downlo
         if f.name not in keep:
             f.unlink()
     write_manifest(cfg.out / "manifest.csv", rows)
-    return AssemblyResult(rows=rows, index=index, rewritten=rewritten)
+    return AssemblyResult(rows=rows, index=index, rewritten=rewritten, pacer_peak=pacer_peak)
 
 
 def _existing(root: Path) -> ShardIndex | None:

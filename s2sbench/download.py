@@ -84,13 +84,14 @@ def _cut(job: VideoJob, raw: Path, record: dict[str, Any], cfg: DownloadConfig,
          attempts: int) -> tuple[list[Row], list[Clip]]:
     spec, length = cfg.spec, cfg.spec.num_frames / cfg.spec.fps
     files = record["files"]
+    probed: dict[str, MediaInfo] = {}
     starts = job.starts
     if starts is None:
         assert job.plan is not None
-        starts = job.plan(probe(raw / files[0]).duration or 0.0)
+        probed[files[0]] = probe(raw / files[0])
+        starts = job.plan(probed[files[0]].duration or 0.0)
     rows: list[Row] = []
     clips: list[Clip] = []
-    probed: dict[str, MediaInfo] = {}
     for s in starts:
         cid = clip_id(job.key, s)
         row = Row(cid, job.key, job.url, s, s + length, "ok", attempts)

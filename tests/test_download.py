@@ -21,7 +21,7 @@ from s2sbench.assemble import assign_splits
 from s2sbench.cli import main
 from s2sbench.data import ClipDataset
 from s2sbench.datasets import DATASETS
-from s2sbench.fetch import classify
+from s2sbench.fetch import Pacer, classify
 from s2sbench.media import MediaError, decode_clip, probe
 from s2sbench.quality import QualityRule, reject_reason
 from s2sbench.shards import ShardIndex, audio_to_int16
@@ -105,6 +105,24 @@ def test_failure_classes():
     assert classify("This content isn't available, try again later.") == "rate_limited"
     assert classify("HTTP Error 503: Service Unavailable") == "transient"
     assert classify("ffmpeg exited with code 1") == "decode"
+
+
+def test_pacer_spaces_starts_and_slows_down_after_rate_limiting():
+    pacer = Pacer(interval=0.02, backoff=0.1)
+    t0 = time.monotonic()
+    for _ in range(4):
+        pacer.wait()
+    assert time.monotonic() - t0 >= 0.06  # three gaps of 0.02 s
+    pacer.penalize()
+    assert pacer.interval == 0.1
+    pacer.penalize()
+    assert pacer.interval == pytest.approx(0.2) and pacer.peak == pytest.approx(0.2)
+    t0 = time.monotonic()
+    pacer.wait()
+    assert time.monotonic() - t0 >= 0.15  # the next start waits out the slowed-down spacing
+    for _ in range(20):
+        pacer.reward()
+    assert pacer.interval == 0.02
 
 
 def test_painting_window_rule():
