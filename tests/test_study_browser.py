@@ -23,11 +23,11 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwrig
 def served(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
     _, a, b = make_runs(tmp)
-    study, _ = create_study(a, b, tmp / "study", n=3, seed=1, progress=False)
+    study, admin = create_study(a, b, tmp / "study", n=3, seed=1, progress=False)
     server = StudyServer(study, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield study, server.url
+    yield study, server.url, admin
     server.shutdown()
     server.server_close()
 
@@ -41,7 +41,7 @@ def _vote(study, rater, pair):
 
 
 def test_rater_page_in_chromium(served):
-    study, url = served
+    study, url, admin = served
     conn = store.open_study(study)
     token = store.add_rater(conn, "carol")
     conn.close()
@@ -81,6 +81,15 @@ def test_rater_page_in_chromium(served):
             page.wait_for_selector("#closed:not([hidden])")
             assert page.is_disabled("[data-choice=left]")
             assert page.text_content("#count") == "2 of 3 voted"
+
+            conn = store.open_study(study)
+            first_left = conn.execute("SELECT left_run FROM pairs WHERE id = ?", (order[0],)).fetchone()[0]
+            conn.close()
+            page.goto(f"{url}/a/{admin}/")  # the admin's live tally: one vote for the left run, one tie
+            page.wait_for_function("() => document.getElementById('what').textContent.includes('model-a')")
+            row = page.locator("#summary tr", has_text="Votes A / B / tie").text_content()
+            assert row == "Votes A / B / tie" + ("1 / 0 / 1" if first_left == "A" else "0 / 1 / 1")
+            assert page.text_content("#raters").count("carol") == 1
             assert not errors
 
             bad = page.goto(f"{url}/r/{'A' * len(token)}/")
