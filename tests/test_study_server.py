@@ -2,6 +2,7 @@
 validated, 20 concurrent clients lose no vote, and a SIGKILLed server keeps every vote it acknowledged."""
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import urllib.error
@@ -154,7 +155,7 @@ def test_sigkill_keeps_every_acknowledged_vote(study, tmp_path):
             inflight[name] = (pair, choice)
             try:
                 status, _, _ = request(f"{srv.url}/r/{tok[name]}/api/vote", {"pair": pair, "choice": choice})
-            except OSError:
+            except (OSError, http.client.HTTPException):  # the server died mid-request
                 return
             if status != 200:
                 return

@@ -178,9 +178,11 @@ class Handler(BaseHTTPRequestHandler):
         self._json(200, {"ok": True, "pair": pair, "choice": choice, "voted": voted, "total": total})
 
     def _media(self, conn: sqlite3.Connection, name: str) -> None:
+        if not MEDIA_RE.fullmatch(name):
+            raise _Reply(404, "not found")
         known = conn.execute("SELECT 1 FROM pairs WHERE media_left = ? OR media_right = ?", (name, name)).fetchone()
         path = self.server.study / store.MEDIA_DIR / name
-        if not MEDIA_RE.fullmatch(name) or not known or not path.is_file():
+        if not known or not path.is_file():
             raise _Reply(404, "not found")
         size = path.stat().st_size
         start, end, status, extra = 0, size - 1, 200, {"Accept-Ranges": "bytes"}
