@@ -26,7 +26,7 @@ from s2sbench.media import MediaError, decode_clip, probe
 from s2sbench.quality import QualityRule, reject_reason
 from s2sbench.shards import ShardIndex, audio_to_int16
 from s2sbench.testvideos import make_test_video
-from tests.mediaserver import MediaServer
+from _mediaserver import MediaServer
 
 SPEC = DATASETS.get("audioset-drums").spec
 HEADER = ("# Segments csv created Sun Mar  5 10:54:31 2017\n"
