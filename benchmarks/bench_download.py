@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import tempfile
 import time
@@ -30,7 +31,19 @@ from s2sbench.testvideos import make_test_video
 SPEC = DATASETS.get("audioset-drums").spec
 
 
-def ours(videos: list[Path], starts: list[float], root: Path, workers: int) -> float:
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (ffmpeg, ffprobe): steadier than wall time on a busy box."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed(fn, *args) -> tuple[float, float]:
+    t, c = time.perf_counter(), cpu_seconds()
+    fn(*args)
+    return time.perf_counter() - t, cpu_seconds() - c
+
+
+def ours(videos: list[Path], starts: list[float], root: Path, workers: int) -> None:
     out = root / f"ours{workers}"
     jobs = []
     for v in videos:
@@ -42,18 +55,14 @@ def ours(videos: list[Path], starts: list[float], root: Path, workers: int) -> f
         jobs.append(VideoJob(v.stem, url, windows=None, starts=list(starts)))
     cfg = DownloadConfig(out=out, spec=SPEC, fetch=FetchConfig(sleep=0), workers=workers, progress=False,
                          split_sizes={"train": 10**6, "val": 0, "test": 0})
-    t = time.perf_counter()
     res = run_download(jobs, cfg)
-    dt = time.perf_counter() - t
     assert res.index.splits()["train"] == len(videos) * len(starts), res.table()
-    return dt
 
 
-def naive(videos: list[Path], starts: list[float], root: Path) -> float:
+def naive(videos: list[Path], starts: list[float], root: Path) -> None:
     work = root / "naive"
     work.mkdir()
     s = SPEC
-    t = time.perf_counter()
     clips = []
     for v in videos:
         for st in starts:
@@ -69,9 +78,7 @@ def naive(videos: list[Path], starts: list[float], root: Path) -> float:
             if len(frames) == s.num_frames:
                 clips.append(Clip(f"{v.stem}_{st}", frames.copy(), audio.astype(np.float32)))
     write_shard(work / "all.h5", s, "train", clips)
-    dt = time.perf_counter() - t
     assert len(clips) == len(videos) * len(starts)
-    return dt
 
 
 def main() -> None:
@@ -85,13 +92,14 @@ def main() -> None:
                                   seed=i) for i in range(a.videos)]
         starts = [0.5 + 3 * k for k in range(a.clips_per_video)]
         n = a.videos * a.clips_per_video
-        t_ref = naive(videos, starts, root)
-        t1, t2 = ours(videos, starts, root, 1), ours(videos, starts, root, 2)
+        ref = timed(naive, videos, starts, root)
+        runs = [("naive ffmpeg CLI per clip (reference)", ref),
+                ("s2sbench, 1 worker", timed(ours, videos, starts, root, 1)),
+                ("s2sbench, 2 workers", timed(ours, videos, starts, root, 2))]
         print(f"{n} clips from {a.videos} videos (320x240, 25 fps) -> 64x64, 30 fps, 22050 Hz")
-        print(f"{'pipeline':38s} {'clips/s':>8s} {'x naive':>8s}")
-        for name, t in (("naive ffmpeg CLI per clip (reference)", t_ref), ("s2sbench, 1 worker", t1),
-                        ("s2sbench, 2 workers", t2)):
-            print(f"{name:38s} {n / t:8.2f} {t_ref / t:8.2f}")
+        print(f"{'pipeline':38s} {'clips/s':>8s} {'x naive':>8s} {'CPU s/clip':>11s} {'x naive':>8s}")
+        for name, (wall, cpu) in runs:
+            print(f"{name:38s} {n / wall:8.2f} {ref[0] / wall:8.2f} {cpu / n:11.3f} {ref[1] / cpu:8.2f}")
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -73,7 +73,8 @@ def drum_jobs(segments: list[Segment], labels: set[str] = frozenset({DRUM}), url
     for seg in segments:
         if not labels & set(seg.labels):
             continue
-        starts = [seg.start + k * length for k in range(clips_per_segment) if seg.start + (k + 1) * length <= seg.end + 1e-6]
+        starts = [seg.start + k * length for k in range(clips_per_segment)
+                  if seg.start + (k + 1) * length <= seg.end + 1e-6]
         if not starts:
             continue
         job = jobs.setdefault(seg.ytid, VideoJob(seg.ytid, url_template.format(ytid=seg.ytid), windows=[], starts=[],

@@ -34,7 +34,8 @@ class WindowRule:
         n = max(0, int(math.floor((duration - 2 * margin) / self.length + 1e-9)))
         starts = [margin + k * self.length for k in range(n)]
         if len(starts) > self.max_per_video:
-            idx = sorted({round(i * (len(starts) - 1) / max(1, self.max_per_video - 1)) for i in range(self.max_per_video)})
+            step = (len(starts) - 1) / max(1, self.max_per_video - 1)
+            idx = sorted({round(i * step) for i in range(self.max_per_video)})
             starts = [starts[i] for i in idx]
         return starts
 

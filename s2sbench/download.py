@@ -70,7 +70,8 @@ def clip_sha256(clip: Clip) -> str:
     return hashlib.sha256(clip.frames.tobytes() + audio_to_int16(clip.audio).tobytes()).hexdigest()
 
 
-def _locate(start: float, length: float, windows: list[list[float]] | None, files: list[str]) -> tuple[str, float] | None:
+def _locate(start: float, length: float, windows: list[list[float]] | None,
+            files: list[str]) -> tuple[str, float] | None:
     """The fetched file holding ``[start, start + length]`` and the clip's offset in it."""
     if not windows:
         return files[0], start

@@ -28,7 +28,8 @@ PERMANENT = ("unavailable", "private")
 _RULES = (  # (kind, regex on yt-dlp's message), first match wins
     ("private", r"private video|video is private"),
     ("unavailable", r"video unavailable|http error (404|410)|no longer available|has been removed|been terminated"
-                    r"|copyright|not available in your country|geo.?restrict|unsupported url|sign in to confirm your age"
+                    r"|copyright|not available in your country|geo.?restrict|unsupported url"
+                    r"|sign in to confirm your age"
                     r"|members.only|no such file or directory|this video is not available"),
     ("rate_limited", r"http error 429|too many requests|rate.?limit|try again later|confirm you.re not a bot"),
     ("decode", r"ffmpeg exited with code|invalid data found|moov atom not found"),
@@ -204,7 +205,8 @@ def load_fetched(raw_dir: Path, url: str, windows: list[tuple[float, float]] | N
         record = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    same = record.get("url") == url and (record.get("windows") or None) == ([list(w) for w in windows] if windows else None)
+    want = [list(w) for w in windows] if windows else None
+    same = record.get("url") == url and (record.get("windows") or None) == want
     return record if same and all((raw_dir / f).exists() for f in record["files"]) else None
 
 

@@ -166,7 +166,9 @@ def decode_clip(path: str | os.PathLike, start: float, fps: int, num_frames: int
     fd, wav = tempfile.mkstemp(prefix="s2s-audio-", suffix=".f32")
     os.close(fd)
     try:
-        out = run_ffmpeg(["-ss", f"{start:.6f}", "-t", f"{dur:.6f}", "-i", str(path), "-filter_complex", graph,
+        # one thread per decode: the downloaders run several clips at once (--workers) and each clip is tiny
+        out = run_ffmpeg(["-threads", "1", "-filter_threads", "1", "-ss", f"{start:.6f}", "-t", f"{dur:.6f}",
+                          "-i", str(path), "-filter_complex", graph,
                           "-map", "[v]", "-frames:v", str(num_frames), "-f", "rawvideo", "pipe:1",
                           "-map", "[a]", "-f", "f32le", "-y", wav], what=f"{path} @ {start:.3f}s")
         audio = np.fromfile(wav, dtype=np.float32)

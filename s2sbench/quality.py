@@ -57,7 +57,8 @@ def longest_frozen_run(frames: np.ndarray, rule: QualityRule) -> int:
     return best + 1 if best else 1
 
 
-def reject_reason(frames: np.ndarray, audio: np.ndarray, spec: ClipSpec, rule: QualityRule = QualityRule()) -> str | None:
+def reject_reason(frames: np.ndarray, audio: np.ndarray, spec: ClipSpec,
+                  rule: QualityRule = QualityRule()) -> str | None:
     """``None`` if the clip is usable, else one of ``short``, ``black``, ``frozen``, ``silent``."""
     if len(frames) < spec.num_frames:
         return "short"

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -81,8 +80,10 @@ def shard_ids(out) -> dict[str, list[str]]:
 # ---- units ---------------------------------------------------------------------------------------------------
 
 def test_segment_csv_both_layouts_and_bad_rows(tmp_path):
-    a = write_csv(tmp_path / "a.csv", ['-0RWZT-miFs, 420.000, 430.000, "/m/03v3yw,/m/026t6"', "x1, 0.000, 6.000, \"/m/04rlf\""])
-    b = write_csv(tmp_path / "b.csv", ['-0RWZT-miFs,420.000,430.000,"/m/03v3yw,/m/026t6"', "x1,0,6,/m/04rlf"], header=False)
+    a = write_csv(tmp_path / "a.csv", ['-0RWZT-miFs, 420.000, 430.000, "/m/03v3yw,/m/026t6"',
+                                       'x1, 0.000, 6.000, "/m/04rlf"'])
+    b = write_csv(tmp_path / "b.csv", ['-0RWZT-miFs,420.000,430.000,"/m/03v3yw,/m/026t6"', "x1,0,6,/m/04rlf"],
+                  header=False)
     for src in (a, b):
         segs = read_segments(str(src))
         assert [(s.ytid, s.start, s.end) for s in segs] == [("-0RWZT-miFs", 420.0, 430.0), ("x1", 0.0, 6.0)]
@@ -308,7 +309,8 @@ def test_painting_playlist_and_file_urls(www, server, tmp_path):
 def test_bad_csv_is_one_error_line(tmp_path):
     res = CliRunner().invoke(main, ["download", "audioset-drums", "--segments", str(tmp_path / "none.csv"),
                                     "--out", str(tmp_path / "o")])
-    assert res.exit_code == 1 and res.output.strip().splitlines() == [f"Error: {tmp_path / 'none.csv'}: segment CSV not found"]
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines() == [f"Error: {tmp_path / 'none.csv'}: segment CSV not found"]
 
 
 @pytest.mark.slow
@@ -321,7 +323,8 @@ def test_sigkill_and_resume_gives_the_same_shards(server, tmp_path):
     ref = tmp_path / "ref"
     assert CliRunner().invoke(main, [*args, "--out", str(ref)]).exit_code == 0
     out = tmp_path / "killed"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])}
+    path = os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
     for states_before_kill in (1, 4):
         proc = subprocess.Popen([sys.executable, "-m", "s2sbench", *args, "--out", str(out)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -32,7 +32,8 @@ def _common(f):
         click.option("--clips-per-shard", default=128, show_default=True, help="Clips per HDF5 shard file."),
         click.option("--keep-raw/--no-keep-raw", default=True, show_default=True,
                      help="Keep the downloaded files in DIR/raw after cutting."),
-        click.option("--format", "fmt", default=None, help="yt-dlp format selector (default: smallest stream >= 64 px)."),
+        click.option("--format", "fmt", default=None,
+                     help="yt-dlp format selector (default: smallest stream >= 64 px)."),
         click.option("--quiet", is_flag=True, help="No progress bar."),
     ]
     for o in reversed(opts):
@@ -60,7 +61,8 @@ def _config(dataset: str, o: dict, source: dict):
     return DownloadConfig(out=o["out"] or info.default_dir(), spec=info.spec, fetch=fetch, workers=o["workers"],
                           max_clips=o["max_clips"], keep=read_keep_list(o["keep_list"]) if o["keep_list"] else None,
                           seed=o["seed"], split_sizes=dict(zip(("train", "val", "test"), sizes)),
-                          keep_raw=o["keep_raw"], clips_per_shard=o["clips_per_shard"], source={"dataset": dataset, **source}, progress=not o["quiet"])
+                          keep_raw=o["keep_raw"], clips_per_shard=o["clips_per_shard"],
+                          source={"dataset": dataset, **source}, progress=not o["quiet"])
 
 
 def _run(jobs, cfg) -> None:
