@@ -15,7 +15,7 @@ import numpy as np
 from .media import run_ffmpeg
 
 
-def test_frames(seconds: float, fps: int, width: int, height: int, seed: int = 0, kind: str = "moving",
+def synthetic_frames(seconds: float, fps: int, width: int, height: int, seed: int = 0, kind: str = "moving",
                 flash_at: float | None = None) -> np.ndarray:
     """(T, H, W, 3) uint8 frames: a drifting sinusoid pattern tinted by ``seed``; ``kind`` black/frozen variants."""
     T = int(round(seconds * fps))
@@ -33,7 +33,7 @@ def test_frames(seconds: float, fps: int, width: int, height: int, seed: int = 0
     return frames
 
 
-def test_audio(seconds: float, sample_rate: int, seed: int = 0, kind: str = "moving",
+def synthetic_audio(seconds: float, sample_rate: int, seed: int = 0, kind: str = "moving",
                beep_at: float | None = None, beep_hz: float = 1000.0, beep_seconds: float = 0.2) -> np.ndarray:
     """Mono float32 noise at -40 dBFS (silence for ``kind='silent'``) plus an optional sine beep."""
     n = int(round(seconds * sample_rate))
@@ -53,14 +53,14 @@ def make_test_video(path: str | os.PathLike, seconds: float = 6.0, fps: int = 25
     import soundfile
 
     path = Path(path)
-    frames = test_frames(seconds, fps, width, height, seed, kind, flash_at)
+    frames = synthetic_frames(seconds, fps, width, height, seed, kind, flash_at)
     args = ["-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:"]
     fd, wav = tempfile.mkstemp(suffix=".wav")
     os.close(fd)
     tmp = path.with_name(f".{path.name}.tmp.mp4")
     try:
         if audio:
-            soundfile.write(wav, test_audio(seconds, sample_rate, seed, kind, beep_at), sample_rate, subtype="PCM_16")
+            soundfile.write(wav, synthetic_audio(seconds, sample_rate, seed, kind, beep_at), sample_rate, subtype="PCM_16")
             args += ["-i", wav, "-c:a", "aac", "-b:a", "64k"]
         args += ["-c:v", "libx264", "-preset", "veryfast", "-g", str(keyint), "-pix_fmt", "yuv420p",
                  "-movflags", "+faststart", "-t", f"{seconds}", "-f", "mp4", str(tmp)]
