@@ -19,7 +19,8 @@ import click
               help="Same seed -> byte-identical shards, whatever --workers is.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Processes writing shards in parallel [default: the usable CPUs].")
-@click.option("--clips-per-shard", type=click.IntRange(min=1), default=500, show_default=True)
+@click.option("--clips-per-shard", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Clips per HDF5 shard (a shard is the unit of work of one worker process).")
 @click.option("--law", type=click.Choice(["paper", "merl"]), default="paper", show_default=True,
               help="paper: random bounce direction, amplitude falling with distance; merl: the original code's "
                    "reflection and amplitude proportional to distance.")
