@@ -1,9 +1,9 @@
 """Leaderboard CSVs: every run result under a directory merged into one CSV per dataset, byte-stable.
 
-One row per (model, preset, protocol, SSIM variant, N samples, protocol lengths, data, model config); runs that
+One row per (model, preset, protocol, SSIM variant, N samples, protocol lengths, clips, data, model config); runs that
 differ only by seed are merged (mean over seeds; ``*_std`` = sample std over seeds, empty for one seed). Columns are
 declared in ``columns()`` (the frame columns follow the dataset's table frames), rows are sorted by protocol, SSIM
-variant, model, preset and N; numbers are printed with fixed decimals; nothing depends on file order, time or
+variant, model, preset, N and clips; numbers are printed with fixed decimals; nothing depends on file order, time or
 machine, so rebuilding from the same result files gives the same bytes.
 """
 from __future__ import annotations
@@ -60,17 +60,17 @@ def rows_for(results: list[RunResult], dataset: str) -> list[dict[str, str]]:
         for p in r.protocols:
             for v in SSIM_VARIANTS:
                 if v in r.scores.get(p, {}):
-                    groups[(p, v, r.model, r.preset, r.n_samples, r.split, r.n_past, r.n_future, r.data_sha256,
-                            _config_sha(r))].append(r)
+                    groups[(p, v, r.model, r.preset, r.n_samples, r.split, r.n_past, r.n_future, r.clips_used,
+                            r.data_sha256, _config_sha(r))].append(r)
     rows = []
     for key, rs in groups.items():
-        p, v, model, preset, n, split, n_past, n_future, sha, cfg = key
+        p, v, model, preset, n, split, n_past, n_future, clips, sha, cfg = key
         rs = sorted(rs, key=lambda r: r.seed)
         row = {"model": model, "modality": rs[0].modality, "uses_audio": str(rs[0].uses_audio).lower(),
                "stochastic": str(rs[0].stochastic).lower(), "preset": preset, "protocol": p, "ssim_variant": v,
                "split": split, "n_past": str(n_past), "n_future": str(n_future), "n_samples": str(n),
                "seeds": " ".join(str(r.seed) for r in rs), "n_runs": str(len(rs)),
-               "clips": " ".join(sorted({str(r.clips_used) for r in rs})),
+               "clips": str(clips),
                "train_steps": " ".join(sorted({str(r.train["steps"]) if r.train else "-" for r in rs})),
                "data_sha256": sha, "config_sha256": cfg, "hardware": " ".join(sorted({_hardware(r) for r in rs})),
                "code_version": " ".join(sorted({r.code_version for r in rs}))}
@@ -86,7 +86,8 @@ def rows_for(results: list[RunResult], dataset: str) -> list[dict[str, str]]:
         rows.append(row)
     order = {p: i for i, p in enumerate(PROTOCOL_ORDER)}
     rows.sort(key=lambda r: (order.get(r["protocol"], 99), r["protocol"], SSIM_VARIANTS.index(r["ssim_variant"]),
-                             r["model"], r["preset"], int(r["n_samples"]), r["seeds"], r["config_sha256"],
+                             r["model"], r["preset"], int(r["n_samples"]), int(r["clips"]), r["seeds"],
+                             r["config_sha256"],
                              r["data_sha256"]))
     return rows
 

@@ -130,8 +130,9 @@ def _loader(ds, cfg: TrainConfig, epoch: int, offset: int, rank: int, world: int
     sampler = DistributedSampler(ds, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed, drop_last=True)
     sampler.set_epoch(epoch)
     order = list(sampler)[offset * cfg.batch_size:]
+    gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)  # worker seeds; never the global RNG
     return DataLoader(ds, batch_sampler=BatchSampler(order, cfg.batch_size, drop_last=True), collate_fn=collate,
-                      num_workers=cfg.num_workers)
+                      num_workers=cfg.num_workers, generator=gen)
 
 
 @torch.no_grad()
