@@ -30,54 +30,76 @@ from .registry import Registry
 
 Tensor = torch.Tensor
 # pixels (C * H * W * frames) per chunk on the CPU: keeps the working set in L2; on CUDA everything at once
-CPU_CHUNK_PIXELS = 96 * 1024
+CPU_CHUNK_PIXELS = 128 * 1024
 CUDA_CHUNK_PIXELS = 1 << 26
 
 
-def _window_sum(m: Tensor, k: int, dim: int) -> Tensor:
+class _Workspace:
+    """Reusable scratch tensors for one metric call, keyed by role and shape: chunks of equal shape reuse them,
+    which avoids an allocation (and its page faults) per operation."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device, self.bufs = device, {}
+
+    def __call__(self, name: str, shape) -> Tensor:
+        key = (name, tuple(shape))
+        if key not in self.bufs:
+            self.bufs[key] = torch.empty(key[1], dtype=torch.float32, device=self.device)
+        return self.bufs[key]
+
+
+def _shape(m: Tensor, dim: int, n: int) -> list[int]:
+    s = list(m.shape)
+    s[dim] = n
+    return s
+
+
+def _window_sum(m: Tensor, k: int, dim: int, ws: _Workspace, tag: str) -> Tensor:
     """Sums over every length-``k`` window along ``dim`` ('valid'), from power-of-two partial sums (few passes)."""
     out_n = m.shape[dim] - k + 1
     pows, p = {1: m}, 1
     while 2 * p <= k:
         s = pows[p]
         n = s.shape[dim] - p
-        pows[2 * p] = s.narrow(dim, 0, n) + s.narrow(dim, p, n)
+        pows[2 * p] = torch.add(s.narrow(dim, 0, n), s.narrow(dim, p, n), out=ws(f"{tag}{2 * p}", _shape(s, dim, n)))
         p *= 2
     terms, off = [], 0
     for p in sorted(pows, reverse=True):
         if off + p <= k:
             terms.append(pows[p].narrow(dim, off, out_n))
             off += p
+    out = ws(f"{tag}out", _shape(m, dim, out_n))
     if len(terms) == 1:
-        return terms[0].clone()
-    out = torch.add(terms[0], terms[1])
+        return out.copy_(terms[0])
+    torch.add(terms[0], terms[1], out=out)
     for t in terms[2:]:
         out.add_(t)
     return out
 
 
-def _uniform(k: int) -> Callable[[Tensor], Tensor]:
-    def filt(m: Tensor) -> Tensor:  # (..., H, W) -> (..., H-k+1, W-k+1) window means
-        return _window_sum(_window_sum(m, k, -2), k, -1).mul_(1.0 / (k * k))
+def _uniform(k: int) -> Callable[[Tensor, _Workspace], Tensor]:
+    def filt(m: Tensor, ws: _Workspace) -> Tensor:  # (..., H, W) -> (..., H-k+1, W-k+1) window means
+        return _window_sum(_window_sum(m, k, -2, ws, "h"), k, -1, ws, "w").mul_(1.0 / (k * k))
     filt.size = k  # type: ignore[attr-defined]
     return filt
 
 
-def _gaussian(sigma: float, truncate: float = 3.5) -> Callable[[Tensor], Tensor]:
+def _gaussian(sigma: float, truncate: float = 3.5) -> Callable[[Tensor, _Workspace], Tensor]:
     r = int(truncate * sigma + 0.5)
     x = torch.arange(-r, r + 1, dtype=torch.float64)
     w = torch.exp(-0.5 * (x / sigma) ** 2)
     w = (w / w.sum()).tolist()
 
-    def corr(m: Tensor, dim: int) -> Tensor:
+    def corr(m: Tensor, dim: int, out: Tensor) -> Tensor:
         n = m.shape[dim] - 2 * r
-        out = m.narrow(dim, 0, n) * w[0]
+        torch.mul(m.narrow(dim, 0, n), w[0], out=out)
         for j in range(1, 2 * r + 1):
             out.add_(m.narrow(dim, j, n), alpha=w[j])
         return out
 
-    def filt(m: Tensor) -> Tensor:
-        return corr(corr(m, -2), -1)
+    def filt(m: Tensor, ws: _Workspace) -> Tensor:
+        h = corr(m, -2, ws("gh", _shape(m, -2, m.shape[-2] - 2 * r)))
+        return corr(h, -1, ws("gw", _shape(h, -1, h.shape[-1] - 2 * r)))
     filt.size = 2 * r + 1  # type: ignore[attr-defined]
     return filt
 
@@ -87,18 +109,10 @@ _PAPER_FILTER, _WANG_FILTER = _uniform(7), _gaussian(1.5)
 
 @dataclass(frozen=True)
 class _SSIMParams:
-    filt: Callable[[Tensor], Tensor]
+    filt: Callable[[Tensor, _Workspace], Tensor]
     c1: float
     c2: float
     cov_norm: float
-
-
-def _moments(c: Tensor, u: Tensor, uu: Tensor, p: _SSIMParams) -> tuple[Tensor, ...]:
-    """From the centring constant c and the window means of x - c (u) and (x - c)^2 (uu):
-    (c, u, window mean of x, its square, (co)variance-normed variance)."""
-    var = uu.addcmul_(u, u, value=-1.0).mul_(p.cov_norm)
-    mean = u + c
-    return c, u, mean, mean * mean, var
 
 
 def _centre(x: Tensor) -> Tensor:
@@ -106,37 +120,52 @@ def _centre(x: Tensor) -> Tensor:
     return x.mean((-2, -1), keepdim=True)
 
 
+def _moments(c: Tensor, u: Tensor, uu: Tensor, p: _SSIMParams, out: Callable | None = None) -> tuple[Tensor, ...]:
+    """From the centring constant c and the window means of x - c (u) and (x - c)^2 (uu): (c, u, window mean mu,
+    mu^2 + C1 / 2, var + k) with var = uu - u^2 (population) and k = C2 / (2 cov_norm). ``_combine`` then needs
+    only sums of these: B1 = q_x + q_y, B2 / cov_norm = v_x + v_y. ``out(name, shape)`` gives scratch buffers."""
+    var = uu.addcmul_(u, u, value=-1.0).add_(p.c2 / (2.0 * p.cov_norm))
+    mean = torch.add(u, c, out=out("mean", u.shape)) if out else u + c
+    half_c1 = torch.tensor(p.c1 / 2.0, dtype=u.dtype, device=u.device)
+    q = torch.addcmul(half_c1, mean, mean, out=out("sq", u.shape)) if out else torch.addcmul(half_c1, mean, mean)
+    return c, u, mean, q, var
+
+
 def _stats(x: Tensor, p: _SSIMParams) -> tuple[Tensor, ...]:
-    """Window statistics of one operand (reused when it is broadcast against many others)."""
+    """Window statistics of one operand, kept while it is broadcast against many others (own memory)."""
     c = _centre(x)
     m = torch.empty((2, *x.shape), dtype=torch.float32, device=x.device)
     torch.sub(x, c, out=m[0])
     torch.mul(m[0], m[0], out=m[1])
-    return _moments(c, *p.filt(m), p)
+    u, uu = p.filt(m, _Workspace(x.device))
+    return _moments(c, u, uu, p)
 
 
-def _combine(x: Tensor, y: Tensor, sx, sy, p: _SSIMParams) -> Tensor:
+def _combine(x: Tensor, y: Tensor, sx, sy, p: _SSIMParams, ws: _Workspace) -> Tensor:
     """Mean SSIM over the valid window positions of every (x, y) image pair (broadcast): (...)."""
     shape = torch.broadcast_shapes(x.shape, y.shape)
     sy = sy if sy is not None else _stats(y, p)
-    yc = y - sy[0]
+    yc = torch.sub(y, sy[0], out=ws("yc", y.shape))
     if sx is None and x.shape == shape:  # the common case: x, x^2 and x*y filtered in one pass
         c = _centre(x)
-        m = torch.empty((3, *shape), dtype=torch.float32, device=x.device)
+        m = ws("m3", (3, *shape))
         torch.sub(x, c, out=m[0])
         torch.mul(m[0], m[0], out=m[1])
         torch.mul(m[0], yc, out=m[2])
-        u, uu, cov = p.filt(m)
-        sx = _moments(c, u, uu, p)
+        u, uu, cov = p.filt(m, ws)
+        sx = _moments(c, u, uu, p, ws)
     else:
         sx = sx if sx is not None else _stats(x, p)
-        cov = p.filt(torch.mul(x - sx[0], yc))
+        cov = p.filt(torch.mul(x - sx[0], yc), ws)
     _, ux, mx, qx, vx = sx
     _, uy, my, qy, vy = sy
-    cov.addcmul_(ux, uy, value=-1.0).mul_(2.0 * p.cov_norm).add_(p.c2)  # A2 = 2 cov + C2
-    a1 = torch.mul(mx, my).mul_(2.0).add_(p.c1)  # A1 = 2 mu_x mu_y + C1
-    b1 = torch.add(qx, qy).add_(p.c1)  # B1 = mu_x^2 + mu_y^2 + C1
-    b2 = torch.add(vx, vy).add_(p.c2)  # B2 = var_x + var_y + C2
+    # SSIM = (2 mx my + C1)(2 cn cov + C2) / ((mx^2 + my^2 + C1)(cn (vx + vy) + C2)), cn = cov_norm; dividing
+    # the second factors by cn: = (4 mx my + 2 C1)(cov + k) / ((qx + qy)(vx + vy)) with the moments above
+    cov.addcmul_(ux, uy, value=-1.0).add_(p.c2 / (2.0 * p.cov_norm))  # cov + k
+    two_c1 = torch.tensor(2.0 * p.c1, dtype=cov.dtype, device=cov.device)
+    a1 = torch.addcmul(two_c1, mx, my, value=4.0, out=ws("a1", cov.shape))
+    b1 = torch.add(qx, qy, out=ws("b1", cov.shape))
+    b2 = torch.add(vx, vy, out=ws("b2", cov.shape))
     return cov.mul_(a1).div_(b1.mul_(b2)).mean((-2, -1))
 
 
@@ -191,7 +220,8 @@ def _ssim_generic(pred: Tensor, target: Tensor, filt, data_range: float, sample_
     p = _SSIMParams(filt, (0.01 * data_range) ** 2, (0.03 * data_range) ** 2, n / (n - 1) if sample_cov else 1.0)
     pred, target = _prepare(pred, target, filt.size)
     with torch.no_grad():
-        out = _chunked(pred, target, partial(_combine, p=p), _budget(pred, chunk_pixels), partial(_stats, p=p))
+        ws = _Workspace(pred.device)
+        out = _chunked(pred, target, partial(_combine, p=p, ws=ws), _budget(pred, chunk_pixels), partial(_stats, p=p))
     return out.mean(-1)  # (..., C) -> (...)
 
 
