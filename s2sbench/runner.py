@@ -138,7 +138,8 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, *, dataset: str | None = 
 def per_frame_table(r: RunResult, protocol: str = "best_per_frame") -> str:
     """The per-frame curves of one protocol as a text table; frames quoted by the paper's tables are starred."""
     metrics = [m for m in ("ssim_paper", "ssim", "psnr") if m in r.scores.get(protocol, {})]
-    head = f"{r.model} on {r.dataset} ({r.split}, {r.clips_used} clips, best of {r.n_samples}, {protocol})"
+    how = f"best of {r.n_samples}" if r.stochastic else f"deterministic: 1 sample counted as {r.n_samples}"
+    head = f"{r.model} on {r.dataset} ({r.split}, {r.clips_used} clips, {how}, {protocol})"
     lines = [head, "frame  " + "  ".join(f"{m:>10s}" for m in metrics)]
     for i in range(r.n_future):
         f = r.n_past + 1 + i
@@ -148,6 +149,9 @@ def per_frame_table(r: RunResult, protocol: str = "best_per_frame") -> str:
     for p in r.protocols:
         if p != protocol:
             lines.append(f"{p}: " + ", ".join(f"{m} {r.scores[p][m]['avg']:.4f}" for m in metrics) + " (avg)")
+    clamped = r.scores[protocol].get("psnr", {}).get("n_clamped", 0)
+    if clamped:
+        lines.append(f"psnr: {clamped} exact match(es) (+inf dB) counted as {r.metrics['psnr']['cap']:g} dB")
     if r.block_iou:
         lines.append("block IoU (final frame): " + ", ".join(f"{p} {v:.4f}" for p, v in r.block_iou.items()))
     return "\n".join(lines)
