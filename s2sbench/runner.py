@@ -64,17 +64,23 @@ def resolve_device(device: str | None) -> torch.device:
 def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None = None, seed: int = 0,
         out: str | os.PathLike | None = None, checkpoint: str | os.PathLike | None = None,
         data: str | os.PathLike | None = None, sets: tuple[str, ...] = (), resume: bool = False,
-        progress: bool = True, echo: Callable[[str], None] = print) -> tuple[RunResult, Path]:
-    """Train (or load ``checkpoint``) and evaluate; writes and returns the ``RunResult`` and the run directory."""
-    from .train import fit, seed_everything
+        progress: bool = True, echo: Callable[[str], None] = print) -> tuple[RunResult | None, Path]:
+    """Train (or load ``checkpoint``) and evaluate; writes and returns the ``RunResult`` and the run directory.
+
+    Under ``torchrun`` every process trains (DDP, one device each); rank 0 alone generates missing data, evaluates
+    and writes; the other ranks return ``(None, run_dir)``."""
+    from .train import _dist, default_device, fit, seed_everything
 
     t0 = time.perf_counter()
     info, pre = DATASETS.get(dataset), with_seed(PRESETS.get(preset), seed)
     ov = split_overrides(sets)
     pre = replace(pre, train=override(pre.train, ov["train"]), eval=override(pre.eval, ov["eval"]))
-    dev = resolve_device(device)
+    rank, world, local = _dist()
+    dev = resolve_device(device) if world == 1 else default_device(local)
     run_dir = Path(out) if out else Path("runs") / dataset / f"{model}-{preset}-seed{seed}"
-    root = ensure_data(dataset, data, echo)
+    root = ensure_data(dataset, data, echo) if rank == 0 else Path(data) if data else info.default_dir()
+    if world > 1:
+        torch.distributed.barrier()
     seed_everything(seed)
     train_summary = None
     if checkpoint:
@@ -89,7 +95,11 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
         train_summary = fit(net, root, run_dir, pre.train, device=dev, resume=resume, progress=progress,
                             extra={"dataset": dataset, "preset": preset})
         ckpt_path = Path(train_summary["checkpoint"])
+        if world > 1:
+            torch.distributed.barrier()  # best.pt is complete before anyone reads it
         net, _ = load_checkpoint(ckpt_path, map_location=dev)
+    if rank != 0:
+        return None, run_dir
     result = evaluate_model(net, root, dataset, pre, dev, run_dir, progress=progress, seed=seed,
                             checkpoint=str(ckpt_path), train=train_summary)
     result.wall_time_s = round(time.perf_counter() - t0, 3)

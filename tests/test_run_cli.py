@@ -93,6 +93,11 @@ def test_evaluate_tables_plots_and_byte_stable_leaderboard(nb_run, tmp_path):
     assert res.exit_code == 0, res.output
     ev = RunResult.load(tmp / "runs" / "cl-eval")
     assert ev.clips_used == 4 and ev.train is None and ev.preset == "smoke"
+    res = cli.invoke(main, ["run", "--model", "copy_last", "--dataset", "m3so-nb", "--checkpoint",
+                            str(tmp / "runs" / "cl" / "best.pt"), "--data", str(tmp / "nb"), "--set", "eval.n_clips=2",
+                            "--out", str(tmp_path / "from-ckpt"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert RunResult.load(tmp_path / "from-ckpt").train is None and not (tmp_path / "from-ckpt" / "last.pt").exists()
 
     res = cli.invoke(main, ["tables", str(tmp / "runs"), "--out", str(tmp_path / "t")])
     assert res.exit_code == 0, res.output

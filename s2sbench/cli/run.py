@@ -34,15 +34,17 @@ def _common(f):
 @_common
 def run_cmd(model, dataset, preset, out, checkpoint, resume, device, seed, data, sets, quiet):
     """Train MODEL on DATASET (or load --checkpoint), evaluate it on the test split, write RUN_DIR/result.json,
-    samples.h5 and grid.gif (ground truth | best sample | 3 random samples), and print the per-frame table."""
+    samples.h5 and grid.gif (ground truth | best sample | 3 random samples), and print the per-frame table.
+    Multi-GPU: `torchrun --nproc_per_node N -m s2sbench run ...` (DDP; rank 0 evaluates)."""
     from ..runner import per_frame_table, run
 
     with friendly_errors():
         result, run_dir = run(model, dataset, preset=preset, device=device, seed=seed, out=out,
                               checkpoint=checkpoint, data=data, sets=sets, resume=resume, progress=not quiet,
                               echo=click.echo)
-    click.echo(per_frame_table(result))
-    click.echo(f"wrote {run_dir}/result.json, samples.h5, grid.gif")
+    if result is not None:  # None on the non-zero ranks of a torchrun launch
+        click.echo(per_frame_table(result))
+        click.echo(f"wrote {run_dir}/result.json, samples.h5, grid.gif")
 
 
 @click.command("evaluate")
