@@ -42,20 +42,20 @@ def skimage_per_frame(frames: int = 100) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=int, default=8, help="test clips actually scored (x 100 samples x 20 frames)")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads while scoring (EvalConfig.score_threads; 0: torch's default)")
     args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         write_fake_dataset(tmp, "m3so-nb", {"train": 4, "val": 4, "test": args.clips})
         torch.manual_seed(0)
         model = build_model("testing_tiny", DataSpec.for_dataset("m3so-nb"), None)
-        cfg = EvalConfig(n_samples=N, n_clips=args.clips, save_samples=0, diversity_clips=0, grid_clips=0)
+        cfg = EvalConfig(n_samples=N, n_clips=args.clips, save_samples=0, diversity_clips=0, grid_clips=0,
+                         score_threads=args.threads)
         out = evaluate(model, tmp, "m3so-nb", cfg, progress=False)
     per_clip = out["eval"]["scoring_s"] / args.clips
     sk = skimage_per_frame()
-    print(f"torch threads: {torch.get_num_threads()}; scored {args.clips} clips x {N} samples x {T} frames, "
-          f"3 metrics (ssim_paper, ssim, psnr)")
+    print(f"scoring threads: {args.threads or torch.get_num_threads()}; scored {args.clips} clips x {N} samples x "
+          f"{T} frames, 3 metrics (ssim_paper, ssim, psnr)")
     print(f"evaluator scoring: {per_clip:.3f} s/clip -> projected {per_clip * FULL_CLIPS / 60:.1f} min "
           f"for {FULL_CLIPS} clips (measured {args.clips}, extrapolated x{FULL_CLIPS / args.clips:.0f})")
     print(f"scikit-image loop: {sk * 1e6:.0f} us/frame for the 3 metrics -> projected "

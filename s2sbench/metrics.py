@@ -61,7 +61,8 @@ def _window_sum(m: Tensor, k: int, dim: int, ws: _Workspace, tag: str) -> Tensor
     while 2 * p <= k:
         s = pows[p]
         n = s.shape[dim] - p
-        pows[2 * p] = torch.add(s.narrow(dim, 0, n), s.narrow(dim, p, n), out=ws(f"{tag}{2 * p}", _shape(s, dim, n)))
+        buf = ws(f"{tag}{2 * p}", _shape(s, dim, n))
+        pows[2 * p] = torch.add(s.narrow(dim, 0, n), s.narrow(dim, p, n), out=buf)
         p *= 2
     terms, off = [], 0
     for p in sorted(pows, reverse=True):

@@ -63,7 +63,8 @@ def plot_dataset(results: list[RunResult], dataset: str, out_dir: Path, protocol
 
     fig, ax = plt.subplots(figsize=(5, 4))
     for label, rs in groups.items():
-        curves = [r.diversity["best_of_k"][ssim_variant] for r in rs if ssim_variant in r.diversity.get("best_of_k", {})]
+        curves = [r.diversity["best_of_k"][ssim_variant] for r in rs
+                  if ssim_variant in r.diversity.get("best_of_k", {})]
         if curves:
             y = _mean_curves(curves)
             ax.plot(np.arange(1, len(y) + 1), y, label=label)

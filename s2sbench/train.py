@@ -175,7 +175,8 @@ def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathL
         for t in model.state_dict().values():
             dist.broadcast(t, 0)
     opts = model.configure_optimizers()
-    train_ds = ClipDataset(data_root, "train", num_frames=spec.n_past + spec.n_future, audio_features=spec.audio_feature)
+    frames = spec.n_past + spec.n_future
+    train_ds = ClipDataset(data_root, "train", num_frames=frames, audio_features=spec.audio_feature)
     steps_per_epoch = len(train_ds) // (cfg.batch_size * world)
     if steps_per_epoch == 0:
         raise TrainingError(f"{data_root}: the train split has {len(train_ds)} clips, fewer than one batch "
@@ -183,10 +184,9 @@ def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathL
     val_split = find_val_split(data_root)
     val_batches = []
     if val_split and cfg.val_batches > 0:
-        val_ds = ClipDataset(data_root, val_split, num_frames=spec.n_past + spec.n_future,
-                             audio_features=spec.audio_feature)
-        idx = list(range(min(len(val_ds), cfg.val_batches * cfg.batch_size)))
-        val_batches = [collate([val_ds[i] for i in idx[j : j + cfg.batch_size]]) for j in range(0, len(idx), cfg.batch_size)]
+        val_ds = ClipDataset(data_root, val_split, num_frames=frames, audio_features=spec.audio_feature)
+        n_val, bs = min(len(val_ds), cfg.val_batches * cfg.batch_size), cfg.batch_size
+        val_batches = [collate([val_ds[i] for i in range(j, min(j + bs, n_val))]) for j in range(0, n_val, bs)]
     start, best, best_step = 0, math.inf, -1
     last, best_path = out / "last.pt", out / "best.pt"
     if resume and last.exists():
@@ -232,9 +232,11 @@ def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathL
             dist.all_reduce(bad)
         if bad.item() > 0:
             bar.close()
-            kept = f"{last} (step {torch.load(last, weights_only=True)['step']})" if last.exists() else "none written yet"
-            raise TrainingError(f"step {step}: loss is {loss} (non-finite) on {'some rank' if world > 1 else 'this run'}; "
-                                f"training stopped. Last good checkpoint: {kept}")
+            kept = (f"{last} (step {torch.load(last, weights_only=True)['step']})" if last.exists()
+                    else "none written yet")
+            where = "some rank" if world > 1 else "this run"
+            raise TrainingError(f"step {step}: loss is {loss} (non-finite) on {where}; training stopped. "
+                                f"Last good checkpoint: {kept}")
         step += 1
         if rank == 0:
             row = {"step": step, "epoch": epoch, "wall_s": round(time.perf_counter() - t0, 3),

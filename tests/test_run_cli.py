@@ -114,7 +114,8 @@ def test_evaluate_tables_plots_and_byte_stable_leaderboard(nb_run, tmp_path):
         assert cli.invoke(main, ["leaderboard", "build", str(tmp / "runs"), "--out", str(tmp_path / d)]).exit_code == 0
     shutil.copytree(tmp / "runs" / "cl-eval", tmp_path / "other" / "a")  # other paths and order: same bytes
     shutil.copytree(tmp / "runs" / "cl", tmp_path / "other" / "b")
-    assert cli.invoke(main, ["leaderboard", "build", str(tmp_path / "other"), "--out", str(tmp_path / "lb3")]).exit_code == 0
+    res = cli.invoke(main, ["leaderboard", "build", str(tmp_path / "other"), "--out", str(tmp_path / "lb3")])
+    assert res.exit_code == 0
     a, b, c = ((tmp_path / d / "m3so-nb.csv").read_bytes() for d in ("lb1", "lb2", "lb3"))
     assert a == b == c
     lines = a.decode().splitlines()
@@ -125,7 +126,8 @@ def test_evaluate_tables_plots_and_byte_stable_leaderboard(nb_run, tmp_path):
     assert [(x["protocol"], x["ssim_variant"]) for x in rows[::2]] == [
         ("best_per_frame", "ssim_paper"), ("best_per_frame", "ssim"), ("best_sequence", "ssim_paper"),
         ("best_sequence", "ssim"), ("mean", "ssim_paper"), ("mean", "ssim")]
-    row = next(x for x in rows if x["clips"] == "16" and x["protocol"] == "best_sequence" and x["ssim_variant"] == "ssim")
+    row = next(x for x in rows
+               if (x["clips"], x["protocol"], x["ssim_variant"]) == ("16", "best_sequence", "ssim"))
     assert row["ssim_fr15"] == f"{r.at_frame('best_sequence', 'ssim', 15):.4f}"
     assert row["psnr_avg"] == f"{r.scores['best_sequence']['psnr']['avg']:.2f}" and row["seeds"] == "0"
     shown = cli.invoke(main, ["leaderboard", "show", "m3so-nb", "--dir", str(tmp_path / "lb1")])
@@ -134,9 +136,9 @@ def test_evaluate_tables_plots_and_byte_stable_leaderboard(nb_run, tmp_path):
 
 def test_block_iou_on_m3so_matches_the_known_boxes(tmp_path):
     write_fake_dataset(tmp_path / "m3so", "m3so", {"train": 8, "val": 4, "test": 6})
-    res = CliRunner().invoke(main, ["run", "--model", "copy_last", "--dataset", "m3so", "--data", str(tmp_path / "m3so"),
-                                    "--out", str(tmp_path / "run"), "--quiet", "--set", "eval.n_samples=2",
-                                    "--set", "train.steps=2"])
+    res = CliRunner().invoke(main, ["run", "--model", "copy_last", "--dataset", "m3so",
+                                    "--data", str(tmp_path / "m3so"), "--out", str(tmp_path / "run"), "--quiet",
+                                    "--set", "eval.n_samples=2", "--set", "train.steps=2"])
     assert res.exit_code == 0, res.output
     r = RunResult.load(tmp_path / "run")
     ds = ClipDataset(tmp_path / "m3so", "test")

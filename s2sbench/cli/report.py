@@ -14,7 +14,8 @@ _variant = click.option("--ssim", "ssim_variant", default="ssim_paper", show_def
 
 @click.command("tables")
 @click.argument("runs_dir", type=click.Path(file_okay=False))
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Output directory (default RUNS_DIR/tables).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output directory (default RUNS_DIR/tables).")
 @_protocol
 @_variant
 def tables_cmd(runs_dir, out, protocol, ssim_variant):
@@ -36,7 +37,8 @@ def tables_cmd(runs_dir, out, protocol, ssim_variant):
 
 @click.command("plots")
 @click.argument("runs_dir", type=click.Path(file_okay=False))
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Output directory (default RUNS_DIR/plots).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output directory (default RUNS_DIR/plots).")
 @_protocol
 @_variant
 def plots_cmd(runs_dir, out, protocol, ssim_variant):
