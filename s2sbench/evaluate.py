@@ -136,22 +136,22 @@ def evaluate(model: VideoPredictor, data_root: str | os.PathLike, dataset: str, 
         with _threads(cfg.score_threads if device.type == "cpu" else 0):
             for name, m in metrics.items():
                 scores[name].append(m.per_frame(scored, target).cpu().expand(-1, S, -1))
-        t_score += time.perf_counter() - t1
+            t_score += time.perf_counter() - t1
+            if has_block:  # true box from the clip meta; block IoU on the final predicted frame
+                boxes = np.array([ds.clip(int(i)).meta["block"]["box"] for i in batch.index])[:, None]  # (B, 1, 4)
+                ious.append(torch.from_numpy(block_iou(scored[:, :, -1], boxes)).float().expand(-1, S))
+            for j in range(len(batch)):
+                if int(batch.index[j]) < cfg.diversity_clips and model.stochastic:
+                    pair_img.append(pairwise_matrix(pred[j]))
+                    if not info.synthetic:
+                        fp, ft = flow_images(pred[j]), flow_images(target[j])  # (S, F-1, 2, H, W), (F-1, 2, H, W)
+                        flow_best.append(METRICS.get("ssim_paper")(fp, ft.unsqueeze(0)).unsqueeze(0))
+                        pair_flow.append(pairwise_matrix(fp))
         t_sample += t1 - t0
         best = scores[select][-1].mean(2).argmax(1)  # (B,) best sample by mean score over frames
         best_pred = pred[torch.arange(len(batch)), best]  # (B, F, C, H, W)
         writer.add(batch.ids, batch.index.tolist(), best_pred)
-        if has_block:  # true box from the clip meta; block IoU on the final predicted frame
-            boxes = np.array([ds.clip(int(i)).meta["block"]["box"] for i in batch.index])[:, None]  # (B, 1, 4)
-            ious.append(torch.from_numpy(block_iou(scored[:, :, -1], boxes)).float().expand(-1, S))
         for j in range(len(batch)):
-            k = int(batch.index[j])
-            if k < cfg.diversity_clips and model.stochastic:
-                pair_img.append(pairwise_matrix(pred[j]))
-                if not info.synthetic:
-                    fp, ft = flow_images(pred[j]), flow_images(target[j])  # (S, F-1, 2, H, W), (F-1, 2, H, W)
-                    flow_best.append(METRICS.get("ssim_paper")(fp, ft.unsqueeze(0)).unsqueeze(0))
-                    pair_flow.append(pairwise_matrix(fp))
             if len(grid) < cfg.grid_clips:
                 pick = torch.randperm(S, generator=gen)[:3]
                 rows = [target[j], best_pred[j], *pred[j, pick]]  # each (F, C, H, W); 1 px grey frame around
