@@ -19,7 +19,6 @@ import numpy as np
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-import s2sbench.testing  # noqa: F401  (registers testing_tiny)
 from s2sbench.evaluate import EvalConfig, evaluate
 from s2sbench.models import DataSpec, build_model
 from s2sbench.testing import write_fake_dataset

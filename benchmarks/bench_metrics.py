@@ -73,7 +73,6 @@ def main() -> None:
         for threads, (t_sk, t_torch) in res.items():
             print(f"{name:10s} torch threads={threads}: scikit-image {t_sk * 1e6:7.1f} us/frame, torch "
                   f"{t_torch * 1e6:6.1f} us/frame, ratio {t_sk / t_torch:5.1f}x")
-    t_sk, t_torch = res[default_threads] if False else (None, None)
 
 
 if __name__ == "__main__":

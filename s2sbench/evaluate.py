@@ -69,12 +69,15 @@ def _batch_clips(cfg: EvalConfig, per_clip_bytes: int) -> int:
 
 
 def _sample(model: VideoPredictor, context, audio, n_future: int, n: int, chunk: int) -> torch.Tensor:
-    """(B, n, n_future, C, H, W) in [0, 1]; deterministic models are sampled once and expanded (no copy)."""
+    """(B, n, n_future, C, H, W) in [0, 1] (checked, clamped); deterministic models are sampled once and the sample
+    is expanded to n (a view, no copy)."""
+    want = (context.shape[0], n if model.stochastic else 1, n_future, *context.shape[2:])
     if not model.stochastic:
-        return model.sample(context, audio, n_future, 1)[:, :1].expand(-1, n, -1, -1, -1, -1)
+        return _check_pred(model.sample(context, audio, n_future, 1)[:, :1], want, model.name).expand(
+            -1, n, -1, -1, -1, -1)
     chunk = chunk or n
     parts = [model.sample(context, audio, n_future, min(chunk, n - i)) for i in range(0, n, chunk)]
-    return torch.cat(parts, 1)
+    return _check_pred(torch.cat(parts, 1), want, model.name)
 
 
 def _check_pred(pred: torch.Tensor, want: tuple, model: str) -> torch.Tensor:
@@ -129,8 +132,7 @@ def evaluate(model: VideoPredictor, data_root: str | os.PathLike, dataset: str, 
         target = batch.video[:, P:]  # (B, F, C, H, W)
         t0 = time.perf_counter()
         with torch.no_grad():
-            pred = _check_pred(_sample(model, batch.video[:, :P], batch.audio, F, S, cfg.sample_chunk),
-                               (len(batch), S, F, *target.shape[2:]), model.name)
+            pred = _sample(model, batch.video[:, :P], batch.audio, F, S, cfg.sample_chunk)  # (B, S, F, C, H, W)
         t1 = time.perf_counter()
         scored = pred if model.stochastic else pred[:, :1]  # replicated samples score identically
         with _threads(cfg.score_threads if device.type == "cpu" else 0):
