@@ -156,18 +156,15 @@ class Vougioukas(VideoPredictor):
         rows = torch.arange(video.shape[0], device=video.device)[:, None]
         return video[rows, starts[:, None] + steps], audio[rows, audio_starts[:, None] + steps]
 
-    def _sync_terms(self, real: torch.Tensor, fake_clip: torch.Tensor, audio: torch.Tensor
-                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Sync logits of (real aligned, real with shifted audio, generated aligned) windows, each (B, 1)."""
-        B, T = real.shape[:2]
+    def _sync_starts(self, B: int, T: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Random window starts (B,) each: real windows, another start of the same clip (shifted audio), and
+        windows that contain a generated frame."""
         w, P = min(self.window, T - 1), self.spec.n_past
         n = T - w + 1  # window starts 0 .. T-w
-        s = torch.randint(0, n, (B,), device=real.device)
-        shifted = (s + torch.randint(1, n, (B,), device=real.device)) % n  # another start of the same clip
-        first_gen = max(0, P - w + 1)  # windows from here on contain a generated frame
-        g = torch.randint(first_gen, n, (B,), device=real.device)
-        return (self.sync_d(*self._windows(real, audio, s, s)), self.sync_d(*self._windows(real, audio, s, shifted)),
-                self.sync_d(*self._windows(fake_clip, audio, g, g)))
+        real = torch.randint(0, n, (B,), device=device)
+        shifted = (real + torch.randint(1, n, (B,), device=device)) % n
+        gen = torch.randint(max(0, P - w + 1), n, (B,), device=device)
+        return real, shifted, gen
 
     def training_step(self, batch: Batch, opt: dict[str, torch.optim.Optimizer], step: int) -> dict[str, float]:
         c, P = self.config, self.spec.n_past
@@ -182,7 +179,10 @@ class Vougioukas(VideoPredictor):
                     "seq_d": _bce(self.seq_d(x, audio), True)
                     + _bce(self.seq_d(torch.cat([x[:, :P], fake_d], 1), audio), False)}
         if self.sync_d is not None:
-            aligned, shifted, gen = self._sync_terms(x, torch.cat([x[:, :P], fake_d], 1), audio)
+            s_real, s_shift, s_gen = self._sync_starts(x.shape[0], x.shape[1], x.device)
+            aligned = self.sync_d(*self._windows(x, audio, s_real, s_real))  # (B, 1)
+            shifted = self.sync_d(*self._windows(x, audio, s_real, s_shift))  # (B, 1)
+            gen = self.sync_d(*self._windows(torch.cat([x[:, :P], fake_d], 1), audio, s_gen, s_gen))  # (B, 1)
             d_losses["sync_d"] = _bce(aligned, True) + 0.5 * (_bce(shifted, False) + _bce(gen, False))
         for k in d_losses:
             opt[k].zero_grad(set_to_none=True)
@@ -197,7 +197,8 @@ class Vougioukas(VideoPredictor):
         g_seq = _bce(self.seq_d(fake_clip, audio), True)
         loss = c.w_frame * g_frame + c.w_seq * g_seq + c.w_l1 * l1
         if self.sync_d is not None:
-            g_sync = _bce(self._sync_terms(x, fake_clip, audio)[2], True)
+            s_gen = self._sync_starts(x.shape[0], x.shape[1], x.device)[2]
+            g_sync = _bce(self.sync_d(*self._windows(fake_clip, audio, s_gen, s_gen)), True)
             loss = loss + c.w_sync * g_sync
             logs["g_sync"] = g_sync.item()
         opt["generator"].zero_grad(set_to_none=True)

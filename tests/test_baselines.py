@@ -119,6 +119,17 @@ def test_vougioukas_gan_step_updates_every_network() -> None:
         assert any(not torch.equal(b, p) for b, p in zip(before[k], m.parameters())), k
 
 
+def test_sync_windows_shift_audio_and_cover_generated_frames() -> None:
+    model = tiny("vougioukas")  # tiny turns the sync discriminator on; 10 fps -> windows of 2 frames
+    w, P, T = model.window, SPEC.n_past, 7
+    assert w == 2
+    for _ in range(20):
+        real, shifted, gen = model._sync_starts(16, T, torch.device("cpu"))
+        assert (real != shifted).all()  # the negative pair's audio comes from another time of the clip
+        assert ((real >= 0) & (real + w <= T) & (shifted + w <= T)).all()
+        assert ((gen + w - 1 >= P) & (gen + w <= T)).all()  # each "generated" window holds a generated frame
+
+
 def test_audio_only_reads_audio_not_frames() -> None:
     model = lively("audio_only")
     batch = make_batch(SPEC)
