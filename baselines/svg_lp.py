@@ -121,10 +121,10 @@ class SVGLP(VideoPredictor):
     def sample(self, context: torch.Tensor, audio: torch.Tensor, n_future: int, n_samples: int) -> torch.Tensor:
         B, P, C, H, W = context.shape
         with eval_mode(self):
-            x = context.repeat_interleave(n_samples, 0)  # (B*S, P, C, H, W)
-            self.reset_lstms(B * n_samples, x.device)
-            h, skips = self._encode(x)  # (B*S, P, g), [(B*S, P, w, s, s)]
-            frame_skips = [s[:, P - 1] for s in skips]  # [(B*S, w, s, s)] of the last seen frame
+            self.reset_lstms(B * n_samples, context.device)
+            h, skips = self._encode(context)  # (B, P, g), [(B, P, w, s, s)]: once per clip
+            h = h.repeat_interleave(n_samples, 0)  # (B*S, P, g)
+            frame_skips = [s[:, P - 1].repeat_interleave(n_samples, 0) for s in skips]  # [(B*S, w, s, s)], frame P-1
             h_prev, outs = h[:, 0], []
             for t in range(1, P + n_future):
                 if t < P:  # warm-up on the seen frames with the posterior z

@@ -50,6 +50,7 @@ from ._blocks import FrameDecoder, FrameEncoder, init_weights
 from ._vougioukas_disc import FrameDiscriminator, SequenceDiscriminator, SyncDiscriminator
 
 IDENTITY_CHOICES = ("first", "last", "all")
+MAX_DECODE_FRAMES = 1024  # frames per decoder call: bounds sampling memory (training batches stay one call)
 
 
 @dataclass
@@ -91,23 +92,38 @@ class Generator(nn.Module):
     def __init__(self, spec: DataSpec, c: VougioukasConfig, id_channels: int) -> None:
         super().__init__()
         side, self.noise_dim, self.noise_std = frame_side(spec), c.noise_dim, c.noise_std
-        self.channels = spec.channels
+        self.channels, self.frame_hw = spec.channels, (spec.height, spec.width)
         self.identity = FrameEncoder(id_channels, side, c.id_dim, c.base)
         self.audio = make_audio_encoder(spec, c.audio_dim, c.base)
         self.audio_rnn = nn.GRU(c.audio_dim, c.audio_rnn, c.audio_rnn_layers, batch_first=True)
         self.noise_rnn = nn.GRU(c.noise_dim, c.noise_dim, batch_first=True)
         self.decoder = FrameDecoder(spec.channels, side, c.audio_rnn + c.id_dim + c.noise_dim, c.base)
 
-    def forward(self, identity: torch.Tensor, audio: torch.Tensor, n_future: int) -> torch.Tensor:
+    def forward(self, identity: torch.Tensor, audio: torch.Tensor, n_future: int, n_samples: int = 1
+                ) -> torch.Tensor:
+        """-> (B * n_samples, n_future, C, H, W), sample-major within each clip; identity and audio are encoded
+        once per clip, only the noise differs between a clip's samples."""
         B, T = audio.shape[:2]
         code, skips = self.identity(identity)  # (B, id), [(B, w, s, s)]
         a = self.audio(audio.flatten(0, 1)).view(B, T, -1)  # (B, T, A)
         a = self.audio_rnn(a)[0][:, T - n_future :]  # (B, n_future, audio_rnn)
-        noise = torch.randn(B, n_future, self.noise_dim, device=audio.device) * self.noise_std
-        n = torch.tanh(self.noise_rnn(noise)[0])  # (B, n_future, noise_dim)
-        z = torch.cat([a, code[:, None].expand(-1, n_future, -1), n], 2).flatten(0, 1)  # (B*n_future, latent)
-        sk = [s[:, None].expand(-1, n_future, -1, -1, -1).flatten(0, 1) for s in skips]  # [(B*n_future, w, s, s)]
-        return self.decoder(z, sk).view(B, n_future, self.channels, *identity.shape[-2:])  # (B, n_future, C, H, W)
+        noise = torch.randn(B * n_samples, n_future, self.noise_dim, device=audio.device) * self.noise_std
+        n = torch.tanh(self.noise_rnn(noise)[0])  # (B*S, n_future, noise_dim)
+        code = code[:, None].expand(-1, n_future, -1)  # (B, n_future, id)
+        z = torch.cat([a.repeat_interleave(n_samples, 0), code.repeat_interleave(n_samples, 0), n], 2)
+        return self.decode(z, [s.repeat_interleave(n_samples, 0) for s in skips])  # (B*S, n_future, C, H, W)
+
+    def decode(self, z: torch.Tensor, skips: list[torch.Tensor]) -> torch.Tensor:
+        """Latents (N, T, latent) and identity skips [(N, w, s, s)] -> frames (N, T, C, H, W), decoding at most
+        ``MAX_DECODE_FRAMES`` frames per call (the skips are broadcast over time per call, never for all T)."""
+        N, T = z.shape[:2]
+        steps, out = max(1, MAX_DECODE_FRAMES // N), []
+        for t0 in range(0, T, steps):
+            zt = z[:, t0 : t0 + steps]  # (N, t, latent)
+            k = zt.shape[1]
+            sk = [s[:, None].expand(-1, k, -1, -1, -1).flatten(0, 1) for s in skips]  # [(N*t, w, s, s)]
+            out.append(self.decoder(zt.flatten(0, 1), sk).view(N, k, self.channels, *self.frame_hw))
+        return torch.cat(out, 1)  # (N, T, C, H, W)
 
 
 def _bce(logits: torch.Tensor, real: bool) -> torch.Tensor:
@@ -150,7 +166,8 @@ class Vougioukas(VideoPredictor):
 
     def _windows(self, video: torch.Tensor, audio: torch.Tensor, starts: torch.Tensor, audio_starts: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Windows of ``self.window`` steps: video (B, w, C, H, W) from ``starts``, audio (B, w, F) from ``audio_starts``."""
+        """Windows of ``self.window`` steps: video (B, w, C, H, W) from ``starts``, audio (B, w, F) from
+        ``audio_starts``."""
         w = min(self.window, video.shape[1])
         steps = torch.arange(w, device=video.device)
         rows = torch.arange(video.shape[0], device=video.device)[:, None]
@@ -210,8 +227,8 @@ class Vougioukas(VideoPredictor):
     def sample(self, context: torch.Tensor, audio: torch.Tensor, n_future: int, n_samples: int) -> torch.Tensor:
         B, _, C, H, W = context.shape
         with eval_mode(self):
-            ident = self.identity_input(context).repeat_interleave(n_samples, 0)  # (B*S, Ci, H, W)
-            frames = self.generator(ident, audio.repeat_interleave(n_samples, 0), n_future)  # (B*S, n_future, C, H, W)
+            ident = self.identity_input(context)  # (B, Ci, H, W)
+            frames = self.generator(ident, audio, n_future, n_samples)  # (B*S, n_future, C, H, W)
         return frames.view(B, n_samples, n_future, C, H, W)  # (B, S, n_future, C, H, W)
 
 
