@@ -81,9 +81,10 @@ class VougioukasConfig:
 
     @classmethod
     def quick(cls) -> "VougioukasConfig":
-        """CPU budget runs (``--preset quick``): conv widths halved and the generator's learning rate at the top of
-        the recalled range (2e-4), everything else as the default."""
-        return cls(base=32, lr_g=2e-4)
+        """CPU budget runs (``--preset quick``, ~100 steps in 20 CPU minutes): conv widths halved and the
+        generator's learning rate raised to 1e-3 (above the recalled 1e-4..2e-4: at 2e-4 the L1 term was still
+        0.21 after 94 steps, at 1e-3 it passes 0.17 after 25), everything else as the default."""
+        return cls(base=32, lr_g=1e-3)
 
 
 class Generator(nn.Module):
