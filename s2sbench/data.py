@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .audio import audio_feature
 from .clip import Clip
-from .shards import ShardError, ShardIndex, open_shard, read_clips
+from .shards import ShardError, ShardIndex, audio_from_int16, open_shard, read_clips
 
 
 @dataclass
@@ -78,40 +78,36 @@ class ClipDataset(Dataset):
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_handles": {}, "_pid": -1}
 
-    def _locate(self, i: int) -> tuple[Any, int]:
+    def _locate(self, i: int) -> tuple[str, Any, int]:
+        """(shard path, open handle, row) of clip ``i``; opens the shard once per process."""
         if not -len(self) <= i < len(self):
             raise IndexError(f"clip index {i} out of range for {len(self)} clips in split {self.split!r}")
         i %= len(self)
         k = bisect.bisect_right(self._starts, i) - 1
         if self._pid != os.getpid():  # first use in this process: never reuse a parent's handles
             self._handles, self._pid = {}, os.getpid()
+        rec = self.records[k]
         if k not in self._handles:
-            rec = self.records[k]
             self._handles[k] = open_shard(self.root / rec.file, rec.bytes)
-        return self._handles[k], i - self._starts[k]
+        return str(self.root / rec.file), self._handles[k], i - self._starts[k]
 
     def clip(self, i: int) -> Clip:
         """The stored clip ``i`` of this split, at its full length."""
-        f, row = self._locate(i)
+        path, f, row = self._locate(i)
         try:
             return read_clips(f, [row])[0]
         except (OSError, KeyError, ValueError) as e:
-            raise ShardError(f"{self.root / self.records[self._starts_k(i)].file}: cannot read clip {row} ({e})") \
-                from None
-
-    def _starts_k(self, i: int) -> int:
-        return bisect.bisect_right(self._starts, i % len(self)) - 1
+            raise ShardError(f"{path}: cannot read clip {row} ({e})") from None
 
     def __getitem__(self, i: int) -> dict[str, Any]:
-        f, row = self._locate(i)
+        path, f, row = self._locate(i)
         T, spf = self.num_frames, self.spec.samples_per_frame
         try:
             frames = f["frames"][row, :T]  # (T, H, W, C) uint8
-            wave = f["audio"][row, : T * spf].astype(np.float32) / np.float32(32767.0)
+            wave = audio_from_int16(f["audio"][row, : T * spf])  # (T * spf,)
             cid = f["ids"][row]
         except (OSError, KeyError, ValueError) as e:
-            raise ShardError(f"{self.root / self.records[self._starts_k(i)].file}: cannot read clip {row} ({e})") \
-                from None
+            raise ShardError(f"{path}: cannot read clip {row} ({e})") from None
         video = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div_(255.0)  # (T, C, H, W)
         audio = torch.from_numpy(self.feature(wave.reshape(T, spf)))  # (T, F)
         return {"video": video, "audio": audio, "index": i % len(self),

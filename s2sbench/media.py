@@ -42,11 +42,13 @@ def run_ffmpeg(args: list[str], *, input: bytes | None = None, what: str = "ffmp
 
 
 def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int, audio: np.ndarray | None = None,
-                sample_rate: int | None = None, scale: int = 1) -> Path:
+                sample_rate: int | None = None, scale: int = 1, audio_rate: int | None = None) -> Path:
     """Encode ``frames`` (T, H, W, C) uint8, C in {1, 3}, to ``path``: MP4 (H.264 + AAC) or GIF, by extension.
 
     ``scale`` enlarges frames by nearest-neighbour (small 48x48 frames are hard to see). Audio (mono float32 in
-    [-1, 1]) is muxed into MP4s. Written to a temporary name and renamed when complete.
+    [-1, 1]) is muxed into MP4s; ``audio_rate`` resamples it (e.g. 48000: browsers' AAC decoders expect a
+    standard rate, and 4400 Hz M3SO audio otherwise becomes 7350 Hz AAC). Written to a temporary name and renamed
+    when complete.
     """
     path = Path(path)
     frames = np.asarray(frames)
@@ -80,7 +82,7 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int, audio: np
             args += ["-vf", f"{vf},pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-pix_fmt", "yuv420p",
                      "-movflags", "+faststart"]
             if wav:
-                args += ["-c:a", "aac", "-b:a", "96k", "-shortest"]
+                args += ["-c:a", "aac", "-b:a", "96k", "-shortest"] + (["-ar", str(audio_rate)] if audio_rate else [])
             args += ["-f", "mp4", tmp]
         run_ffmpeg(args, input=np.ascontiguousarray(frames).tobytes(), what=str(path))
         os.replace(tmp, path)
