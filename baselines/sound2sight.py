@@ -44,8 +44,9 @@ from s2sbench.data import Batch
 from s2sbench.models import DataSpec, VideoPredictor
 
 from ._blocks import AudioEncoder, FrameDecoder, FrameEncoder, init_weights, kl_gaussians
+from ._skipdec import decode_with_terms, skip_terms
 from ._streams import CausalTransformer, LSTMStream, SeqGaussianLSTM, SeqLSTM, repeat_lstm_state, reparameterise
-from .sound2sight_disc import MultimodalDiscriminator
+from .sound2sight_disc import MultimodalDiscriminator, reverse_gradient
 
 
 @dataclass
@@ -82,7 +83,7 @@ class Config:
     gamma_every: float = 300 / 1001  # fraction of the run between gamma increases (0: constant)
     adv_warmup: float = 1 / 1001  # fraction of the run without the adversarial term (the original's epoch 0)
     z_from: str = "prior"  # z fed to the predictor in training: "prior" (original) or "posterior" (SVG-LP)
-    loss_on_context: bool = True  # also score the teacher-forced context steps (original)
+    loss_on_context: bool = False  # True: also score the teacher-forced context steps (original); False: Eq. 2
     channels_last: bool = True  # NHWC convolutions (faster on CPU; numerically the same model)
 
     @classmethod
@@ -155,7 +156,8 @@ class Sound2Sight(VideoPredictor):
         c = self.config
         opt = {"gen": torch.optim.Adam(self.generator_parameters(), lr=c.lr, betas=(0.9, 0.999), foreach=True)}
         if self.disc is not None:
-            opt["disc"] = torch.optim.Adam(self.disc.parameters(), lr=c.disc_lr, betas=(0.9, 0.999), foreach=True)
+            params = [q for q in self.disc.parameters() if q.requires_grad]
+            opt["disc"] = torch.optim.Adam(params, lr=c.disc_lr, betas=(0.9, 0.999), foreach=True)
         return opt
 
     def generator_parameters(self) -> list[nn.Parameter]:
@@ -177,13 +179,14 @@ class Sound2Sight(VideoPredictor):
         return c.gamma * c.gamma_factor ** (int(frac / c.gamma_every) if c.gamma_every > 0 else 0)
 
     def teacher_forced(self, video: torch.Tensor, audio: torch.Tensor) -> dict[str, torch.Tensor]:
-        """One pass over a whole clip with the true previous frames: predictions of frames 1..T-1 and the
-        prior/posterior parameters, (B, T-1, ...) each."""
+        """One pass over a whole clip with the true previous frames. Returns the predictions of the scored frames
+        ``start .. T-1`` (``start`` = 1 with ``loss_on_context``, else n_past) as ``pred`` (B, T-start, C, H, W)
+        and the prior/posterior parameters of the same steps, (B, T-start, z) each."""
         B, T, C, H, W = video.shape
         p = self.spec.n_past
+        start = 1 if self.config.loss_on_context else p
         h, skips = self.enc(self._frames(video.flatten(0, 1)))  # (B*T, g), [(B*T, w, s, s)]
         h = h.view(B, T, -1)  # (B, T, g)
-        skips = [self._step_skips(s.view(B, T, *s.shape[1:]), p) for s in skips]  # (B*(T-1), w, s, s)
         m = self.prior_stream(h[:, :-1])  # (B, T-1, g): M_{t-1} from X_1..X_{t-1}
         q = self.post_stream(h)[:, 1:]  # (B, T-1, g): Q_t from X_1..X_t
         o = self._audio(audio)
@@ -192,44 +195,45 @@ class Sound2Sight(VideoPredictor):
         mu_p, lv_p, _ = self.prior(m)  # (B, T-1, z)
         mu_q, lv_q, _ = self.posterior(q)
         z = reparameterise(mu_p, lv_p) if self.config.z_from == "prior" else reparameterise(mu_q, lv_q)
-        g, _ = self.predictor(torch.cat([h[:, :-1], z], -1))  # (B, T-1, g)
-        pred = self.dec(g.flatten(0, 1), skips).view(B, T - 1, C, H, W)  # (B, T-1, C, H, W)
-        return {"pred": pred, "mu_p": mu_p, "lv_p": lv_p, "mu_q": mu_q, "lv_q": lv_q}
+        g, _ = self.predictor(torch.cat([h[:, :-1], z], -1))  # (B, T-1, g): step j predicts frame j + 1
+        u = p - start + 1  # skip sources: the context frames start-1 .. p-1
+        terms = skip_terms(self.dec, [s.view(B, T, *s.shape[1:])[:, start - 1 : p].flatten(0, 1) for s in skips])
+        terms = [self._per_step(t.view(B, u, *t.shape[1:]), T, p) for t in terms]  # (B*(T-start), c, h, w)
+        pred = decode_with_terms(self.dec, g[:, start - 1 :].flatten(0, 1), terms).view(B, T - start, C, H, W)
+        j = slice(start - 1, None)
+        return {"pred": pred, "mu_p": mu_p[:, j], "lv_p": lv_p[:, j], "mu_q": mu_q[:, j], "lv_q": lv_q[:, j]}
 
     @staticmethod
-    def _step_skips(s: torch.Tensor, p: int) -> torch.Tensor:
-        """Skips of each step j = 0..T-2 (predicting frame j+1): frame j in the context, frame p-1 after it."""
-        B, T = s.shape[:2]
-        last = s[:, p - 1 : p].expand(B, T - p, *s.shape[2:])  # (B, T-p, w, s, s)
-        return torch.cat([s[:, : p - 1], last], 1).flatten(0, 1)  # (B*(T-1), w, s, s)
+    def _per_step(t: torch.Tensor, T: int, p: int) -> torch.Tensor:
+        """Per-source skip terms (B, u, ...) -> per scored step: its own frame in the context, frame p-1 after."""
+        B, u = t.shape[:2]
+        last = t[:, -1:].expand(B, T - p, *t.shape[2:])  # (B, T-p, c, h, w)
+        return torch.cat([t[:, :-1], last], 1).flatten(0, 1) if u > 1 else last.reshape(-1, *t.shape[2:])
 
     def training_step(self, batch: Batch, opt: dict[str, torch.optim.Optimizer], step: int) -> dict[str, float]:
         video, audio = batch.video, batch.audio
         p = self.spec.n_past
         out = self.teacher_forced(video, audio)
-        first = 0 if self.config.loss_on_context else p - 1  # step j predicts frame j + 1
-        pred = out["pred"]
-        mse = ((pred - video[:, 1:]) ** 2)[:, first:].mean()
-        kl = kl_gaussians(out["mu_q"][:, first:], out["lv_q"][:, first:], out["mu_p"][:, first:],
-                          out["lv_p"][:, first:])
-        loss = mse + self.config.beta * kl
+        pred = out["pred"]  # (B, J', C, H, W): frames T - J' .. T-1
+        mse = ((pred - video[:, -pred.shape[1] :]) ** 2).mean()
+        kl = kl_gaussians(out["mu_q"], out["lv_q"], out["mu_p"], out["lv_p"])
+        loss = mse + self.config.beta * kl  # L_V (Eq. 2), averaged over steps
         gamma = self.gamma_at(step)
-        logs = {"mse": mse.item(), "kl": kl.item(), "gamma": gamma}
-        for o in opt.values():
-            o.zero_grad(set_to_none=True)
+        logs = {"loss": loss.item(), "mse": mse.item(), "kl": kl.item(), "gamma": gamma}
+        total = loss
         if self.disc is not None:
             judged = self.disc.judged(video.shape[1], p)
-            fake = pred[:, judged.start - 1 : judged.stop - 1]  # (B, J, C, H, W): frames judged.start..
-            d_loss, g_adv, d_logs = self.disc.losses(video, audio, fake if gamma > 0 else fake.detach(), p)
-            d_loss.backward(inputs=list(self.disc.parameters()), retain_graph=gamma > 0)
-            if gamma > 0:
-                loss = loss + gamma * g_adv
-            logs.update(d_loss=d_loss.item(), g_adv=g_adv.item(), **d_logs)
-        loss.backward(inputs=self.generator_parameters())
-        self.optimizer_step(opt["gen"])
-        if self.disc is not None:
-            self.optimizer_step(opt["disc"])
-        logs["loss"] = loss.item()
+            first = video.shape[1] - pred.shape[1]
+            fake = pred[:, judged.start - first : judged.stop - first]  # (B, J, C, H, W)
+            fake = reverse_gradient(fake, gamma) if gamma > 0 else fake.detach()
+            d_loss, d_logs = self.disc.losses(video, audio, fake, p)
+            total = total + d_loss
+            logs.update(d_loss=d_loss.item(), **d_logs)
+        for o in opt.values():
+            o.zero_grad(set_to_none=True)
+        total.backward()  # D gets dL_adv; G gets dL_V - gamma dL_adv (gradient reversal on the fakes)
+        for o in opt.values():
+            self.optimizer_step(o)
         return logs
 
     # ---- inference ------------------------------------------------------------------------------------------
@@ -248,7 +252,8 @@ class Sound2Sight(VideoPredictor):
             raise ValueError(f"audio covers {audio.shape[1]} frames, need {p + n_future} (seen + predicted)")
         h, skips = self.enc(self._frames(context.flatten(0, 1)))  # (B*p, g), skips
         h = h.view(B, p, -1)  # (B, p, g)
-        skips = [s.view(B, p, *s.shape[1:])[:, -1].repeat_interleave(S, 0) for s in skips]  # (B*S, w, s, s)
+        terms = skip_terms(self.dec, [s.view(B, p, *s.shape[1:])[:, -1] for s in skips])  # once per clip
+        terms = [t.repeat_interleave(S, 0) for t in terms]  # (B*S, c, h, w)
         o = self._audio(audio[:, : p + n_future])  # (B, T, g) or None
         m, cache = self.prior_stream.start(h)  # (B, p, g): M_0..M_{p-1}, cache of the prefix
         cond = m[:, :-1] if o is None else torch.cat([m[:, :-1], o[:, 1:p]], -1)  # (B, p-1, cond)
@@ -264,7 +269,7 @@ class Sound2Sight(VideoPredictor):
             c_t = m_prev if o is None else torch.cat([m_prev, o[:, t]], -1)  # (B*S, cond)
             mu, lv, pstate = self.prior(c_t[:, None], pstate)  # (B*S, 1, z)
             g, gstate = self.predictor(torch.cat([h_prev, reparameterise(mu, lv)[:, 0]], -1)[:, None], gstate)
-            x = self.dec(g[:, 0], skips)  # (B*S, C, H, W)
+            x = decode_with_terms(self.dec, g[:, 0], terms)  # (B*S, C, H, W)
             frames.append(x)
             if t < p + n_future - 1:
                 h_prev = self.enc(x)[0]  # (B*S, g)

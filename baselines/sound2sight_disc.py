@@ -8,17 +8,19 @@ D_std is a linear head on the judged frame's embedding alone. Frames and audio a
 own copies of the frame and audio encoders, computed once per batch for all windows (real frames once, generated
 frames once; the mismatched windows reuse the same embeddings).
 
-Losses (binary cross-entropy on logits, one mean per term):
-  D: std(real)->1, std(fake)->0, [MD] D(real)->1, D(fake)->0, [AA] D(real, other audio)->0, D(fake, other audio)->0
-  G: std(fake)->1, [MD] D(fake)->1 (non-saturating), averaged over the active heads.
+Loss L_adv (binary cross-entropy on logits, one mean per term), minimised by the discriminator:
+  std(real)->1, std(fake)->0, [MD] D(real)->1, D(fake)->0, [AA] D(real, other audio)->0, D(fake, other audio)->0.
+The generator minimises L_V - gamma L_adv (the paper's minimax objective) through a gradient-reversal layer on the
+generated frames, so one backward pass trains both players and the discriminator's encoders run once on the fakes.
 
 Deviations from the original (``S2S@217d663``, see /work/shared/reference/original-sound2sight.md §7-§8):
 - the discriminator's encoders learn (the original detaches every input, so they stay at their random init);
   ``train_encoders=False`` reproduces the defect;
 - one logit per head with BCE instead of two Tanh-squashed logits with cross-entropy (the Tanh caps the logits at
   +-1, so the discriminator could never become confident);
-- the generator is not rewarded for making the discriminator accept generated frames with *mismatched* audio (the
-  original labels those "real" for the generator, which works against audio alignment);
+- the generator follows the paper's minimax form (-gamma L_adv, via gradient reversal) instead of the original's
+  non-saturating labels, and gains nothing from generated frames with *mismatched* audio (the original labels those
+  "real" for the generator, which works against audio alignment);
 - only the predicted frames t >= n_past with a full window are judged (Eq. 3 sums over t = F+1..T; the original
   judges every step from the fourth frame on); real and generated frames pass the encoders as separate batches.
 """
@@ -33,6 +35,22 @@ from ._blocks import AudioEncoder, FrameEncoder
 
 def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+class _ReverseGradient(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, scale: float) -> torch.Tensor:  # type: ignore[override]
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+        return -ctx.scale * grad, None
+
+
+def reverse_gradient(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """Identity forward; backward multiplies the gradient by -scale (one backward pass for a minimax game)."""
+    return _ReverseGradient.apply(x, scale)
 
 
 class MultimodalDiscriminator(nn.Module):
@@ -51,6 +69,10 @@ class MultimodalDiscriminator(nn.Module):
         self.R, self.k, self.md, self.aa, self.train_encoders = history, lookahead, md, aa, train_encoders
         self.enc = FrameEncoder(channels, side, g_dim, base)
         self.audio_enc = AudioEncoder(audio_patch, g_dim) if audio_patch is not None else None
+        if not train_encoders:  # the original's defect: frozen at init (gradients still flow through to G)
+            for m in (self.enc, self.audio_enc):
+                if m is not None:
+                    m.requires_grad_(False)
         self.std_head = nn.Linear(g_dim, 1)
         if md:
             in_dim = g_dim * (2 if self.audio_enc is not None else 1)
@@ -100,42 +122,33 @@ class MultimodalDiscriminator(nn.Module):
         return ea.roll(ea.shape[1] // 2, 1)
 
     def losses(self, video: torch.Tensor, audio: torch.Tensor, fake: torch.Tensor, n_past: int
-               ) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
-        """(discriminator loss, generator adversarial loss, logs) for ``fake`` (B, J, C, H, W) at ``judged``.
+               ) -> tuple[torch.Tensor, dict[str, float]]:
+        """The discriminator's loss L_adv and logs for generated frames ``fake`` (B, J, C, H, W) at ``judged``.
 
-        ``fake`` may carry the generator's graph: the generator loss then back-propagates into it, while the
-        caller restricts the discriminator loss's backward to the discriminator's parameters.
+        Pass ``reverse_gradient(fake, gamma)`` to train both players with one backward pass: the discriminator
+        minimises L_adv while the generator receives -gamma x its gradient (the paper's L = L_V - gamma L_adv);
+        pass ``fake.detach()`` to train the discriminator alone.
         """
         t0 = self.first_judged(n_past)
         B, J = fake.shape[:2]
         ev, ea = self._real(video, audio, t0, self.train_encoders)
-        if not self.train_encoders:
-            ev, ea = ev.detach(), None if ea is None else ea.detach()
         ef = self.enc(fake.flatten(0, 1))[0].view(B, J, -1)  # (B, J, g)
         R = self.R if self.md else 0
-        centre_real = ev[:, R : R + J]  # (B, J, g)
-        ef_d = ef if self.train_encoders else ef.detach()  # what the discriminator's own loss sees
-        std_r, std_f, std_f_d = self.std_head(centre_real), self.std_head(ef), self.std_head(ef_d)
-        d_loss = _bce(std_r, 1.0) + _bce(std_f_d, 0.0)
-        g_terms = [_bce(std_f, 1.0)]
+        std_r, std_f = self.std_head(ev[:, R : R + J]), self.std_head(ef)  # (B, J, 1)
+        d_loss = _bce(std_r, 1.0) + _bce(std_f, 0.0)
         logs = {"d_std_real": torch.sigmoid(std_r).mean().item(), "d_std_fake": torch.sigmoid(std_f).mean().item()}
         if self.md:
             sets = [self._windows(ev, ea, None), self._windows(ev, ea, ef)]
-            if ef_d is not ef:
-                sets.append(self._windows(ev, ea, ef_d))
-            if self.aa:
+            if self.aa:  # the generated frame enters detached: the generator gains nothing from mismatched audio
                 other = self._other_audio(ea)
-                sets += [self._windows(ev, other, None), self._windows(ev, other, ef_d)]
-            d_real, d_fake, *rest = self._temporal(*sets)
-            d_fake_d = rest.pop(0) if ef_d is not ef else d_fake
-            d_loss = d_loss + _bce(d_real, 1.0) + _bce(d_fake_d, 0.0)
-            g_terms.append(_bce(d_fake, 1.0))
+                sets += [self._windows(ev, other, None), self._windows(ev, other, ef.detach())]
+            d_real, d_fake, *mis = self._temporal(*sets)
+            d_loss = d_loss + _bce(d_real, 1.0) + _bce(d_fake, 0.0)
             logs.update(d_md_real=torch.sigmoid(d_real).mean().item(), d_md_fake=torch.sigmoid(d_fake).mean().item())
             if self.aa:
-                d_mis_r, d_mis_f = rest
-                d_loss = d_loss + _bce(d_mis_r, 0.0) + _bce(d_mis_f, 0.0)
-                logs["d_aa_real"] = torch.sigmoid(d_mis_r).mean().item()
-        return d_loss, torch.stack(g_terms).mean(), logs
+                d_loss = d_loss + _bce(mis[0], 0.0) + _bce(mis[1], 0.0)
+                logs["d_aa_real"] = torch.sigmoid(mis[0]).mean().item()
+        return d_loss, logs
 
     @torch.no_grad()
     def real_probability(self, clip: torch.Tensor, audio: torch.Tensor, n_past: int) -> torch.Tensor:

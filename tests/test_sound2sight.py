@@ -86,14 +86,15 @@ def test_generation_matches_teacher_forcing_on_its_own_frames(monkeypatch: pytes
     """With z = the prior mean, the cached autoregressive loop equals one teacher-forced pass over the generated
     clip: the KV cache, the LSTM states, the skips and the audio alignment agree with the batched training form."""
     monkeypatch.setattr(s2s, "reparameterise", lambda mu, logvar: mu)
-    for name in ("sound2sight", "sound2sight_lstm"):
-        m, b = _model(name), _batch(B=2)
+    for name, on_ctx in (("sound2sight", False), ("sound2sight", True), ("sound2sight_lstm", False)):
+        m, b = _model(name, loss_on_context=on_ctx), _batch(B=2)
         gen = m.sample(b.video[:, :3], b.audio, 4, 1)[:, 0]  # (2, 4, 1, 16, 16)
         clip = torch.cat([b.video[:, :3], gen], 1)  # (2, 7, 1, 16, 16)
         m.eval()
         with torch.no_grad():
-            pred = m.teacher_forced(clip, b.audio)["pred"]  # (2, 6, ...): predictions of frames 1..6
-        torch.testing.assert_close(pred[:, 2:], gen, atol=1e-5, rtol=0)
+            pred = m.teacher_forced(clip, b.audio)["pred"]  # predictions of frames 1..6 or 3..6
+        assert pred.shape[1] == (6 if on_ctx else 4)
+        torch.testing.assert_close(pred[:, -4:], gen, atol=1e-5, rtol=0)
 
 
 def test_discriminator_encoders_learn_and_the_original_defect_is_reproducible() -> None:
@@ -139,7 +140,7 @@ def test_gamma_schedule_follows_the_paper_epochs() -> None:
     assert m.gamma_at(0) == 1e-4  # without setup_training: constant gamma
 
 
-def test_losses_cover_context_steps_by_default_and_paper_range_on_request() -> None:
+def test_losses_cover_the_paper_range_by_default_and_context_steps_on_request() -> None:
     b = _batch()
     for on_ctx in (True, False):
         m = _model(loss_on_context=on_ctx, adversarial=False)
@@ -148,8 +149,8 @@ def test_losses_cover_context_steps_by_default_and_paper_range_on_request() -> N
         m2 = _model(loss_on_context=on_ctx, adversarial=False)
         torch.manual_seed(3)
         pred = m2.teacher_forced(b.video, b.audio)["pred"]
-        first = 0 if on_ctx else 2
-        want = ((pred - b.video[:, 1:]) ** 2)[:, first:].mean().item()
+        assert pred.shape[1] == (6 if on_ctx else 4)  # frames 1..6 (original) or the predicted 3..6 (Eq. 2)
+        want = ((pred - b.video[:, 7 - pred.shape[1] :]) ** 2).mean().item()
         assert logs["mse"] == pytest.approx(want, rel=1e-5)
 
 

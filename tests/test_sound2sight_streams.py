@@ -4,6 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from baselines._blocks import FrameDecoder, FrameEncoder
+from baselines._skipdec import decode_with_terms, skip_terms
 from baselines._streams import CausalTransformer, LSTMStream, SeqGaussianLSTM, SeqLSTM
 
 
@@ -80,3 +82,15 @@ def test_seq_lstms_continue_from_state() -> None:
     mu2, lv2, _ = gauss(x[:, 3:], g1)
     torch.testing.assert_close(mu, torch.cat([mu1, mu2], 1), atol=1e-6, rtol=0)
     torch.testing.assert_close(lv, torch.cat([lv1, lv2], 1), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("side,channels", [(16, 1), (32, 3)])
+def test_decoder_with_shared_skip_terms_equals_the_decoder(side: int, channels: int) -> None:
+    torch.manual_seed(5)
+    enc, dec = FrameEncoder(channels, side, 12, 8), FrameDecoder(channels, side, 12, 8)
+    frames = torch.rand(2, channels, side, side)
+    _, skips = enc(frames)  # two skip sources
+    h = torch.randn(2 * 4, 12)  # four decoded frames per source
+    want = dec(h, [s.repeat_interleave(4, 0) for s in skips])
+    got = decode_with_terms(dec, h, [t.repeat_interleave(4, 0) for t in skip_terms(dec, skips)])
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
