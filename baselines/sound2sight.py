@@ -6,32 +6,38 @@ cat(f(X_{t-1}), z_t), decoder g with the skips of the last seen frame. Multimoda
 transformers (audio over per-frame STFT embeddings, prior video over f(X_1..X_{t-1}), posterior video over
 f(X_1..X_t)); Gaussian prior and posterior LSTMs on cat(video, audio) embeddings; KL(posterior || prior).
 Multimodal discriminator: ``sound2sight_disc.MultimodalDiscriminator`` (D_std + temporal head, MD and AA terms).
-Training: teacher forcing, loss MSE + beta KL + gamma adversarial, one Adam for the generator and one for the
-discriminator; gamma x10 every 300/1001 of the run after a warm start of 1/1001 without the adversarial term
-(the paper's 1001 epochs; all configurable). Inference: autoregressive, z from the prior, the full audio given.
+Training: teacher forcing; the generator minimises L_V - gamma L_adv (L_V = MSE + beta KL, Eq. 2) and the
+discriminator L_adv (Eq. 3), both from ONE backward pass (gradient reversal on the generated frames), one Adam each;
+gamma x10 every 300/1001 of the run after a warm start of 1/1001 without the adversarial term (the paper's 1001
+epochs; all configurable). Inference: autoregressive, z from the prior, the full audio given, 100 samples per clip.
 
-Speed: the whole teacher-forced sequence is computed at once: every frame and audio patch is encoded in one batched
-call, each transformer runs once over the sequence with a causal mask (equal to the original's re-encoding of every
-prefix), the prior, posterior and predictor LSTMs run as one ``nn.LSTM`` call each, and the decoder runs once over
-all steps. Generation encodes the context once per clip, caches the transformer's keys/values, and only then
-expands the batch to B x S samples.
+Speed (benchmarks/bench_sound2sight.py): the whole teacher-forced sequence is computed at once: every frame and
+audio patch is encoded in one batched call, each transformer runs once over the sequence with a causal mask (equal
+to the original's re-encoding of every prefix), the prior, posterior and predictor LSTMs run as one ``nn.LSTM`` call
+each, the decoder runs once over all scored steps with the skip half of its layers computed once per clip
+(``_skipdec``), and the discriminator embeds every real frame, generated frame and audio patch once. Generation
+encodes the context and the audio once per clip, caches the transformer's keys/values and only then expands the
+batch to B x S samples.
 
 Kept from the original (``S2S@217d663``): z_t is drawn from the *prior* in training too, the posterior only enters
-the KL (``z_from="posterior"`` gives SVG-LP's choice); the loss also covers the teacher-forced context steps
-(``loss_on_context=False`` gives the paper's Eq. 2 range); the target frame's audio A_t is part of the prior's input;
+the KL (``z_from="posterior"`` gives SVG-LP's choice); the target frame's audio A_t is part of the prior's input;
 skips come from the current input frame in the context and from the last seen frame afterwards; dropout 0.2 on the
-positions and 0.1 inside the transformer layers; DCGAN init.
+positions and 0.1 inside the transformer layers; DCGAN init; MSE reconstruction; beta 1e-4 constant.
 
 Deviations from the original:
+- the loss covers the predicted frames t = F+1..T only, as the paper's Eq. 2 (the original also scores the
+  teacher-forced context steps: ``loss_on_context=True``);
 - losses are averaged over steps instead of summed (the same optimum and, with Adam, the same updates up to eps);
-  the logged ``loss`` is therefore on the per-pixel MSE scale of the other models;
+  the logged ``loss`` (L_V) is therefore on the per-pixel MSE scale of the other models;
+- the generator's adversarial term is the paper's minimax -gamma L_adv (the original uses non-saturating labels);
 - the posterior transformer reads X_1..X_t (paper) instead of the original's X_2..X_t, and the audio transformer
   reads A_1..A_t from the first frame on;
 - gamma follows the paper (x10 every 300 of 1001 epochs: 1e-4, 1e-3, 1e-2, 1e-1), not the code (1e-4, 5e-4, 1e-3,
   1e-2), and the schedule is scaled to the run's length;
 - BatchNorm statistics are over all frames of the batch (one encoder call) instead of one time step;
-- the discriminator's encoders learn, and the discriminator differs as listed in ``sound2sight_disc``;
-- discriminator Adam lr 2e-3 as the paper (the code: 2.5e-3).
+- the discriminator's encoders learn (``disc_train_encoders=False`` reproduces the frozen original), and the
+  discriminator differs as listed in ``sound2sight_disc``;
+- discriminator Adam lr 2e-3 as the paper (the code: 2.5e-3); one Adam per player instead of 13.
 """
 from __future__ import annotations
 
