@@ -113,6 +113,8 @@ def test_demo_makes_then_reuses_its_data(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     assert "generating M3SO-NB (24/3/3 clips" in r.output and "index sha256:" in r.output
     assert [p.name for p in sorted((tmp_path / "runs" / "demo").iterdir())] == \
-        [f"m3so-nb-test-00000{i}.mp4" for i in range(3)]
+        ["copy_last-smoke"] + [f"m3so-nb-test-00000{i}.mp4" for i in range(3)]
+    assert "copy_last on m3so-nb (test, 3 clips" in r.output and "  25*" in r.output  # the results table
+    assert (tmp_path / "runs" / "demo" / "copy_last-smoke" / "result.json").exists()
     r = run("demo", "--n", 24, env=env)
     assert r.exit_code == 0 and "using the existing M3SO-NB set in data/m3so-nb (verified)" in r.output

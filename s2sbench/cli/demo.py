@@ -2,8 +2,8 @@
 
 At this stage it makes (or reuses) a small M3SO-NB set under ``$S2SBENCH_DATA/m3so-nb`` (default
 ``data/m3so-nb``: 400 / 50 / 50 clips from the embedded MNIST digits), verifies it, prints its summary and writes
-previews of a few test clips (MP4 with sound) under ``runs/demo/``. The data part is ``ensure_demo_data``, so that
-later stages (train a model, print the table) reuse it.
+previews of a few test clips (MP4 with sound) under ``runs/demo/``, then runs the ``copy_last`` baseline through the
+harness (``s2sbench run --preset smoke`` on every demo test clip) and prints its per-frame results table.
 """
 from __future__ import annotations
 
@@ -57,6 +57,15 @@ def write_demo_previews(root: Path, out_dir: Path, count: int = 3,
     return paths
 
 
+def run_demo_model(root: Path, runs: Path, model: str = "copy_last") -> str:
+    """Train/evaluate ``model`` with the smoke preset on every test clip of ``root``; return the per-frame table."""
+    from s2sbench.runner import per_frame_table, run
+
+    result, run_dir = run(model, "m3so-nb", preset="smoke", data=root, out=runs / f"{model}-smoke",
+                          sets=("eval.n_clips=0",), echo=click.echo)
+    return per_frame_table(result) + f"\n(run directory: {run_dir}: result.json, samples.h5, grid.gif)"
+
+
 @click.command("demo")
 @click.option("--data", type=click.Path(path_type=Path), default=None,
               help="Dataset directory [default: $S2SBENCH_DATA/m3so-nb, i.e. data/m3so-nb].")
@@ -65,7 +74,8 @@ def write_demo_previews(root: Path, out_dir: Path, count: int = 3,
 @click.option("--n", "n", type=click.IntRange(min=8), default=DEMO_CLIPS, show_default=True,
               help="Training clips if the data has to be generated (validation and test: n/8 each).")
 def demo_cmd(data: Path | None, runs: Path, n: int) -> None:
-    """Main job: make (or reuse) a small M3SO-NB set, verify it, summarise it, write previews."""
+    """Main job: make (or reuse) a small M3SO-NB set, verify it, summarise it, write previews, run copy_last on it
+    and print its results table."""
     from generators.m3so import M3SOError
     from s2sbench.media import MediaError
     from s2sbench.shards import ShardIndex
@@ -77,6 +87,7 @@ def demo_cmd(data: Path | None, runs: Path, n: int) -> None:
         for line in summary_lines(ShardIndex.load(root), root):
             click.echo(line)
         write_demo_previews(root, runs)
+        click.echo(run_demo_model(root, runs))
     except (M3SOError, MediaError) as e:
         raise click.ClickException(str(e)) from None
 

@@ -41,7 +41,8 @@ def ls_cmd(what: str | None, params: bool, dataset: str) -> None:
         if METRICS is not None:
             click.echo("metrics:")
             for name in METRICS.keys():
-                click.echo(f"  {name}")
+                m = METRICS.get(name)
+                click.echo(f"  {name:12s} ({'higher' if m.higher_is_better else 'lower'} is better) {m.description}")
     if what in (None, "features"):
         click.echo("audio features: " + ", ".join(AUDIO_FEATURES.keys()))
 

@@ -1,0 +1,66 @@
+"""Projected wall time of the paper-protocol evaluation (1000 clips x 100 samples x 20 frames, M3SO-NB) on this
+machine: the metric-scoring part, measured through the real evaluator and extrapolated.
+
+``s2sbench.evaluate.evaluate`` runs on a small fake M3SO-NB test split with a stochastic test model
+(``testing_tiny``), 100 samples per clip and all three metrics; the evaluator's own ``scoring_s`` timer (metrics on
+every sample and frame) is divided by the clips scored and multiplied by 1000. The reference, measured in the same
+run, is a per-frame scikit-image loop over the same three metrics (timed on a sample of frames, extrapolated).
+Sampling time depends on the model and is not part of this figure.
+
+    PYTHONPATH=. python benchmarks/bench_eval.py [--clips 8] [--threads N]
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+import numpy as np
+import torch
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from s2sbench.evaluate import EvalConfig, evaluate
+from s2sbench.models import DataSpec, build_model
+from s2sbench.testing import write_fake_dataset
+
+FULL_CLIPS, N, T = 1000, 100, 20
+
+
+def skimage_per_frame(frames: int = 100) -> float:
+    rng = np.random.default_rng(0)
+    t = rng.random((frames, 48, 48))
+    p = np.clip(t + 0.2 * rng.standard_normal(t.shape), 0, 1)
+    t0 = time.perf_counter()
+    for a, b in zip(p, t):
+        structural_similarity(b, a, data_range=2.0)
+        structural_similarity(b, a, data_range=1.0, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+        peak_signal_noise_ratio(b, a, data_range=1.0)
+    return (time.perf_counter() - t0) / frames
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clips", type=int, default=8, help="test clips actually scored (x 100 samples x 20 frames)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads while scoring (EvalConfig.score_threads; 0: torch's default)")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        write_fake_dataset(tmp, "m3so-nb", {"train": 4, "val": 4, "test": args.clips})
+        torch.manual_seed(0)
+        model = build_model("testing_tiny", DataSpec.for_dataset("m3so-nb"), None)
+        cfg = EvalConfig(n_samples=N, n_clips=args.clips, save_samples=0, diversity_clips=0, grid_clips=0,
+                         score_threads=args.threads)
+        out = evaluate(model, tmp, "m3so-nb", cfg, progress=False)
+    per_clip = out["eval"]["scoring_s"] / args.clips
+    sk = skimage_per_frame()
+    print(f"scoring threads: {args.threads or torch.get_num_threads()}; scored {args.clips} clips x {N} samples x "
+          f"{T} frames, 3 metrics (ssim_paper, ssim, psnr)")
+    print(f"evaluator scoring: {per_clip:.3f} s/clip -> projected {per_clip * FULL_CLIPS / 60:.1f} min "
+          f"for {FULL_CLIPS} clips (measured {args.clips}, extrapolated x{FULL_CLIPS / args.clips:.0f})")
+    print(f"scikit-image loop: {sk * 1e6:.0f} us/frame for the 3 metrics -> projected "
+          f"{sk * FULL_CLIPS * N * T / 3600:.2f} h; ratio {sk * N * T / per_clip:.1f}x")
+    print(f"(sampling in this run, tiny test model: {out['eval']['sampling_s']:.2f} s, not included)")
+
+
+if __name__ == "__main__":
+    main()

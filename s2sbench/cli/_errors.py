@@ -1,0 +1,18 @@
+"""``friendly_errors``: turns the harness's expected failures into one ``Error:`` line (the group handles the rest)."""
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import click
+
+
+@contextlib.contextmanager
+def friendly_errors() -> Iterator[None]:
+    from ..media import MediaError
+    from ..train import TrainingError
+
+    try:
+        yield
+    except (TrainingError, MediaError, ValueError) as e:
+        raise click.ClickException(str(e)) from None

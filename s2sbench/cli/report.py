@@ -1,0 +1,58 @@
+"""``s2sbench tables RUNS_DIR`` (the paper's Tables 1-3 with its published rows) and ``s2sbench plots RUNS_DIR``."""
+from __future__ import annotations
+
+import click
+
+from ._errors import friendly_errors
+
+_protocol = click.option("--protocol", default="best_per_frame", show_default=True,
+                         type=click.Choice(["best_per_frame", "best_sequence", "mean"]),
+                         help="Protocol the runs are read under (the paper's rows appear only with best_per_frame).")
+_variant = click.option("--ssim", "ssim_variant", default="ssim_paper", show_default=True,
+                        type=click.Choice(["ssim_paper", "ssim"]), help="SSIM variant (ssim_paper = the paper's).")
+
+
+@click.command("tables")
+@click.argument("runs_dir", type=click.Path(file_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output directory (default RUNS_DIR/tables).")
+@_protocol
+@_variant
+def tables_cmd(runs_dir, out, protocol, ssim_variant):
+    """Tables 1-3 as in the paper from every result.json under RUNS_DIR, next to the paper's numbers (rows
+    "paper: ..."): CSV, Markdown and LaTeX, bold best and underlined second. Prints the Markdown."""
+    from pathlib import Path
+
+    from ..results import find_results
+    from ..tables import write_tables
+
+    with friendly_errors():
+        results = [r for _, r in find_results(runs_dir)]
+        paths = write_tables(results, Path(out) if out else Path(runs_dir) / "tables", protocol, ssim_variant)
+    for p in paths:
+        if p.suffix == ".md":
+            click.echo(p.read_text())
+    click.echo(f"wrote {len(paths)} files to {paths[0].parent}")
+
+
+@click.command("plots")
+@click.argument("runs_dir", type=click.Path(file_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output directory (default RUNS_DIR/plots).")
+@_protocol
+@_variant
+def plots_cmd(runs_dir, out, protocol, ssim_variant):
+    """PNG figures per dataset: per-frame curves, best-of-K, sample diversity (frames and optical flow)."""
+    from pathlib import Path
+
+    from ..plots import write_plots
+    from ..results import find_results
+
+    with friendly_errors():
+        results = [r for _, r in find_results(runs_dir)]
+        paths = write_plots(results, Path(out) if out else Path(runs_dir) / "plots", protocol, ssim_variant)
+    for p in paths:
+        click.echo(f"wrote {p}")
+
+
+COMMANDS = [tables_cmd, plots_cmd]

@@ -1,0 +1,106 @@
+"""PNG figures from run results, per dataset: per-frame curves (paper Fig. 5a style), best-of-K (Fig. 5b) and
+sample diversity (Fig. 5c: mean pairwise SSIM among K samples, on frames and, for real datasets, on optical flow).
+
+One line per (model, preset), averaged over the seeds found. Curves are read under one protocol (default the
+paper's ``best_per_frame``); the x axis of per-frame curves is the 1-based frame number.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from .results import RunResult
+
+
+def _groups(results: list[RunResult], dataset: str) -> dict[str, list[RunResult]]:
+    g: dict[str, list[RunResult]] = defaultdict(list)
+    for r in results:
+        if r.dataset == dataset:
+            g[f"{r.model} ({r.preset})"].append(r)
+    return dict(sorted(g.items()))
+
+
+def _mean_curves(curves: list[list[float]]) -> np.ndarray:
+    n = min(len(c) for c in curves)
+    return np.mean([c[:n] for c in curves], axis=0)
+
+
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.tight_layout()
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
+def plot_dataset(results: list[RunResult], dataset: str, out_dir: Path, protocol: str = "best_per_frame",
+                 ssim_variant: str = "ssim_paper") -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups, paths = _groups(results, dataset), []
+    if not groups:
+        return paths
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for label, rs in groups.items():
+        for ax, metric in zip(axes, (ssim_variant, "psnr")):
+            curves = [r.scores[protocol][metric]["curve"] for r in rs if metric in r.scores.get(protocol, {})]
+            if curves:
+                x = np.arange(len(curves[0][: min(map(len, curves))])) + rs[0].n_past + 1
+                ax.plot(x, _mean_curves(curves), marker=".", label=label)
+    for ax, metric in zip(axes, (ssim_variant, "psnr")):
+        ax.set(xlabel="frame", ylabel=metric, title=f"{dataset}: {metric} ({protocol})")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    paths.append(_save(fig, out_dir / f"{dataset}_curves.png"))
+
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for label, rs in groups.items():
+        curves = [r.diversity["best_of_k"][ssim_variant] for r in rs
+                  if ssim_variant in r.diversity.get("best_of_k", {})]
+        if curves:
+            y = _mean_curves(curves)
+            ax.plot(np.arange(1, len(y) + 1), y, label=label)
+    ax.set(xlabel="K samples", ylabel=f"best-of-K {ssim_variant}", title=f"{dataset}: best of K")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    paths.append(_save(fig, out_dir / f"{dataset}_best_of_k.png"))
+
+    keys = [("pairwise_ssim_paper", "frames")] + [("flow", "optical flow")]
+    fig, ax = plt.subplots(figsize=(5, 4))
+    drawn = False
+    for label, rs in groups.items():
+        for key, what in keys:
+            if key == "flow":
+                curves = [r.diversity["flow"]["pairwise_ssim_paper"] for r in rs if "flow" in r.diversity]
+            else:
+                curves = [r.diversity[key] for r in rs if key in r.diversity]
+            if curves:
+                y = _mean_curves(curves)
+                ax.plot(np.arange(2, len(y) + 2), y, label=f"{label}, {what}")
+                drawn = True
+    if drawn:
+        ax.set(xlabel="K samples", ylabel="mean pairwise ssim_paper", title=f"{dataset}: sample diversity")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        paths.append(_save(fig, out_dir / f"{dataset}_diversity.png"))
+    else:
+        plt.close(fig)
+    return paths
+
+
+def write_plots(results: list[RunResult], out_dir: str | Path, protocol: str = "best_per_frame",
+                ssim_variant: str = "ssim_paper") -> list[Path]:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for ds in sorted({r.dataset for r in results}):
+        paths += plot_dataset(results, ds, out_dir, protocol, ssim_variant)
+    return paths

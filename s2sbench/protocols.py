@@ -1,0 +1,69 @@
+"""Best-of-N protocols: how the scores of N samples per clip become one per-frame curve, and its summary.
+
+A protocol maps per-sample scores ``(B, S, T)`` of one metric to per-clip scores ``(B, T)``:
+
+- ``best_per_frame`` (the paper's, ``utils3_48.py`` L276): for every frame and every metric independently, the best
+  of the S samples. An oracle that may pick a different sample at each frame and for each metric.
+- ``best_sequence`` (stricter, SVG/SAVP style): for every clip and metric, the one sample whose mean score over the
+  predicted frames is best; its whole curve is kept.
+- ``mean``: the average over the samples (the expected quality of one random sample).
+
+"Best" follows the metric's ``higher_is_better``. ``summarize`` averages per-clip curves over clips; values of
++-inf (PSNR of an exact match) are clamped to the metric's ``cap`` first and counted in ``n_clamped``.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from .registry import Registry
+
+Tensor = torch.Tensor
+Protocol = Callable[[Tensor, bool], Tensor]
+
+PROTOCOLS: Registry[Protocol] = Registry("protocol")
+
+
+def _check(scores: Tensor) -> None:
+    if scores.dim() != 3:
+        raise ValueError(f"protocol input must be scores (B, S, T), got shape {tuple(scores.shape)}")
+
+
+@PROTOCOLS.register("best_per_frame")
+def best_per_frame(scores: Tensor, higher_is_better: bool = True) -> Tensor:
+    """(B, S, T) -> (B, T): the best sample, per frame."""
+    _check(scores)
+    return scores.amax(1) if higher_is_better else scores.amin(1)
+
+
+@PROTOCOLS.register("best_sequence")
+def best_sequence(scores: Tensor, higher_is_better: bool = True) -> Tensor:
+    """(B, S, T) -> (B, T): the curve of the sample with the best mean over frames (first one on ties)."""
+    _check(scores)
+    mean = scores.mean(2)  # (B, S)
+    pick = mean.argmax(1) if higher_is_better else mean.argmin(1)  # (B,)
+    return scores[torch.arange(scores.shape[0]), pick]
+
+
+@PROTOCOLS.register("mean")
+def mean_over_samples(scores: Tensor, higher_is_better: bool = True) -> Tensor:
+    """(B, S, T) -> (B, T): the average sample."""
+    _check(scores)
+    return scores.mean(1)
+
+
+def apply(protocol: str, scores: Tensor, higher_is_better: bool = True) -> Tensor:
+    return PROTOCOLS.get(protocol)(scores, higher_is_better)
+
+
+def summarize(per_clip: Tensor, cap: float | None = None) -> dict:
+    """Per-clip curves (N, T) -> ``curve`` (mean over clips), ``std`` (over clips), ``avg`` (mean of the curve),
+    ``avg_std`` (std over clips of each clip's frame-average) and ``n_clamped`` (infinite values clamped to cap)."""
+    x = per_clip.double()
+    n_clamped = int(torch.isinf(x).sum())
+    if cap is not None:
+        x = x.clamp(-cap, cap)
+    clip_avg = x.mean(1)
+    return {"curve": x.mean(0).tolist(), "std": x.std(0, unbiased=False).tolist(), "avg": float(clip_avg.mean()),
+            "avg_std": float(clip_avg.std(unbiased=False)), "n_clamped": n_clamped}

@@ -1,0 +1,133 @@
+"""``RunResult``: the one record of an evaluated run, as ``RUN_DIR/result.json``; what tables and leaderboards read.
+
+One JSON holds **every protocol and metric variant** computed from the run's samples (they share the expensive
+sampling, and splitting them would let rows drift apart): ``scores[protocol][metric]`` is a summary with
+
+- ``curve``: the per-frame score averaged over clips, one value per predicted frame (index 0 is 1-based frame
+  ``n_past + 1``); ``std``: its standard deviation over clips;
+- ``avg``: the mean of the curve; ``avg_std``: std over clips of each clip's frame average;
+- ``n_clamped``: infinite values (PSNR of exact matches) clamped to the metric's cap before averaging.
+
+``at_frame(protocol, metric, frame)`` reads a curve at a 1-based frame number as the paper's tables quote them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from . import __version__
+from .config import from_dict
+from .shards import atomic_write_bytes
+
+RESULT_NAME = "result.json"
+RESULT_FORMAT = 1
+
+
+@dataclass
+class RunResult:
+    model: str
+    dataset: str
+    split: str
+    seed: int
+    n_past: int
+    n_future: int
+    n_samples: int
+    sampling: str  # how the N samples were obtained (stochastic, or deterministic replicated)
+    protocols: list[str]
+    metrics: dict[str, dict]  # name -> higher_is_better, description, unit, cap
+    scores: dict[str, dict[str, dict]]  # protocol -> metric -> summary (see module docstring)
+    clips_used: int
+    clips_available: int
+    table_frames: list[int]  # 1-based frame numbers the paper's tables quote
+    data_root: str = ""
+    data_sha256: str = ""  # ShardIndex.digest() of the evaluated data
+    uses_audio: bool = False
+    stochastic: bool = False
+    modality: str = ""  # M (audio + video), V (video only), A (audio only)
+    preset: str = ""
+    config: dict = field(default_factory=dict)  # resolved model config
+    train: dict | None = None  # trainer summary, or None for an evaluated checkpoint
+    checkpoint: str = ""
+    eval: dict = field(default_factory=dict)  # evaluator settings and timings
+    block_iou: dict[str, float] | None = None  # protocol -> mean IoU on the final frame (M3SO)
+    diversity: dict = field(default_factory=dict)  # best-of-K and pairwise curves
+    code_version: str = ""
+    hardware: dict = field(default_factory=dict)
+    created: str = ""
+    wall_time_s: float = 0.0
+    format: int = RESULT_FORMAT
+
+    def at_frame(self, protocol: str, metric: str, frame: int) -> float:
+        """The score at 1-based frame number ``frame`` (e.g. 6, 15, 25 for M3SO-NB)."""
+        curve = self.scores[protocol][metric]["curve"]
+        i = frame - self.n_past - 1
+        if not 0 <= i < len(curve):
+            raise ValueError(f"frame {frame} is not a predicted frame ({self.n_past + 1}..{self.n_past + len(curve)})")
+        return curve[i]
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=1, sort_keys=True, allow_nan=True) + "\n"
+
+    def save(self, run_dir: str | os.PathLike) -> Path:
+        path = Path(run_dir) / RESULT_NAME
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, self.to_json().encode())
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "RunResult":
+        path = Path(path)
+        if path.is_dir():
+            path = path / RESULT_NAME
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no run result here")
+        try:
+            d = json.loads(path.read_text())
+            if d.get("format") != RESULT_FORMAT:
+                raise ValueError(f"format {d.get('format')!r}, this s2sbench reads {RESULT_FORMAT}")
+            return from_dict(cls, d)
+        except (ValueError, TypeError, KeyError) as e:
+            raise ValueError(f"{path}: not a readable s2sbench run result ({e})") from None
+
+
+def find_results(runs_dir: str | os.PathLike) -> Iterator[tuple[Path, RunResult]]:
+    """Every ``result.json`` under ``runs_dir`` (sorted by path), loaded."""
+    root = Path(runs_dir)
+    if not root.exists():
+        raise FileNotFoundError(f"{root}: no such directory")
+    for p in sorted(root.rglob(RESULT_NAME)):
+        yield p, RunResult.load(p)
+
+
+def code_version() -> str:
+    """Package version plus ``git describe`` of the source checkout when there is one."""
+    src = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=src, capture_output=True,
+                             text=True, timeout=10)
+        desc = out.stdout.strip() if out.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        desc = ""
+    return f"{__version__}+git.{desc}" if desc else __version__
+
+
+def hardware(device: Any = "cpu") -> dict[str, Any]:
+    import torch
+
+    hw = {"platform": platform.platform(), "machine": platform.machine(), "cpu_count": os.cpu_count(),
+          "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "device": str(device)}
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        hw["gpu"] = torch.cuda.get_device_name(torch.device(device))
+        hw["gpu_count"] = torch.cuda.device_count()
+    return hw
+
+
+def modality_of(model_cls: Any) -> str:
+    """``M``/``V``/``A`` as in the paper's tables: a model's ``modality`` attribute, else from ``uses_audio``."""
+    return getattr(model_cls, "modality", "") or ("M" if getattr(model_cls, "uses_audio", False) else "V")

@@ -1,0 +1,167 @@
+"""``run()``: data -> model -> train (or load a checkpoint) -> evaluate -> ``RUN_DIR/result.json``; the CLI's engine.
+
+Run directory (default ``runs/<dataset>/<model>-<preset>-seed<seed>``): ``result.json``, ``samples.h5``,
+``grid.gif``, and when trained ``best.pt`` (selected on validation, the one evaluated), ``last.pt`` (resume),
+``train_log.csv``, ``val_log.csv``. ``--set`` overrides: ``train.KEY=V``, ``eval.KEY=V``, else the model Config.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .config import override
+from .datasets import DATASETS
+from .models import MODELS, DataSpec, build_model, load_checkpoint
+from .presets import PRESETS, Preset, with_seed
+from .results import RunResult, code_version, hardware, modality_of
+from .shards import INDEX_NAME, ShardIndex
+
+
+def ensure_data(dataset: str, root: str | os.PathLike | None = None, echo: Callable[[str], None] = print) -> Path:
+    """The dataset directory; a synthetic dataset missing on disk is generated (its embedded default) first."""
+    info = DATASETS.get(dataset)
+    root = Path(root) if root else info.default_dir()
+    if (root / INDEX_NAME).exists():
+        return root
+    if not info.synthetic:
+        raise FileNotFoundError(f"{root}: no {dataset} data here. Get it with:\n  {info.make_command}\n"
+                                f"then pass --data DIR (or set S2SBENCH_DATA)")
+    from generators.m3so import make_m3so  # lazy: the generator is only needed here
+
+    variant = "nb" if dataset == "m3so-nb" else "m3so"
+    echo(f"No {dataset} data at {root}: generating the embedded default first "
+         f"(generators.m3so.make_m3so, variant {variant!r}, seed 0) ...")
+    make_m3so(root, variant=variant, seed=0, progress=True)
+    return root
+
+
+def split_overrides(sets: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
+    """``train.K=V`` / ``eval.K=V`` / ``model.K=V`` (or plain ``K=V``, the model Config) -> assignments per target."""
+    out: dict[str, list[str]] = {"train": [], "eval": [], "model": []}
+    for s in sets:
+        key, _, value = s.partition("=")
+        head, dot, rest = key.partition(".")
+        if dot and head in out:
+            out[head].append(f"{rest}={value}")
+        else:
+            out["model"].append(s)
+    return out
+
+
+def resolve_device(device: str | None) -> torch.device:
+    if device in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None = None, seed: int = 0,
+        out: str | os.PathLike | None = None, checkpoint: str | os.PathLike | None = None,
+        data: str | os.PathLike | None = None, sets: tuple[str, ...] = (), resume: bool = False,
+        progress: bool = True, echo: Callable[[str], None] = print) -> tuple[RunResult | None, Path]:
+    """Train (or load ``checkpoint``) and evaluate; writes and returns the ``RunResult`` and the run directory.
+
+    Under ``torchrun`` every process trains (DDP, one device each); rank 0 alone generates missing data, evaluates
+    and writes; the other ranks return ``(None, run_dir)``."""
+    from .train import _dist, default_device, fit, seed_everything
+
+    t0 = time.perf_counter()
+    info, pre = DATASETS.get(dataset), with_seed(PRESETS.get(preset), seed)
+    ov = split_overrides(sets)
+    pre = replace(pre, train=override(pre.train, ov["train"]), eval=override(pre.eval, ov["eval"]))
+    rank, world, local = _dist()
+    dev = resolve_device(device) if world == 1 else default_device(local)
+    run_dir = Path(out) if out else Path("runs") / dataset / f"{model}-{preset}-seed{seed}"
+    root = ensure_data(dataset, data, echo) if rank == 0 else Path(data) if data else info.default_dir()
+    if world > 1:
+        torch.distributed.barrier()
+    seed_everything(seed)
+    train_summary = None
+    if checkpoint:
+        net, _ = load_checkpoint(checkpoint, map_location=dev)
+        ckpt_path = Path(checkpoint)
+    else:
+        cls = MODELS.get(model)
+        cfg = pre.model_config_for(cls)
+        if dataclasses.is_dataclass(cfg):
+            cfg = override(cfg, ov["model"])
+        net = build_model(model, DataSpec.for_dataset(dataset), cfg)
+        train_summary = fit(net, root, run_dir, pre.train, device=dev, resume=resume, progress=progress,
+                            extra={"dataset": dataset, "preset": preset})
+        ckpt_path = Path(train_summary["checkpoint"])
+        if world > 1:
+            torch.distributed.barrier()  # best.pt is complete before anyone reads it
+        net, _ = load_checkpoint(ckpt_path, map_location=dev)
+    if rank != 0:
+        return None, run_dir
+    result = evaluate_model(net, root, dataset, pre, dev, run_dir, progress=progress, seed=seed,
+                            checkpoint=str(ckpt_path), train=train_summary)
+    result.wall_time_s = round(time.perf_counter() - t0, 3)
+    result.save(run_dir)
+    return result, run_dir
+
+
+def evaluate_model(net, root: Path, dataset: str, pre: Preset, dev: torch.device, run_dir: Path, *,
+                   progress: bool, seed: int, checkpoint: str, train: dict | None) -> RunResult:
+    from .evaluate import evaluate
+
+    t0 = time.perf_counter()
+    ev = evaluate(net, root, dataset, pre.eval, device=dev, out_dir=run_dir, progress=progress)
+    cfg = dataclasses.asdict(net.config) if dataclasses.is_dataclass(net.config) else {}
+    return RunResult(model=net.name, dataset=dataset, seed=seed, data_root=str(root),
+                     data_sha256=ShardIndex.load(root).digest(), uses_audio=net.uses_audio,
+                     stochastic=net.stochastic, modality=modality_of(type(net)), preset=pre.name, config=cfg,
+                     train=train, checkpoint=checkpoint, code_version=code_version(), hardware=hardware(dev),
+                     created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                     wall_time_s=round(time.perf_counter() - t0, 3), **ev)
+
+
+def evaluate_checkpoint(checkpoint: str | os.PathLike, *, dataset: str | None = None, preset: str | None = None,
+                        device: str | None = None, seed: int = 0, out: str | os.PathLike | None = None,
+                        data: str | os.PathLike | None = None, sets: tuple[str, ...] = (), progress: bool = True,
+                        echo: Callable[[str], None] = print) -> tuple[RunResult, Path]:
+    """Evaluate a saved checkpoint; dataset and preset (evaluation size) default to those recorded in it (else the
+    paper's evaluation); writes result.json, samples.h5 and grid.gif next to the checkpoint unless ``out``."""
+    dev = resolve_device(device)
+    net, ck = load_checkpoint(checkpoint, map_location=dev)
+    dataset = dataset or ck.get("dataset")
+    if not dataset:
+        raise ValueError(f"{checkpoint}: the checkpoint does not record its dataset; pass --dataset")
+    pre = with_seed(PRESETS.get(preset or ck.get("preset") or "paper"), seed)
+    pre = replace(pre, eval=override(pre.eval, split_overrides(sets)["eval"]))
+    run_dir = Path(out) if out else Path(checkpoint).parent
+    root = ensure_data(dataset, data, echo)
+    t0 = time.perf_counter()
+    result = evaluate_model(net, root, dataset, pre, dev, run_dir, progress=progress, seed=seed,
+                            checkpoint=str(checkpoint), train=None)
+    result.wall_time_s = round(time.perf_counter() - t0, 3)
+    result.save(run_dir)
+    return result, run_dir
+
+
+def per_frame_table(r: RunResult, protocol: str = "best_per_frame") -> str:
+    """The per-frame curves of one protocol as a text table; frames quoted by the paper's tables are starred."""
+    metrics = [m for m in ("ssim_paper", "ssim", "psnr") if m in r.scores.get(protocol, {})]
+    how = f"best of {r.n_samples}" if r.stochastic else f"deterministic: 1 sample counted as {r.n_samples}"
+    head = f"{r.model} on {r.dataset} ({r.split}, {r.clips_used} clips, {how}, {protocol})"
+    lines = [head, "frame  " + "  ".join(f"{m:>10s}" for m in metrics)]
+    for i in range(r.n_future):
+        f = r.n_past + 1 + i
+        mark = "*" if f in r.table_frames else " "
+        lines.append(f"{f:>4d}{mark}  " + "  ".join(f"{r.scores[protocol][m]['curve'][i]:10.4f}" for m in metrics))
+    lines.append("avg    " + "  ".join(f"{r.scores[protocol][m]['avg']:10.4f}" for m in metrics))
+    for p in r.protocols:
+        if p != protocol:
+            lines.append(f"{p}: " + ", ".join(f"{m} {r.scores[p][m]['avg']:.4f}" for m in metrics) + " (avg)")
+    clamped = r.scores[protocol].get("psnr", {}).get("n_clamped", 0)
+    if clamped:
+        lines.append(f"psnr: {clamped} exact match(es) (+inf dB) counted as {r.metrics['psnr']['cap']:g} dB")
+    if r.block_iou:
+        lines.append("block IoU (final frame): " + ", ".join(f"{p} {v:.4f}" for p, v in r.block_iou.items()))
+    return "\n".join(lines)

@@ -1,0 +1,48 @@
+"""The evaluator on a stochastic model and an RGB dataset: protocol order, diversity on frames and optical flow."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from s2sbench.evaluate import EvalConfig, evaluate
+from s2sbench.models import DataSpec, build_model
+from s2sbench.samples import read_samples
+from s2sbench.testing import write_fake_dataset
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_stochastic_rgb_evaluation(tmp_path):
+    write_fake_dataset(tmp_path / "drums", "audioset-drums", {"test": 3})
+    torch.manual_seed(0)
+    model = build_model("testing_tiny", DataSpec.for_dataset("audioset-drums"), {"noise": 0.5})
+    cfg = EvalConfig(n_samples=4, n_clips=2, diversity_clips=1, save_samples=2, grid_clips=1, batch_clips=1)
+    out = evaluate(model, tmp_path / "drums", "audioset-drums", cfg, out_dir=tmp_path / "run", progress=False)
+    assert out["sampling"].startswith("stochastic") and (out["n_past"], out["n_future"]) == (15, 30)
+    s = out["scores"]
+    for m in ("ssim_paper", "ssim", "psnr"):
+        bpf, bs, mean = (np.array(s[p][m]["curve"]) for p in ("best_per_frame", "best_sequence", "mean"))
+        assert (bpf >= bs - 1e-9).all() and bs.mean() >= mean.mean() - 1e-9 and len(bpf) == 30
+    d = out["diversity"]
+    assert len(d["best_of_k"]["ssim_paper"]) == 4 and np.all(np.diff(d["best_of_k"]["ssim_paper"]) >= -1e-12)
+    assert len(d["pairwise_ssim_paper"]) == 3 and d["diversity_clips"] == 1
+    assert d["flow"]["method"] == "opencv farneback" and len(d["flow"]["pairwise_ssim_paper"]) == 3
+    assert d["best_of_k"]["ssim_paper"][-1] == pytest.approx(np.mean(s["best_per_frame"]["ssim_paper"]["curve"]))
+    saved = read_samples(tmp_path / "run" / "samples.h5")
+    assert saved["frames"].shape == (2, 30, 64, 64, 3) and saved["attrs"]["dataset"] == "audioset-drums"
+    assert (tmp_path / "run" / "grid.gif").exists()
+
+
+def test_sample_shape_is_checked(tmp_path):
+    write_fake_dataset(tmp_path / "nb", "m3so-nb", {"test": 2})
+    model = build_model("copy_last", DataSpec.for_dataset("m3so-nb"))
+    model.sample = lambda context, audio, n_future, n: torch.zeros(len(context), 1, n_future - 1, 1, 48, 48)
+    with pytest.raises(ValueError, match=r"sample\(\) returned shape"):
+        evaluate(model, tmp_path / "nb", "m3so-nb", EvalConfig(n_samples=2), progress=False)

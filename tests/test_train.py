@@ -1,0 +1,100 @@
+"""The trainer: NaN stop keeps the last good checkpoint, resume is exact, 2-process gloo DDP keeps ranks identical."""
+from __future__ import annotations
+
+import csv
+import os
+import socket
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from s2sbench.models import DataSpec, build_model
+from s2sbench.testing import write_fake_dataset
+from s2sbench.train import TrainConfig, TrainingError, fit
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fake-nb")
+    write_fake_dataset(root, "m3so-nb", {"train": 24, "val": 4, "test": 4})
+    return root
+
+
+CFG = TrainConfig(steps=8, batch_size=4, val_every=3, val_batches=1, checkpoint_every=4, seed=3)
+
+
+def tiny(nan_at_step: int = -1, seed: int = 3):
+    torch.manual_seed(seed)
+    return build_model("testing_tiny", DataSpec.for_dataset("m3so-nb"), {"nan_at_step": nan_at_step})
+
+
+def losses(run_dir) -> dict[int, float]:
+    with open(run_dir / "train_log.csv", newline="") as f:
+        return {int(r["step"]): float(r["loss"]) for r in csv.DictReader(f)}
+
+
+def test_nan_stops_with_message_and_keeps_last_good_checkpoint_then_resume_is_exact(data, tmp_path):
+    full = tmp_path / "full"
+    fit(tiny(), data, full, CFG, progress=False)
+    reference = losses(full)
+    assert sorted(reference) == list(range(1, 9))  # 6 steps/epoch: the run crosses an epoch boundary
+
+    cut = tmp_path / "cut"
+    with pytest.raises(TrainingError, match=r"step 5: loss is nan .*last.pt \(step 4\)"):
+        fit(tiny(nan_at_step=5), data, cut, CFG, progress=False)
+    ck = torch.load(cut / "last.pt", weights_only=True)
+    assert ck["step"] == 4 and all(torch.isfinite(t).all() for t in ck["state_dict"].values())
+
+    summary = fit(tiny(seed=99), data, cut, CFG, resume=True, progress=False)  # other init: must be overwritten
+    assert summary["resumed_from"] == 4 and summary["steps"] == 8
+    assert losses(cut) == reference  # identical losses, bit for bit
+    a, b = torch.load(full / "last.pt", weights_only=True), torch.load(cut / "last.pt", weights_only=True)
+    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+
+
+def test_model_selection_uses_validation_and_records_it(data, tmp_path):
+    s = fit(tiny(), data, tmp_path, CFG, progress=False)
+    assert s["val_split"] == "val" and s["select_on"] == "val_mse"
+    with open(tmp_path / "val_log.csv", newline="") as f:
+        vals = {int(r["step"]): float(r["val_mse"]) for r in csv.DictReader(f)}
+    assert sorted(vals) == [3, 6, 8]
+    assert s["best_step"] == min(vals, key=vals.get)
+    assert torch.load(tmp_path / "best.pt", weights_only=True)["step"] == s["best_step"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank: int, world: int, port: int, data: str, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
+                      LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    import torch.distributed as dist
+
+    model = tiny(seed=rank)  # different initial weights per rank: the trainer must broadcast rank 0's
+    fit(model, data, out, TrainConfig(steps=6, batch_size=4, val_every=3, val_batches=1, checkpoint_every=3),
+        device="cpu", progress=False)
+    torch.save(model.state_dict(), os.path.join(out, f"rank{rank}.pt"))
+    dist.destroy_process_group()
+
+
+def test_two_process_gloo_ddp_ends_with_identical_weights(data, tmp_path):
+    init = tiny(seed=0).state_dict()
+    mp.spawn(_ddp_worker, args=(2, _free_port(), str(data), str(tmp_path)), nprocs=2, join=True)
+    w0, w1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    assert all(torch.equal(w0[k], w1[k]) for k in w0)
+    assert any(not torch.equal(w0[k], init[k]) for k in w0)  # it trained
+    with open(tmp_path / "train_log.csv", newline="") as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == list(range(1, 7))  # only rank 0 wrote
