@@ -12,23 +12,30 @@ Two references are printed next to each figure:
   no adversarial term) and 6.95 s/iter with the adversarial term at batch 8; its end-of-epoch ``plot()`` sampled
   20 futures x 24 frames for 8 clips in about 30 s (about 5.3 samples/s, 128 frames/s).
 
-Figures are medians over ``--reps`` repetitions. The last line reads ``adversarial phase: <seconds> s/iter``.
+Figures are medians over ``--reps`` repetitions (wall clock, torch's default threads, plus the process CPU time per
+iteration, which other processes on a shared machine disturb much less). ``OMP_WAIT_POLICY`` defaults to PASSIVE
+here: on a machine shared with other busy processes, spinning OpenMP threads wait for descheduled peers and made a
+training step 5x slower in our measurements. The last line reads ``adversarial phase: <seconds> s/iter``.
 Usage: ``python benchmarks/bench_sound2sight.py [--reps 5] [--no-reference] [--threads N]``.
 """
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
+import os
 
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch starts its OpenMP runtime
 
-from baselines._blocks import kl_gaussians
-from baselines._streams import reparameterise
-from baselines.sound2sight import Sound2Sight
-from baselines.sound2sight_disc import reverse_gradient
-from s2sbench.data import Batch
-from s2sbench.models import DataSpec, build_model
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import torch  # noqa: E402
+
+from baselines._blocks import kl_gaussians  # noqa: E402
+from baselines._streams import reparameterise  # noqa: E402
+from baselines.sound2sight import Sound2Sight  # noqa: E402
+from baselines.sound2sight_disc import reverse_gradient  # noqa: E402
+from s2sbench.data import Batch  # noqa: E402
+from s2sbench.models import DataSpec, build_model  # noqa: E402
 
 ORIGINAL = {"warm": 5.02, "adv": 6.95}  # s/iter, reference/original-sound2sight.md §13 (batch 8, 2 cores)
 ORIGINAL_SAMPLES_PER_S = 8 * 20 / 30.0  # plot(): 20 samples x 8 clips (24 frames each) in about 30 s
@@ -86,9 +93,13 @@ def stepwise_sample(m: Sound2Sight, context: torch.Tensor, audio: torch.Tensor, 
                 frames.append(m.dec(g[:, 0], skips))
 
 
+CPU: list[float] = []  # process CPU seconds of every timed call, in order
+
+
 def timed(fn) -> float:
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     fn()
+    CPU.append(time.process_time() - c)
     return time.perf_counter() - t
 
 
@@ -114,17 +125,20 @@ def main() -> None:
           f"{spec.height}x{spec.width}x{spec.channels}, STFT {spec.audio_patch[0]}x{spec.audio_patch[1]}, "
           f"{m.num_parameters() / 1e6:.2f} M parameters, {torch.get_num_threads()} threads")
     fast: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     ref: dict[str, float] = {}
     for phase, step in (("warm", 0), ("adv", 500)):
         m.train()
         m.training_step(batch, opt, step)  # warm-up of the allocator and oneDNN kernels
         f_times, r_times = [], []
+        f_cpu = []
         for r in range(args.reps):
             f_times.append(timed(lambda: m.training_step(batch, opt, step)))
+            f_cpu.append(CPU[-1])
             if not args.no_reference and r < args.ref_reps:
                 m.train()
                 r_times.append(timed(lambda: stepwise_step(m, batch, opt, step)))
-        fast[phase] = statistics.median(f_times)
+        fast[phase], cpu[phase] = statistics.median(f_times), statistics.median(f_cpu)
         if r_times:
             ref[phase] = statistics.median(r_times)
     ctx, n_future = batch.video[:, : spec.n_past], spec.n_future
@@ -137,11 +151,11 @@ def main() -> None:
         ref_sps = B * 2 / timed(lambda: stepwise_sample(m, ctx, batch.audio, n_future, 2))
 
     names = {"warm": "warm start (no adversarial term)", "adv": "adversarial phase"}
-    print(f"{'phase':34s} {'s/iter':>8s} {'stepwise (same run)':>20s} {'ratio':>7s} {'original (ref.)':>16s} "
+    print(f"{'phase':34s} {'s/iter':>8s} {'CPU s':>6s} {'stepwise (same run)':>20s} {'ratio':>7s} {'original (ref.)':>16s} "
           f"{'ratio':>7s}")
     for phase in ("warm", "adv"):
         r = f"{ref[phase]:20.2f} {ref[phase] / fast[phase]:6.1f}x" if phase in ref else f"{'-':>20s} {'-':>7s}"
-        print(f"{names[phase]:34s} {fast[phase]:8.3f} {r} {ORIGINAL[phase]:16.2f} "
+        print(f"{names[phase]:34s} {fast[phase]:8.3f} {cpu[phase]:6.2f} {r} {ORIGINAL[phase]:16.2f} "
               f"{ORIGINAL[phase] / fast[phase]:6.1f}x")
     r = f"; stepwise one-sample-at-a-time (same run) {ref_sps:.1f} samples/s, ratio {sps / ref_sps:.1f}x" \
         if ref_sps else ""
@@ -149,6 +163,7 @@ def main() -> None:
           f"({sps * n_future:.0f} frames/s){r}; original plot() (ref.) ~{ORIGINAL_SAMPLES_PER_S:.1f} samples/s "
           f"of 24 frames ({ORIGINAL_SAMPLES_PER_S * 24:.0f} frames/s), ratio {sps * n_future / (ORIGINAL_SAMPLES_PER_S * 24):.1f}x "
           f"in frames/s")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} (2 cores shared with other processes)")
     print(f"adversarial phase: {fast['adv']:.3f} s/iter")
 
 
