@@ -43,6 +43,11 @@ MODELS: Registry[type["VideoPredictor"]] = Registry("model", lazy={
     "sound2sight_no_aa_md": "baselines.sound2sight:Sound2SightNoAAMD",
     "sound2sight_no_audio": "baselines.sound2sight:Sound2SightNoAudio",
     "sound2sight_lstm": "baselines.sound2sight:Sound2SightLSTM",
+    "svg_lp": "baselines.svg_lp:SVGLP",
+    "ddpae": "baselines.ddpae:DDPAE",
+    "vougioukas": "baselines.vougioukas:Vougioukas",
+    "vougioukas_multiframe": "baselines.vougioukas:VougioukasMultiFrame",
+    "audio_only": "baselines.audio_only:AudioOnly",
 })
 
 
