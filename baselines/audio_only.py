@@ -55,6 +55,7 @@ class AudioOnlyConfig:
 
 class AudioOnly(VideoPredictor):
     name = "audio_only"
+    modality = "A"  # the paper's tables: unimodal audio (reads no frames)
     uses_audio = True
     stochastic = False
     Config = AudioOnlyConfig

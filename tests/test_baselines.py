@@ -130,6 +130,13 @@ def test_sync_windows_shift_audio_and_cover_generated_frames() -> None:
         assert ((gen + w - 1 >= P) & (gen + w <= T)).all()  # each "generated" window holds a generated frame
 
 
+def test_modalities_as_in_the_paper_tables() -> None:
+    from s2sbench.results import modality_of
+
+    got = {n: modality_of(MODELS.get(n)) for n in BASELINES}
+    assert got == {"svg_lp": "V", "ddpae": "V", "vougioukas": "M", "vougioukas_multiframe": "M", "audio_only": "A"}
+
+
 def test_audio_only_reads_audio_not_frames() -> None:
     model = lively("audio_only")
     batch = make_batch(SPEC)
