@@ -126,7 +126,8 @@ class LSTMStack(nn.Module):
         z = torch.zeros(batch, self.hidden, device=device)
         self.state = [(z, z) for _ in self.cells]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _advance(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the cells one step from the stored state; returns the top hidden state (B, hidden)."""
         h = self.embed(x)  # (B, hidden)
         new = []
         for cell, st in zip(self.cells, self.state):
@@ -134,7 +135,10 @@ class LSTMStack(nn.Module):
             new.append(hc)
             h = hc[0]
         self.state = new
-        return self.out(h)  # (B, out_dim)
+        return h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self._advance(x))  # (B, out_dim)
 
 
 class GaussianLSTM(LSTMStack):
@@ -145,13 +149,7 @@ class GaussianLSTM(LSTMStack):
         self.logvar = nn.Linear(hidden, z_dim)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # type: ignore[override]
-        h = self.embed(x)
-        new = []
-        for cell, st in zip(self.cells, self.state):
-            hc = cell(h, st)
-            new.append(hc)
-            h = hc[0]
-        self.state = new
+        h = self._advance(x)  # (B, hidden)
         mu, logvar = self.out(h), self.logvar(h)  # (B, z_dim) each
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
         return z, mu, logvar

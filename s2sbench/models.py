@@ -38,6 +38,11 @@ CHECKPOINT_FORMAT = 1
 # name -> "module:Class". Adding a model: its file in baselines/ and one line here.
 MODELS: Registry[type["VideoPredictor"]] = Registry("model", lazy={
     "copy_last": "baselines.copy_last:CopyLast",
+    "sound2sight": "baselines.sound2sight:Sound2Sight",
+    "sound2sight_no_aa": "baselines.sound2sight:Sound2SightNoAA",
+    "sound2sight_no_aa_md": "baselines.sound2sight:Sound2SightNoAAMD",
+    "sound2sight_no_audio": "baselines.sound2sight:Sound2SightNoAudio",
+    "sound2sight_lstm": "baselines.sound2sight:Sound2SightLSTM",
     "svg_lp": "baselines.svg_lp:SVGLP",
     "ddpae": "baselines.ddpae:DDPAE",
     "vougioukas": "baselines.vougioukas:Vougioukas",

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from baselines._ddpae_parts import constrain_pose, crop, paste
 from s2sbench.cli import main
 from s2sbench.models import MODELS, DataSpec, build_model
-from tests.test_models_contract import SPECS, make_batch
+from test_models_contract import SPECS, make_batch
 
 BASELINES = ["svg_lp", "ddpae", "vougioukas", "vougioukas_multiframe", "audio_only"]
 SPEC = SPECS["48x48x1"]

@@ -11,12 +11,7 @@ from s2sbench.samples import read_samples
 from s2sbench.testing import write_fake_dataset
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_stochastic_rgb_evaluation(tmp_path):

@@ -9,12 +9,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from s2sbench.metrics import METRICS, psnr, ssim, ssim_paper
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # small tensors; avoids OpenMP stalls on a shared 2-core machine
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def sk_paper(a, b):

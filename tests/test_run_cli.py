@@ -9,7 +9,6 @@ import types
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
@@ -22,12 +21,7 @@ from s2sbench.shards import ShardIndex
 from s2sbench.testing import write_fake_dataset
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

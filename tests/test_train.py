@@ -14,12 +14,7 @@ from s2sbench.testing import write_fake_dataset
 from s2sbench.train import TrainConfig, TrainingError, fit
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
