@@ -11,6 +11,8 @@ from s2sbench.cli import main
 from s2sbench.models import MODELS, DataSpec, build_model
 from test_models_contract import SPECS, make_batch
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # small torch ops stall with 2 threads under load
+
 BASELINES = ["svg_lp", "ddpae", "vougioukas", "vougioukas_multiframe", "audio_only"]
 SPEC = SPECS["48x48x1"]
 

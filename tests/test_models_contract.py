@@ -11,6 +11,8 @@ import torch
 from s2sbench.data import Batch
 from s2sbench.models import MODELS, DataSpec, build_model, load_checkpoint, save_checkpoint
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # small torch ops stall with 2 threads under load
+
 SPECS = {
     "48x48x1": DataSpec(1, 48, 48, 483, (23, 21), n_past=3, n_future=4),
     "64x64x3": DataSpec(3, 64, 64, 765, (45, 17), n_past=3, n_future=4, fps=30),
