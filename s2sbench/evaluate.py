@@ -125,6 +125,8 @@ def evaluate(model: VideoPredictor, data_root: str | os.PathLike, dataset: str, 
     gen = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     t_sample = t_score = 0.0
+    judge = getattr(model, "disc", None) is not None and callable(getattr(model, "fooling_rate", None))
+    fooled = 0.0
     model.eval().to(device)
     bar = tqdm(total=n_clips, disable=not progress, desc=f"evaluate {model.name}", unit="clip", dynamic_ncols=True)
     for batch in loader:
@@ -150,6 +152,9 @@ def evaluate(model: VideoPredictor, data_root: str | os.PathLike, dataset: str, 
                         flow_best.append(METRICS.get("ssim_paper")(fp, ft.unsqueeze(0)).unsqueeze(0))
                         pair_flow.append(pairwise_matrix(fp))
         t_sample += t1 - t0
+        if judge:  # one extra generated future per clip, judged by the model's own trained discriminator
+            with torch.no_grad():
+                fooled += model.fooling_rate(batch) * len(batch)
         best = scores[select][-1].mean(2).argmax(1)  # (B,) best sample by mean score over frames
         best_pred = pred[torch.arange(len(batch)), best]  # (B, F, C, H, W)
         writer.add(batch.ids, batch.index.tolist(), best_pred)
@@ -175,6 +180,8 @@ def evaluate(model: VideoPredictor, data_root: str | os.PathLike, dataset: str, 
         "clips_used": n_clips, "clips_available": len(ds), "table_frames": list(info.table_frames),
         "eval": {**asdict(cfg), "sampling_s": round(t_sample, 3), "scoring_s": round(t_score, 3)},
     }
+    if judge and n_clips:
+        out["fooling_rate"] = fooled / n_clips  # share of generated clips the discriminator calls real
     if ious:
         iou = torch.cat(ious)[:, :, None]  # (N, S, 1)
         out["block_iou"] = {p: float(apply(p, iou).mean()) for p in cfg.protocols}

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from s2sbench.evaluate import EvalConfig, evaluate
-from s2sbench.models import DataSpec, build_model
+from s2sbench.models import MODELS, DataSpec, build_model
 from s2sbench.samples import read_samples
 from s2sbench.testing import write_fake_dataset
 
@@ -41,3 +41,22 @@ def test_sample_shape_is_checked(tmp_path):
     model.sample = lambda context, audio, n_future, n: torch.zeros(len(context), 1, n_future - 1, 1, 48, 48)
     with pytest.raises(ValueError, match=r"sample\(\) returned shape"):
         evaluate(model, tmp_path / "nb", "m3so-nb", EvalConfig(n_samples=2), progress=False)
+
+
+@pytest.mark.parametrize("p_real, expected", [(0.9, 1.0), (0.1, 0.0)])
+def test_fooling_rate_is_reported_for_models_with_a_discriminator(tmp_path, monkeypatch, p_real, expected):
+    write_fake_dataset(tmp_path / "nb", "m3so-nb", {"test": 3})
+    model = build_model("sound2sight", DataSpec.for_dataset("m3so-nb"), MODELS.get("sound2sight").Config.tiny())
+    calls = []
+
+    def judged(clips, audio, n_past):  # the discriminator's P(real) per predicted frame, fixed for the test
+        calls.append(clips.shape)
+        return torch.full((clips.shape[0], clips.shape[1] - n_past), p_real)
+
+    monkeypatch.setattr(model.disc, "real_probability", judged)
+    cfg = EvalConfig(n_samples=2, n_clips=3, diversity_clips=0, save_samples=0, grid_clips=0, batch_clips=2)
+    out = evaluate(model, tmp_path / "nb", "m3so-nb", cfg, progress=False)
+    assert out["fooling_rate"] == expected and sum(s[0] for s in calls) == 3  # one generated clip per test clip
+    plain = evaluate(build_model("copy_last", DataSpec.for_dataset("m3so-nb")), tmp_path / "nb", "m3so-nb", cfg,
+                     progress=False)
+    assert "fooling_rate" not in plain
