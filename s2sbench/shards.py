@@ -18,7 +18,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Sequence
 
 import h5py
 import numpy as np
@@ -258,12 +258,12 @@ def read_clips(f: h5py.File, rows: Iterable[int]) -> list[Clip]:
 def summary(index: ShardIndex, root: str | os.PathLike) -> dict[str, Any]:
     """Counts, spec and sizes, for ``s2sbench info``."""
     root = Path(root)
-    splits: dict[str, Mapping[str, int]] = {}
+    splits: dict[str, dict[str, int]] = {}
     for r in index.shards:
         s = splits.setdefault(r.split, {"clips": 0, "shards": 0, "bytes": 0})
-        s["clips"] += r.n  # type: ignore[index]
-        s["shards"] += 1  # type: ignore[index]
-        s["bytes"] += r.bytes  # type: ignore[index]
+        s["clips"] += r.n
+        s["shards"] += 1
+        s["bytes"] += r.bytes
     raw = index.spec.num_frames * index.spec.height * index.spec.width * index.spec.channels
     total = sum(r.bytes for r in index.shards)
     return {"root": str(root), "spec": index.spec.to_dict(), "splits": splits, "bytes": total,
