@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench board clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,15 @@ test: setup
 
 bench: setup
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+# The committed leaderboard: every registered model on M3SO-NB and M3SO at the `board` budget (done runs are kept),
+# then the CSVs, Tables 1 and 3 under both protocols, and the plots (leaderboard/README.md).
+board: setup
+	$(BIN)/s2sbench leaderboard run --runs leaderboard/runs --preset board --jobs 2
+	$(BIN)/s2sbench leaderboard build leaderboard/runs --out leaderboard
+	$(BIN)/s2sbench tables leaderboard/runs --out leaderboard/tables/paper-protocol > /dev/null
+	$(BIN)/s2sbench tables leaderboard/runs --protocol best_sequence --ssim ssim --out leaderboard/tables/strict-protocol > /dev/null
+	$(BIN)/s2sbench plots leaderboard/runs --out leaderboard/plots
 
 clean:
 	rm -rf $(VENV) data runs .pytest_cache

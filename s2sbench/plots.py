@@ -1,25 +1,20 @@
 """PNG figures from run results, per dataset: per-frame curves (paper Fig. 5a style), best-of-K (Fig. 5b) and
 sample diversity (Fig. 5c: mean pairwise SSIM among K samples, on frames and, for real datasets, on optical flow).
 
-One line per (model, preset), averaged over the seeds found. Curves are read under one protocol (default the
+One line per group of ``results.comparable_groups`` (model, preset, data, N, clips), averaged over its seeds. Curves are read under one protocol (default the
 paper's ``best_per_frame``); the x axis of per-frame curves is the 1-based frame number.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-from .results import RunResult
+from .results import RunResult, comparable_groups
 
 
 def _groups(results: list[RunResult], dataset: str) -> dict[str, list[RunResult]]:
-    g: dict[str, list[RunResult]] = defaultdict(list)
-    for r in results:
-        if r.dataset == dataset:
-            g[f"{r.model} ({r.preset})"].append(r)
-    return dict(sorted(g.items()))
+    return comparable_groups(results, dataset)
 
 
 def _mean_curves(curves: list[list[float]]) -> np.ndarray:

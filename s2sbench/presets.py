@@ -2,10 +2,14 @@
 
 - ``smoke``: ``Config.tiny()``, 30 steps of 8 clips, 16 test clips x 10 samples: the whole run takes well under
   two minutes on a CPU. For checking that a model and the pipeline work, never for numbers.
-- ``quick``: ``Config.quick()`` when the model defines it, else its paper config; at most 10 minutes of training
-  (``time_budget_min``) or 3000 steps of 16 clips, whichever comes first; 100 test clips x 100 samples (best of 100,
-  as the paper). Numbers from
-  it are budget numbers, labelled with the preset.
+- ``quick``: ``Config.quick()`` when the model defines it, else its paper config; at most 10 CPU minutes of training
+  (``cpu_budget_min``: CPU time of the training process, all threads) or 3000 steps of 16 clips, whichever comes
+  first; 100 test clips x 100 samples (best of 100, as the paper). Numbers from it are budget numbers, labelled with
+  the preset.
+- ``board``: the leaderboard's compute-matched budget (``leaderboard/README.md``): the ``quick`` model configs, every
+  model trained for the same 5 CPU minutes (at most 3000 steps of 16 clips), validated every 50 steps and at the stop
+  (the best validation checkpoint is evaluated), then 50 test clips x 100 samples. A CPU-time budget, not wall
+  clock, so that other load on a shared machine does not change what a run gets.
 - ``paper``: the paper config and schedule (batch 110, 1001 epochs of 8000 clips = 72,072 steps, as the official
   M3SO-NB command), 1000 test clips x 100 samples (the paper's protocol). Needs a GPU to finish in reasonable time.
 """
@@ -43,9 +47,13 @@ for _p in (
            "tiny", TrainConfig(steps=30, batch_size=8, val_every=15, val_batches=1, checkpoint_every=15, log_every=5),
            EvalConfig(n_samples=10, n_clips=16, save_samples=16, diversity_clips=2, grid_clips=4)),
     Preset("quick", "quick/paper model, <= 10 CPU minutes or 3000 steps of 16, 100 test clips x 100 samples",
-           "quick", TrainConfig(steps=3000, batch_size=16, time_budget_min=10.0, val_every=250, val_batches=4,
+           "quick", TrainConfig(steps=3000, batch_size=16, cpu_budget_min=10.0, val_every=250, val_batches=4,
                                 checkpoint_every=250),
            EvalConfig(n_samples=100, n_clips=100, save_samples=100, diversity_clips=5)),
+    Preset("board", "leaderboard budget: quick/paper model, 5 CPU minutes (<= 3000 steps of 16), 50 test clips x 100 "
+           "samples", "quick", TrainConfig(steps=3000, batch_size=16, cpu_budget_min=5.0, val_every=50, val_batches=2,
+                                           checkpoint_every=50),
+           EvalConfig(n_samples=100, n_clips=50, save_samples=50, diversity_clips=5)),
     Preset("paper", "paper model and schedule (72,072 steps of 110), 1000 test clips x 100 samples",
            "paper", TrainConfig(steps=72_072, batch_size=110, val_every=2000, val_batches=4, checkpoint_every=2000,
                                 log_every=50),

@@ -57,6 +57,7 @@ class RunResult:
     eval: dict = field(default_factory=dict)  # evaluator settings and timings
     block_iou: dict[str, float] | None = None  # protocol -> mean IoU on the final frame (M3SO)
     diversity: dict = field(default_factory=dict)  # best-of-K and pairwise curves
+    fooling_rate: float | None = None  # share of generated test clips the model's own discriminator calls real
     code_version: str = ""
     hardware: dict = field(default_factory=dict)
     created: str = ""
@@ -103,6 +104,31 @@ def find_results(runs_dir: str | os.PathLike) -> Iterator[tuple[Path, RunResult]
         raise FileNotFoundError(f"{root}: no such directory")
     for p in sorted(root.rglob(RESULT_NAME)):
         yield p, RunResult.load(p)
+
+
+GROUP_FIELDS = (("data", "data_sha256"), ("N", "n_samples"), ("clips", "clips_used"))
+
+
+def _group_value(r: RunResult, attr: str) -> str:
+    v = getattr(r, attr)
+    return v[:12] if attr == "data_sha256" else str(v)
+
+
+def comparable_groups(results: list[RunResult], dataset: str) -> dict[str, list[RunResult]]:
+    """Runs of ``dataset`` that may be averaged together: same model, preset, data index sha256, N samples and test
+    clips (so seeds are the only difference). Keyed by a label ``"model (preset)"``; when the groups differ in data,
+    N or clips, every label names its values (``"svg_lp (board; data 1a2b3c4d5e6f; N 10)"``), so that runs on other
+    data or with another N are never mixed, nor shown side by side unmarked. Sorted by label."""
+    keys: dict[tuple[str, ...], list[RunResult]] = {}
+    for r in results:
+        if r.dataset == dataset:
+            keys.setdefault((r.model, r.preset, *(_group_value(r, a) for _, a in GROUP_FIELDS)), []).append(r)
+    differ = [i for i in range(len(GROUP_FIELDS)) if len({k[2 + i] for k in keys}) > 1]
+    out = {}
+    for (model, preset, *vals), rs in keys.items():
+        tag = "".join(f"; {GROUP_FIELDS[i][0]} {vals[i]}" for i in differ)
+        out[f"{model} ({preset}{tag})"] = sorted(rs, key=lambda r: r.seed)
+    return dict(sorted(out.items()))
 
 
 def code_version() -> str:

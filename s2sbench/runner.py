@@ -55,6 +55,14 @@ def split_overrides(sets: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
     return out
 
 
+def set_threads(n: int) -> None:
+    """``torch.set_num_threads(n)`` for n > 0 (recorded in the RunResult's ``hardware.torch_threads``)."""
+    if n < 0:
+        raise ValueError(f"--threads must be >= 0, got {n}")
+    if n:
+        torch.set_num_threads(n)
+
+
 def resolve_device(device: str | None) -> torch.device:
     if device in (None, "", "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean
 
 from .datasets import DATASETS
-from .results import RunResult
+from .results import RunResult, comparable_groups
 
 PAPER_CSV = Path(__file__).with_name("paper_results.csv")
 TABLES = {1: ("m3so-nb", "m3so"), 2: ("audioset-drums", "youtube-painting"), 3: ("m3so",)}
@@ -47,19 +46,17 @@ def paper_rows(table: int, dataset: str) -> list[Row]:
 
 
 def run_rows(results: list[RunResult], table: int, dataset: str, protocol: str, ssim_variant: str) -> list[Row]:
-    groups: dict[tuple[str, str], list[RunResult]] = defaultdict(list)
-    for r in results:
-        if r.dataset == dataset and protocol in r.scores:
-            groups[(r.model, r.preset)].append(r)
+    """One row per group of ``comparable_groups`` (runs averaged only over seeds)."""
     rows = []
-    for (model, preset), rs in sorted(groups.items()):
+    for label, rs in comparable_groups([r for r in results if protocol in r.scores], dataset).items():
         seeds = sorted({r.seed for r in rs})
-        row = Row("run", f"{model} ({preset})", rs[0].modality,
-                  info={"preset": preset, "seeds": " ".join(map(str, seeds)), "n_samples": str(rs[0].n_samples)})
+        row = Row("run", label, rs[0].modality,
+                  info={"preset": rs[0].preset, "seeds": " ".join(map(str, seeds)), "n_samples": str(rs[0].n_samples),
+                        "data_sha256": rs[0].data_sha256[:12], "clips": str(rs[0].clips_used)})
         if table == 3:
-            vals = [r.block_iou[protocol] for r in rs if r.block_iou and protocol in r.block_iou]
-            if vals:
-                row.values[("block_iou", 0)] = mean(vals)
+            ious = [r.block_iou[protocol] for r in rs if r.block_iou and protocol in r.block_iou]
+            if ious:
+                row.values[("block_iou", 0)] = mean(ious)
         else:
             for metric in (ssim_variant, "psnr"):
                 if all(metric in r.scores[protocol] for r in rs):
@@ -68,6 +65,20 @@ def run_rows(results: list[RunResult], table: int, dataset: str, protocol: str, 
         if row.values:
             rows.append(row)
     return rows
+
+
+def _runs_note(rows: list[Row]) -> str:
+    """What the run rows of a section share (data, N, clips, seeds), or that they differ (then rows name it)."""
+    runs = [r for r in rows if r.source == "run"]
+    if not runs:
+        return ""
+    parts = []
+    for label, key in (("data index sha256", "data_sha256"), ("best of N =", "n_samples"), ("test clips", "clips"),
+                       ("seeds", "seeds")):
+        vals = sorted({r.info[key] for r in runs})
+        parts.append(f"{label} {vals[0]}" if len(vals) == 1 else f"{label}: differs (see the row labels)"
+                     if key != "seeds" else f"seeds: per row ({'; '.join(vals)})")
+    return "Runs: " + ", ".join(parts) + "."
 
 
 def _columns(table: int, dataset: str, ssim_variant: str) -> list[tuple[str, int, str]]:
@@ -113,7 +124,7 @@ def render(table: int, sections, protocol: str, ssim_variant: str) -> dict[str, 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["table", "dataset", "source", "method", "type", "protocol", "metric", "frame", "value", "rank",
-                "n_samples", "seeds"])
+                "n_samples", "seeds", "clips", "data_sha256"])
     md = [f"## Table {table} ({protocol}, SSIM variant {ssim_variant})", ""]
     tex = [f"% Table {table}: {protocol}, SSIM variant {ssim_variant}; bold best, underlined second"]
     for ds, rows, cols in sections:
@@ -133,13 +144,15 @@ def render(table: int, sections, protocol: str, ssim_variant: str) -> dict[str, 
                 cells_tex.append(rf"\textbf{{{s}}}" if rk == 1 else rf"\underline{{{s}}}" if rk == 2 else s)
                 if v is not None:
                     w.writerow([table, ds, r.source, r.method, r.type, protocol, metric, fr or "", s, rk or "",
-                                r.info.get("n_samples", ""), r.info.get("seeds", "")])
+                                r.info.get("n_samples", ""), r.info.get("seeds", ""), r.info.get("clips", ""),
+                                r.info.get("data_sha256", "")])
             md.append(f"| {_label(r)} | {r.type} | " + " | ".join(cells_md) + " |")
             name = _label(r).replace("&", r"\&")
             tex.append(f"{name} & {r.type} & " + " & ".join(cells_tex) + r" \\")
         if not rows:
             md.append("| (no runs) | |" + " |" * len(cols))
-        md += [""]
+        note = _runs_note(rows)
+        md += ["", note, ""] if note else [""]
         tex += [r"\end{tabular}", ""]
     md.append('Rows "paper: ..." are the numbers published in the paper (its SSIM = `ssim_paper`, best of 100 per '
               "frame), quoted for reference, not re-run. Bold: best; underlined: second; ranked separately among "

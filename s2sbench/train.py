@@ -10,6 +10,10 @@
 - Model selection on the **validation** split (``model.validation_step``, key ``select_on``, lower is better) every
   ``val_every`` steps; the best weights go to ``OUT/best.pt``. The test split is never read here.
 - Logs: tqdm with the losses, ``OUT/train_log.csv`` and ``OUT/val_log.csv``, TensorBoard (``OUT/tb``) if installed.
+- Budgets: ``time_budget_min`` (wall clock) and ``cpu_budget_min`` (``time.process_time`` of the training process,
+  every thread counted: robust to other load on a shared machine, so runs stopped by it are compute-matched) stop
+  training early with a final validation and checkpoint; the time used is stored in ``last.pt``, so a resumed run
+  continues the same budget.
 - A NaN/inf loss stops the run with ``TrainingError`` naming the step; the checkpoints on disk stay the last good ones.
 """
 from __future__ import annotations
@@ -42,7 +46,8 @@ class TrainingError(RuntimeError):
 class TrainConfig:
     steps: int = 1000
     batch_size: int = 16  # clips per process and step
-    time_budget_min: float = 0.0  # > 0: stop (with a checkpoint) once training has used this many minutes
+    time_budget_min: float = 0.0  # > 0: stop (with a checkpoint) once training has used this many wall-clock minutes
+    cpu_budget_min: float = 0.0  # > 0: stop once this process has used this many CPU minutes (all its threads)
     val_every: int = 500
     val_batches: int = 8  # the first val_batches batches of the validation split, every time
     select_on: str = "val_mse"  # key of model.validation_step used for model selection (lower is better)
@@ -154,6 +159,15 @@ def find_val_split(root: str | os.PathLike) -> str | None:
     return next((s for s in VAL_SPLITS if s in splits), None)
 
 
+def _over_budget(cfg: TrainConfig, spent: dict[str, float]) -> str:
+    """Why training must stop now ("" while within every budget)."""
+    if cfg.cpu_budget_min > 0 and spent["cpu_s"] > 60 * cfg.cpu_budget_min:
+        return f"CPU budget of {cfg.cpu_budget_min:g} min reached"
+    if cfg.time_budget_min > 0 and spent["wall_s"] > 60 * cfg.time_budget_min:
+        return f"time budget of {cfg.time_budget_min:g} min reached"
+    return ""
+
+
 def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathLike, cfg: TrainConfig, *,
         device: torch.device | str | None = None, resume: bool = False, progress: bool = True,
         extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -187,7 +201,7 @@ def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathL
         val_ds = ClipDataset(data_root, val_split, num_frames=frames, audio_features=spec.audio_feature)
         n_val, bs = min(len(val_ds), cfg.val_batches * cfg.batch_size), cfg.batch_size
         val_batches = [collate([val_ds[i] for i in range(j, min(j + bs, n_val))]) for j in range(0, n_val, bs)]
-    start, best, best_step = 0, math.inf, -1
+    start, best, best_step, used = 0, math.inf, -1, {"wall_s": 0.0, "cpu_s": 0.0}
     last, best_path = out / "last.pt", out / "best.pt"
     if resume and last.exists():
         ck = torch.load(last, map_location=device, weights_only=True)
@@ -195,6 +209,7 @@ def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathL
         for k, o in opts.items():
             o.load_state_dict(ck["optimizers"][k])
         start, best, best_step = ck["step"], ck["best"], ck["best_step"]
+        used = {k: float(v) for k, v in ck.get("budget_used", used).items()}
         set_rng_state(ck["rng"][rank] if rank < len(ck["rng"]) else ck["rng"][0])
     elif rank == 0:  # a fresh run: no stale checkpoints from an earlier run in this directory
         last.unlink(missing_ok=True)
@@ -205,7 +220,10 @@ def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathL
     model.setup_training(cfg.steps)
     model.train()
     amp = cfg.amp and device.type == "cuda"
-    t0, step, stopped = time.perf_counter(), start, "completed"
+    t0, c0, step, stopped = time.perf_counter(), time.process_time(), start, "completed"
+
+    def spent() -> dict[str, float]:
+        return {"wall_s": used["wall_s"] + time.perf_counter() - t0, "cpu_s": used["cpu_s"] + time.process_time() - c0}
     bar = tqdm(total=cfg.steps, initial=start, disable=not progress or rank != 0, desc=f"train {model.name}",
                unit="step", dynamic_ncols=True)
 
@@ -216,7 +234,7 @@ def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathL
             dist.all_gather_object(states, rng_state())
         if rank == 0:
             save_checkpoint(last, model, optimizers=opts, step=step, best=best, best_step=best_step, rng=states,
-                            train_config=asdict(cfg), **extra)
+                            budget_used=spent(), train_config=asdict(cfg), **extra)
 
     it = None
     while step < cfg.steps:
@@ -248,7 +266,11 @@ def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathL
             if step % cfg.log_every == 0 or step == cfg.steps:
                 bar.set_postfix({k: f"{float(v):.4g}" for k, v in out_logs.items()})
         bar.update(1)
-        if val_batches and (step % cfg.val_every == 0 or step == cfg.steps):
+        reason = _over_budget(cfg, spent())
+        over = torch.tensor([float(bool(reason))])
+        if world > 1:
+            dist.broadcast(over, 0)  # rank 0's clock decides for every rank
+        if val_batches and (step % cfg.val_every == 0 or step == cfg.steps or over.item()):
             if rank == 0:
                 scores = validate(model, val_batches, device)
                 if cfg.select_on not in scores:
@@ -264,13 +286,10 @@ def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathL
                         tb.add_scalar(f"val/{k}", v, step)
             if world > 1:
                 dist.barrier()
-        over = torch.tensor([float(cfg.time_budget_min > 0 and time.perf_counter() - t0 > 60 * cfg.time_budget_min)])
-        if world > 1:
-            dist.broadcast(over, 0)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps or over.item():
             save_last(step)
         if over.item():
-            stopped = f"time budget of {cfg.time_budget_min} min reached"
+            stopped = reason or "budget reached (rank 0)"
             break
     bar.close()
     if rank == 0 and not best_path.exists():  # no validation split: the last weights are the selected ones
@@ -280,5 +299,6 @@ def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathL
     return {"steps": step, "steps_planned": cfg.steps, "resumed_from": start if resume else None,
             "stopped": stopped, "best_step": best_step, "select_on": cfg.select_on if val_batches else None,
             "best_score": best if math.isfinite(best) else None, "val_split": val_split, "world_size": world,
-            "device": str(device), "amp_bf16": amp, "wall_time_s": round(time.perf_counter() - t0, 3),
+            "device": str(device), "amp_bf16": amp, "wall_time_s": round(spent()["wall_s"], 3),
+            "cpu_time_s": round(spent()["cpu_s"], 3),
             "checkpoint": str(best_path), "config": asdict(cfg)}

@@ -96,7 +96,7 @@ def test_evaluate_tables_plots_and_byte_stable_leaderboard(nb_run, tmp_path):
     res = cli.invoke(main, ["tables", str(tmp / "runs"), "--out", str(tmp_path / "t")])
     assert res.exit_code == 0, res.output
     md = (tmp_path / "t" / "table1.md").read_text()
-    assert "| copy_last (smoke) | V |" in md and "| paper: Our Method | M | **0.9575** |" in md
+    assert "| copy_last (smoke; clips 16) | V |" in md and "| copy_last (smoke; clips 4) | V |" in md and "| paper: Our Method | M | **0.9575** |" in md
     assert r"\textbf{0.9575}" in (tmp_path / "t" / "table1.tex").read_text()
     assert "paper,Our Method,M,best_per_frame,ssim_paper,6,0.9575,1" in (tmp_path / "t" / "table1.csv").read_text()
 
@@ -160,3 +160,19 @@ def test_missing_data_messages(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     assert "generating the embedded default" in res.output and calls == [(str(tmp_path / "m3so-nb"), "nb")]
     assert json.loads((tmp_path / "r" / "result.json").read_text())["clips_used"] == 4
+
+
+def test_leaderboard_run_runs_each_missing_run_once(tmp_path):
+    write_fake_dataset(tmp_path / "nb", "m3so-nb", {"train": 16, "val": 8, "test": 4})
+    args = ["leaderboard", "run", "--runs", str(tmp_path / "runs"), "--preset", "smoke", "--dataset", "m3so-nb",
+            "--model", "copy_last", "--seed", "0", "--seed", "1", "--jobs", "2", "--data", f"m3so-nb={tmp_path / 'nb'}"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "0 of 2 runs already done; running 2 (2 at a time, 1 torch thread(s) each)" in res.output
+    for seed in (0, 1):
+        r = RunResult.load(tmp_path / "runs" / "m3so-nb" / f"copy_last-smoke-seed{seed}")
+        assert (r.seed, r.preset, r.hardware["torch_threads"]) == (seed, "smoke", 1)
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0 and "2 of 2 runs already done; running 0" in res.output
+    res = CliRunner().invoke(main, args[:-2] + ["--model", "no_such_model"])
+    assert res.exit_code != 0 and "no_such_model" in res.output

@@ -173,3 +173,17 @@ def test_bad_inputs_raise_clear_errors() -> None:
         s2s.Sound2Sight(dataclasses.replace(SPEC, audio_patch=None, audio_feature="raw"), s2s.Config.tiny())
     with pytest.raises(ValueError, match="audio covers"):
         _model().sample(_batch().video[:, :3], _batch().audio[:, :4], 4, 1)
+
+
+def test_smoke_run_through_the_runner_stores_the_fooling_rate(tmp_path, one_thread) -> None:
+    """`s2sbench run --model sound2sight --preset smoke` end to end (fewer steps): the RunResult has the rate."""
+    from s2sbench.results import RunResult
+    from s2sbench.runner import run
+    from s2sbench.testing import write_fake_dataset
+
+    write_fake_dataset(tmp_path / "nb", "m3so-nb", {"train": 16, "val": 8, "test": 4})
+    run("sound2sight", "m3so-nb", preset="smoke", data=tmp_path / "nb", out=tmp_path / "run", progress=False,
+        sets=("train.steps=4", "eval.n_samples=3"))
+    r = RunResult.load(tmp_path / "run")
+    assert r.model == "sound2sight" and r.train["steps"] == 4 and r.clips_used == 4
+    assert r.fooling_rate is not None and 0.0 <= r.fooling_rate <= 1.0 and (r.fooling_rate * 4) % 1 == 0

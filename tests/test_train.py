@@ -93,3 +93,30 @@ def test_two_process_gloo_ddp_ends_with_identical_weights(data, tmp_path):
     assert any(not torch.equal(w0[k], init[k]) for k in w0)  # it trained
     with open(tmp_path / "train_log.csv", newline="") as f:
         assert [int(r["step"]) for r in csv.DictReader(f)] == list(range(1, 7))  # only rank 0 wrote
+
+
+def test_cpu_budget_stops_with_a_validated_checkpoint_and_carries_over_on_resume(data, tmp_path, monkeypatch):
+    import dataclasses
+
+    import s2sbench.train as train_mod
+
+    clock = {"cpu": 0.0}
+    monkeypatch.setattr(train_mod.time, "process_time", lambda: clock["cpu"])
+    model = tiny()
+    step_fn = model.training_step
+
+    def costly_step(*a, **k):  # every step "uses" 20 CPU seconds of the fake clock
+        clock["cpu"] += 20.0
+        return step_fn(*a, **k)
+
+    model.training_step = costly_step
+    cfg = dataclasses.replace(CFG, steps=100, val_every=50, checkpoint_every=50, cpu_budget_min=1.0)
+    s = fit(model, data, tmp_path, cfg, progress=False)
+    assert s["steps"] == 4 and s["stopped"] == "CPU budget of 1 min reached"  # 80 s > 60 s after step 4
+    assert s["cpu_time_s"] == pytest.approx(80.0)
+    with open(tmp_path / "val_log.csv", newline="") as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [4]  # validated at the stop, not only every 50
+    assert torch.load(tmp_path / "last.pt", weights_only=True)["step"] == 4
+
+    s = fit(model, data, tmp_path, dataclasses.replace(cfg, cpu_budget_min=2.0), resume=True, progress=False)
+    assert s["resumed_from"] == 4 and s["steps"] == 7  # the 80 s already used count: 140 s > 120 s after step 7

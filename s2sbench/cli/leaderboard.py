@@ -36,4 +36,38 @@ def show_cmd(dataset, board_dir, protocol):
         click.echo(show(dataset, board_dir, protocol))
 
 
+@leaderboard_grp.command("run")
+@click.option("--runs", "runs_dir", type=click.Path(file_okay=False), default="leaderboard/runs", show_default=True,
+              help="Run directories go to RUNS/<dataset>/<model>-<preset>-seed<seed>.")
+@click.option("--preset", default="board", show_default=True, help="Budget preset of every run.")
+@click.option("--dataset", "datasets", multiple=True, default=("m3so-nb", "m3so"), show_default=True)
+@click.option("--model", "models", multiple=True, help="Models (default: every registered model).")
+@click.option("--seed", "seeds", multiple=True, type=int, default=(0,), show_default=True)
+@click.option("--jobs", default=1, show_default=True, type=int, help="Runs at once.")
+@click.option("--threads", default=0, show_default=True, type=int,
+              help="torch threads per run (0: cores // jobs).")
+@click.option("--data", "data", multiple=True, metavar="DATASET=DIR",
+              help="Data directory of a dataset (default: its default directory, generated if synthetic).")
+@click.option("--dry-run", is_flag=True, help="Print the commands, run nothing.")
+def run_cmd(runs_dir, preset, datasets, models, seeds, jobs, threads, data, dry_run):
+    """Run every (dataset, model, seed) of a board that has no result.json yet (interrupted ones resume), each as
+    its own `s2sbench run` process logging to RUN_DIR/run.log."""
+    from ..board import plan, run_board
+    from ..models import MODELS
+
+    with friendly_errors():
+        runs = plan(runs_dir, list(datasets), list(models) or MODELS.keys(), list(seeds), preset)
+        dirs = dict(d.split("=", 1) for d in data if "=" in d)
+        if len(dirs) != len(data):
+            raise click.BadParameter(f"expected DATASET=DIR, got {[d for d in data if '=' not in d]}", param_hint="--data")
+    if dry_run:
+        for r in runs:
+            click.echo(" ".join(["s2sbench"] + r.command(threads or 1, dirs.get(r.dataset))[3:]))
+        return
+    failed = run_board(runs, jobs=jobs, threads=threads, data=dirs, echo=click.echo)
+    if failed:
+        raise click.ClickException(f"{len(failed)} run(s) failed: " +
+                                   ", ".join(f"{r.dataset}/{r.model}" for r in failed))
+
+
 COMMANDS = [leaderboard_grp]

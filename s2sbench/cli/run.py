@@ -5,7 +5,8 @@ import click
 
 from ._errors import friendly_errors
 
-_PRESET_HELP = "smoke (tiny model, < 2 min on CPU), quick (budget), paper (paper config and protocol)."
+_PRESET_HELP = ("smoke (tiny model, < 2 min on CPU), quick (10 CPU min), board (the leaderboard's 5 CPU min), "
+                "paper (paper config and protocol); see s2sbench.presets.")
 
 
 def _common(f):
@@ -16,6 +17,8 @@ def _common(f):
                      help="Dataset directory (default: $S2SBENCH_DATA/<dataset>, i.e. ./data/<dataset>)."),
         click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
                      help="Override: train.KEY=V, eval.KEY=V (e.g. eval.n_samples=20), else a model Config key."),
+        click.option("--threads", default=0, show_default=True, type=int,
+                     help="torch CPU threads (0: torch's default, one per core)."),
         click.option("--quiet", is_flag=True, help="No progress bars."),
     ]):
         f = opt(f)
@@ -25,20 +28,20 @@ def _common(f):
 @click.command("run")
 @click.option("--model", required=True, help="Registered model name (`s2sbench ls models`).")
 @click.option("--dataset", required=True, help="Registered dataset name (`s2sbench ls datasets`).")
-@click.option("--preset", default="smoke", show_default=True, type=click.Choice(["smoke", "quick", "paper"]),
-              help=_PRESET_HELP)
+@click.option("--preset", default="smoke", show_default=True, help=_PRESET_HELP)
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run directory (default runs/<dataset>/<model>-<preset>-seed<seed>).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None, help="Skip training: evaluate this.")
 @click.option("--resume", is_flag=True, help="Continue training from RUN_DIR/last.pt.")
 @_common
-def run_cmd(model, dataset, preset, out, checkpoint, resume, device, seed, data, sets, quiet):
+def run_cmd(model, dataset, preset, out, checkpoint, resume, device, seed, data, sets, threads, quiet):
     """Train MODEL on DATASET (or load --checkpoint), evaluate it on the test split, write RUN_DIR/result.json,
     samples.h5 and grid.gif (ground truth | best sample | 3 random samples), and print the per-frame table.
     Multi-GPU: `torchrun --nproc_per_node N -m s2sbench run ...` (DDP; rank 0 evaluates)."""
-    from ..runner import per_frame_table, run
+    from ..runner import per_frame_table, run, set_threads
 
     with friendly_errors():
+        set_threads(threads)
         result, run_dir = run(model, dataset, preset=preset, device=device, seed=seed, out=out,
                               checkpoint=checkpoint, data=data, sets=sets, resume=resume, progress=not quiet,
                               echo=click.echo)
@@ -50,15 +53,16 @@ def run_cmd(model, dataset, preset, out, checkpoint, resume, device, seed, data,
 @click.command("evaluate")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option("--dataset", default=None, help="Dataset (default: the one recorded in the checkpoint).")
-@click.option("--preset", default=None, type=click.Choice(["smoke", "quick", "paper"]),
+@click.option("--preset", default=None,
               help="Evaluation size (default: the preset recorded in the checkpoint, else paper: 1000 x 100).")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output directory (default: beside it).")
 @_common
-def evaluate_cmd(checkpoint, dataset, preset, out, device, seed, data, sets, quiet):
+def evaluate_cmd(checkpoint, dataset, preset, out, device, seed, data, sets, threads, quiet):
     """Evaluate a saved CHECKPOINT on the test split (best of N, every protocol and metric); write result.json."""
-    from ..runner import evaluate_checkpoint, per_frame_table
+    from ..runner import evaluate_checkpoint, per_frame_table, set_threads
 
     with friendly_errors():
+        set_threads(threads)
         result, run_dir = evaluate_checkpoint(checkpoint, dataset=dataset, preset=preset, device=device, seed=seed,
                                               out=out, data=data, sets=sets, progress=not quiet, echo=click.echo)
     click.echo(per_frame_table(result))

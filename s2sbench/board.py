@@ -1,0 +1,76 @@
+"""``s2sbench leaderboard run``: every (dataset, model, seed) of a board as one ``s2sbench run`` subprocess each.
+
+Run directories are ``RUNS/<dataset>/<model>-<preset>-seed<seed>`` (the layout ``leaderboard build`` and
+``tables`` read). A run whose ``result.json`` exists is skipped; one interrupted after a checkpoint is resumed from
+its ``last.pt`` (CPU-time budgets carry over, see ``s2sbench.train``). Each run's output goes to ``RUN_DIR/run.log``;
+``jobs`` runs execute at once, each with ``threads`` torch threads (default: cores // jobs).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .results import RESULT_NAME
+
+
+@dataclass(frozen=True)
+class BoardRun:
+    dataset: str
+    model: str
+    seed: int
+    preset: str
+    run_dir: Path
+
+    def command(self, threads: int, data: str | None = None, resume: bool = False) -> list[str]:
+        cmd = [sys.executable, "-m", "s2sbench", "run", "--model", self.model, "--dataset", self.dataset,
+               "--preset", self.preset, "--seed", str(self.seed), "--threads", str(threads), "--out",
+               str(self.run_dir), "--quiet"]
+        return cmd + (["--data", data] if data else []) + (["--resume"] if resume else [])
+
+
+def plan(runs_dir: str | os.PathLike, datasets: list[str], models: list[str], seeds: list[int],
+         preset: str) -> list[BoardRun]:
+    from .datasets import DATASETS
+    from .models import MODELS
+    from .presets import PRESETS
+
+    PRESETS.get(preset)  # unknown names fail here, with a did-you-mean
+    for d in datasets:
+        DATASETS.get(d)
+    for m in models:
+        MODELS.get(m)
+    return [BoardRun(d, m, s, preset, Path(runs_dir) / d / f"{m}-{preset}-seed{s}")
+            for d in datasets for m in models for s in seeds]
+
+
+def run_board(runs: list[BoardRun], *, jobs: int = 1, threads: int = 0, data: dict[str, str] | None = None,
+              echo: Callable[[str], None] = print) -> list[BoardRun]:
+    """Run what is not done yet; returns the runs that failed (their logs say why)."""
+    threads = threads or max(1, (os.cpu_count() or 1) // max(1, jobs))
+    todo = [r for r in runs if not (r.run_dir / RESULT_NAME).exists()]
+    echo(f"{len(runs) - len(todo)} of {len(runs)} runs already done; running {len(todo)} "
+         f"({jobs} at a time, {threads} torch thread(s) each)")
+    failed: list[BoardRun] = []
+
+    def one(i: int, r: BoardRun) -> None:
+        r.run_dir.mkdir(parents=True, exist_ok=True)
+        resume = (r.run_dir / "last.pt").exists()
+        t0 = time.perf_counter()
+        with open(r.run_dir / "run.log", "a") as log:
+            code = subprocess.call(r.command(threads, (data or {}).get(r.dataset), resume), stdout=log,
+                                   stderr=subprocess.STDOUT)
+        status = "done" if code == 0 else f"FAILED (exit {code}; see {r.run_dir / 'run.log'})"
+        if code:
+            failed.append(r)
+        echo(f"[{i + 1}/{len(todo)}] {r.dataset} {r.model} seed {r.seed}: {status} in "
+             f"{time.perf_counter() - t0:.0f} s" + (" (resumed)" if resume else ""))
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(lambda a: one(*a), enumerate(todo)))
+    return failed
