@@ -50,7 +50,7 @@ class TrainConfig:
     cpu_budget_min: float = 0.0  # > 0: stop once this process has used this many CPU minutes (all its threads)
     val_every: int = 500
     val_batches: int = 8  # the first val_batches batches of the validation split, every time
-    select_on: str = "val_mse"  # key of model.validation_step used for model selection (lower is better)
+    select_on: str = "val_ssim_loss"  # key of model.validation_step used for model selection (lower is better)
     checkpoint_every: int = 500
     log_every: int = 10
     num_workers: int = 0

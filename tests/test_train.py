@@ -58,10 +58,12 @@ def test_nan_stops_with_message_and_keeps_last_good_checkpoint_then_resume_is_ex
 
 def test_model_selection_uses_validation_and_records_it(data, tmp_path):
     s = fit(tiny(), data, tmp_path, CFG, progress=False)
-    assert s["val_split"] == "val" and s["select_on"] == "val_mse"
+    assert s["val_split"] == "val" and s["select_on"] == "val_ssim_loss"
     with open(tmp_path / "val_log.csv", newline="") as f:
-        vals = {int(r["step"]): float(r["val_mse"]) for r in csv.DictReader(f)}
-    assert sorted(vals) == [3, 6, 8]
+        rows = list(csv.DictReader(f))
+    vals = {int(r["step"]): float(r["val_ssim_loss"]) for r in rows}
+    assert sorted(vals) == [3, 6, 8] and all(0 <= v <= 2 for v in vals.values())
+    assert all(float(r["val_mse"]) >= 0 for r in rows)
     assert s["best_step"] == min(vals, key=vals.get)
     assert torch.load(tmp_path / "best.pt", weights_only=True)["step"] == s["best_step"]
 
