@@ -7,9 +7,10 @@ train / val / test of ``n`` / ``n // 8`` / ``n // 8`` clips. ``generate_clips`` 
 How a clip is made (details in ``m3so_physics``, ``m3so_frames`` and ``m3so_audio``): one 28 x 28 digit of the
 split's own digit pool (``generators.mnist``) starts at a random position and moves in a straight line at 2..6
 px/frame; at a wall (and, in M3SO, at the block) it bounces; each frame sounds the digit's tone pair at an amplitude
-that falls with the digit's distance from the origin, or the wall / block pair in a bounce frame. Clip ``i`` of a
-split uses only its own generator ``np.random.default_rng([seed, split_code, i])`` (split codes train 0, val 1,
-test 2), so the same seed gives byte-identical shards with any number of worker processes.
+that falls with the digit's distance from the origin, or the wall / block pair in a bounce frame. The random
+numbers of clip ``i`` of a split are a counter-based hash of ``(seed, split_code, i, k)`` (``counter_rng``: nested
+SplitMix64, split codes train 0, val 1, test 2), computed for a whole batch at once; a clip depends on nothing else,
+so the same seed gives byte-identical shards with any number of worker processes or clips per shard.
 
 ``meta`` of every clip: ``label``, ``mnist_index``, ``positions`` (per frame ``[x, y]`` of the digit's top-left
 corner, x right, y down), ``bounces`` (``[frame, "wall" | "block"]``, 0-based), ``tones`` (per frame
@@ -63,7 +64,7 @@ from .mnist import SPLITS, Digits, ink_boxes, load_digits
 
 VARIANTS = {"m3so": "m3so", "nb": "m3so-nb"}  # --variant -> dataset name in s2sbench.datasets
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: counter-based random numbers (counter_rng) instead of per-clip default_rng
 
 
 class M3SOError(ValueError):

@@ -1,4 +1,4 @@
-"""M3SO motion: per-clip random draws, then every clip of a batch simulated at once, frame by frame.
+"""M3SO motion: per-clip random draws (``counter_rng``), then every clip of a batch simulated at once, frame by frame.
 
 Coordinates are the digit's top-left corner ``(x, y)`` in pixels (x right, y down), integers in ``[0, LIMIT]``
 (``LIMIT = 48 - 28 = 20``). Velocities are integer vectors ``round(speed * (cos a, sin a))`` with speed in 2..6.
@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .counter_rng import uniforms
+
 CANVAS = 48
 DIGIT = 28
 LIMIT = CANVAS - DIGIT
@@ -34,7 +36,7 @@ N_SCALARS = 5  # per-clip uniforms before the per-frame ones: digit, speed, angl
 
 @dataclass(frozen=True)
 class Draws:
-    """The random numbers of a batch of clips (one row per clip), taken from each clip's own generator."""
+    """The random numbers of a batch of clips (one row per clip), each row a function of its clip's index only."""
 
     digit_u: np.ndarray  # (N,) picks the digit image
     speed: np.ndarray  # (N,) int, px/frame
@@ -45,8 +47,8 @@ class Draws:
 
 
 def draw(seed: int, split_code: int, indices: range | list[int], num_frames: int) -> Draws:
-    """One generator per clip, ``np.random.default_rng([seed, split_code, index])``, one ``random()`` call each."""
-    u = np.stack([np.random.default_rng([seed, split_code, i]).random(N_SCALARS + num_frames) for i in indices])
+    """The draws of clips ``indices``: row ``r`` is ``counter_rng.uniforms(seed, split_code, [indices[r]], ...)``."""
+    u = uniforms(seed, split_code, indices, N_SCALARS + num_frames)
     xy = np.minimum((u[:, 3] * (LIMIT + 1) ** 2).astype(np.int64), (LIMIT + 1) ** 2 - 1)
     speed = SPEEDS[0] + np.minimum((u[:, 1] * (SPEEDS[1] - SPEEDS[0] + 1)).astype(np.int64), SPEEDS[1] - SPEEDS[0])
     return Draws(digit_u=u[:, 0], speed=speed, angle=(2.0 * u[:, 2] - 1.0) * np.pi,
