@@ -73,7 +73,12 @@ class M3SOError(ValueError):
 
 _POINTS = [[x, y] for y in range(LIMIT + 1) for x in range(LIMIT + 1)]  # shared [x, y] lists of meta
 _PAIRS = audio.TONES.tolist()  # shared [f1, f2] lists of meta, by symbol
-_EVENTS = ("wall", "block")
+
+
+@lru_cache(maxsize=None)
+def _bounce_lists(num_frames: int) -> list[list]:
+    """Shared ``[frame, kind]`` lists of meta, item ``kind_code * num_frames + frame`` (wall 0, block 1)."""
+    return [[f, kind] for kind in ("wall", "block") for f in range(num_frames)]
 
 
 @contextmanager
@@ -96,7 +101,8 @@ def generate_clips(split: str, start: int, count: int, *, variant: str = "m3so",
     All clips are made together: random draws per clip, then physics, frames, audio and meta for the whole batch.
     The clips' frames and audio are views of batch arrays, ``out = (frames, audio)`` of shapes
     (count, T, 48, 48, 1) uint8 and (count, T * 440) float32 if given (the shard jobs reuse one pair per
-    process), and the small ``[x, y]`` / ``[f1, f2]`` lists inside ``meta`` are shared between frames and clips:
+    process), and the small ``[x, y]`` / ``[f1, f2]`` / ``[frame, kind]`` lists inside ``meta`` are shared between
+frames and clips:
     treat generated clips as read-only.
     """
     if variant not in VARIANTS or law not in audio.LAWS or split not in SPLIT_CODES:
@@ -116,21 +122,22 @@ def generate_clips(split: str, start: int, count: int, *, variant: str = "m3so",
     images, labels = digits.images[pick], digits.labels[pick]
     traj = simulate(d, ink_boxes(images), T, law, with_block=variant == "m3so")
     frames = render(images, traj.positions, traj.block_box, out=None if out is None else out[0])
+    cell = traj.positions[..., 1] * (LIMIT + 1) + traj.positions[..., 0]  # (N, T) index into _POINTS
     sym = audio.symbols(labels, traj.wall, traj.block)
-    amp = audio.amplitude(np.hypot(traj.positions[..., 0], traj.positions[..., 1]), law)
-    wave = audio.synthesize(sym, amp, out=None if out is None else out[1])
-    point = (traj.positions[..., 1] * (LIMIT + 1) + traj.positions[..., 0]).tolist()
-    sym_l, amp_l, label_l, mnist_l = sym.tolist(), amp.tolist(), labels.tolist(), digits.index[pick].tolist()
+    wave = audio.synthesize(sym, cell, law, out=None if out is None else out[1])
+    cell_l, sym_l, amp_l = cell.tolist(), sym.tolist(), audio.cell_amplitudes(law)[cell].tolist()
+    label_l, mnist_l = labels.tolist(), digits.index[pick].tolist()
     clip_i, frame_i, event_i = np.nonzero(np.stack([traj.wall, traj.block], -1))  # ordered by clip, frame, kind
     cuts = np.searchsorted(clip_i, np.arange(count + 1)).tolist()
-    frame_l, event_l = frame_i.tolist(), event_i.tolist()
+    bounces = list(map(_bounce_lists(T).__getitem__, (event_i * T + frame_i).tolist()))
     boxes = traj.block_box.tolist() if traj.block_box is not None else None
+    point, pair = _POINTS.__getitem__, _PAIRS.__getitem__
     clips = []
     with _gc_paused():
         for k in range(count):
-            meta = {"label": label_l[k], "mnist_index": mnist_l[k], "positions": [_POINTS[c] for c in point[k]],
-                    "bounces": [[frame_l[j], _EVENTS[event_l[j]]] for j in range(cuts[k], cuts[k + 1])],
-                    "tones": [_PAIRS[s] for s in sym_l[k]], "amplitude": amp_l[k],
+            meta = {"label": label_l[k], "mnist_index": mnist_l[k], "positions": list(map(point, cell_l[k])),
+                    "bounces": bounces[cuts[k]:cuts[k + 1]], "tones": list(map(pair, sym_l[k])),
+                    "amplitude": amp_l[k],
                     "block": None if boxes is None else {"box": boxes[k], "first_frame": BLOCK_FIRST}, "law": law}
             clips.append(Clip(id=f"{name}/{split}/{start + k:06d}", frames=frames[k], audio=wave[k], meta=meta))
     return clips
