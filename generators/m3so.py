@@ -60,7 +60,7 @@ from s2sbench.shards import ShardError, ShardIndex, ShardRecord, shard_name, wri
 from . import m3so_audio as audio
 from .m3so_frames import render
 from .m3so_physics import BLOCK_FIRST, BLOCK_SIZE, CANVAS, LIMIT, draw, simulate
-from .mnist import SPLITS, Digits, ink_boxes, load_digits
+from .mnist import SPLITS, Digits, load_digits
 
 VARIANTS = {"m3so": "m3so", "nb": "m3so-nb"}  # --variant -> dataset name in s2sbench.datasets
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
@@ -120,7 +120,7 @@ frames and clips:
     d = draw(seed, SPLIT_CODES[split], range(start, start + count), T)
     pick = np.minimum((d.digit_u * len(digits)).astype(np.int64), len(digits) - 1)
     images, labels = digits.images[pick], digits.labels[pick]
-    traj = simulate(d, ink_boxes(images), T, law, with_block=variant == "m3so")
+    traj = simulate(d, digits.ink[pick], T, law, with_block=variant == "m3so")
     frames = render(images, traj.positions, traj.block_box, out=None if out is None else out[0])
     cell = traj.positions[..., 1] * (LIMIT + 1) + traj.positions[..., 0]  # (N, T) index into _POINTS
     sym = audio.symbols(labels, traj.wall, traj.block)
