@@ -58,6 +58,7 @@ from s2sbench.datasets import DATASETS
 from s2sbench.shards import ShardError, ShardIndex, ShardRecord, shard_name, write_shard
 
 from . import m3so_audio as audio
+from .counter_rng import MAX_SEED
 from .m3so_frames import render
 from .m3so_physics import BLOCK_FIRST, BLOCK_SIZE, CANVAS, LIMIT, draw, simulate
 from .mnist import SPLITS, Digits, load_digits
@@ -193,8 +194,8 @@ def _check_options(variant: str, law: str, n: int, n_val: int, n_test: int, seed
         raise M3SOError(f"unknown law {law!r} (use one of {', '.join(audio.LAWS)})")
     if n < 1 or n_val < 0 or n_test < 0:
         raise M3SOError(f"clip counts must be n >= 1 and n_val, n_test >= 0 (got {n}, {n_val}, {n_test})")
-    if seed < 0 or workers < 1 or clips_per_shard < 1:
-        raise M3SOError(f"need seed >= 0, workers >= 1, clips_per_shard >= 1 (got {seed}, {workers}, "
+    if not 0 <= seed <= MAX_SEED or workers < 1 or clips_per_shard < 1:
+        raise M3SOError(f"need 0 <= seed < 2**64, workers >= 1, clips_per_shard >= 1 (got {seed}, {workers}, "
                         f"{clips_per_shard})")
     if mnist is not None and not Path(mnist).is_dir():
         raise M3SOError(f"{mnist}: --mnist must be a directory holding the MNIST IDX files")
