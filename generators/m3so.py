@@ -7,9 +7,10 @@ train / val / test of ``n`` / ``n // 8`` / ``n // 8`` clips. ``generate_clips`` 
 How a clip is made (details in ``m3so_physics``, ``m3so_frames`` and ``m3so_audio``): one 28 x 28 digit of the
 split's own digit pool (``generators.mnist``) starts at a random position and moves in a straight line at 2..6
 px/frame; at a wall (and, in M3SO, at the block) it bounces; each frame sounds the digit's tone pair at an amplitude
-that falls with the digit's distance from the origin, or the wall / block pair in a bounce frame. Clip ``i`` of a
-split uses only its own generator ``np.random.default_rng([seed, split_code, i])`` (split codes train 0, val 1,
-test 2), so the same seed gives byte-identical shards with any number of worker processes.
+that falls with the digit's distance from the origin, or the wall / block pair in a bounce frame. The random
+numbers of clip ``i`` of a split are a counter-based hash of ``(seed, split_code, i, k)`` (``counter_rng``: nested
+SplitMix64, split codes train 0, val 1, test 2), computed for a whole batch at once; a clip depends on nothing else,
+so the same seed gives byte-identical shards with any number of worker processes or clips per shard.
 
 ``meta`` of every clip: ``label``, ``mnist_index``, ``positions`` (per frame ``[x, y]`` of the digit's top-left
 corner, x right, y down), ``bounces`` (``[frame, "wall" | "block"]``, 0-based), ``tones`` (per frame
@@ -57,13 +58,14 @@ from s2sbench.datasets import DATASETS
 from s2sbench.shards import ShardError, ShardIndex, ShardRecord, shard_name, write_shard
 
 from . import m3so_audio as audio
+from .counter_rng import MAX_SEED
 from .m3so_frames import render
 from .m3so_physics import BLOCK_FIRST, BLOCK_SIZE, CANVAS, LIMIT, draw, simulate
-from .mnist import SPLITS, Digits, ink_boxes, load_digits
+from .mnist import SPLITS, Digits, load_digits
 
 VARIANTS = {"m3so": "m3so", "nb": "m3so-nb"}  # --variant -> dataset name in s2sbench.datasets
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: counter-based random numbers (counter_rng) instead of per-clip default_rng
 
 
 class M3SOError(ValueError):
@@ -72,7 +74,12 @@ class M3SOError(ValueError):
 
 _POINTS = [[x, y] for y in range(LIMIT + 1) for x in range(LIMIT + 1)]  # shared [x, y] lists of meta
 _PAIRS = audio.TONES.tolist()  # shared [f1, f2] lists of meta, by symbol
-_EVENTS = ("wall", "block")
+
+
+@lru_cache(maxsize=None)
+def _bounce_lists(num_frames: int) -> list[list]:
+    """Shared ``[frame, kind]`` lists of meta, item ``kind_code * num_frames + frame`` (wall 0, block 1)."""
+    return [[f, kind] for kind in ("wall", "block") for f in range(num_frames)]
 
 
 @contextmanager
@@ -95,7 +102,8 @@ def generate_clips(split: str, start: int, count: int, *, variant: str = "m3so",
     All clips are made together: random draws per clip, then physics, frames, audio and meta for the whole batch.
     The clips' frames and audio are views of batch arrays, ``out = (frames, audio)`` of shapes
     (count, T, 48, 48, 1) uint8 and (count, T * 440) float32 if given (the shard jobs reuse one pair per
-    process), and the small ``[x, y]`` / ``[f1, f2]`` lists inside ``meta`` are shared between frames and clips:
+    process), and the small ``[x, y]`` / ``[f1, f2]`` / ``[frame, kind]`` lists inside ``meta`` are shared between
+frames and clips:
     treat generated clips as read-only.
     """
     if variant not in VARIANTS or law not in audio.LAWS or split not in SPLIT_CODES:
@@ -113,23 +121,24 @@ def generate_clips(split: str, start: int, count: int, *, variant: str = "m3so",
     d = draw(seed, SPLIT_CODES[split], range(start, start + count), T)
     pick = np.minimum((d.digit_u * len(digits)).astype(np.int64), len(digits) - 1)
     images, labels = digits.images[pick], digits.labels[pick]
-    traj = simulate(d, ink_boxes(images), T, law, with_block=variant == "m3so")
+    traj = simulate(d, digits.ink[pick], T, law, with_block=variant == "m3so")
     frames = render(images, traj.positions, traj.block_box, out=None if out is None else out[0])
+    cell = traj.positions[..., 1] * (LIMIT + 1) + traj.positions[..., 0]  # (N, T) index into _POINTS
     sym = audio.symbols(labels, traj.wall, traj.block)
-    amp = audio.amplitude(np.hypot(traj.positions[..., 0], traj.positions[..., 1]), law)
-    wave = audio.synthesize(sym, amp, out=None if out is None else out[1])
-    point = (traj.positions[..., 1] * (LIMIT + 1) + traj.positions[..., 0]).tolist()
-    sym_l, amp_l, label_l, mnist_l = sym.tolist(), amp.tolist(), labels.tolist(), digits.index[pick].tolist()
+    wave = audio.synthesize(sym, cell, law, out=None if out is None else out[1])
+    cell_l, sym_l, amp_l = cell.tolist(), sym.tolist(), audio.cell_amplitudes(law)[cell].tolist()
+    label_l, mnist_l = labels.tolist(), digits.index[pick].tolist()
     clip_i, frame_i, event_i = np.nonzero(np.stack([traj.wall, traj.block], -1))  # ordered by clip, frame, kind
     cuts = np.searchsorted(clip_i, np.arange(count + 1)).tolist()
-    frame_l, event_l = frame_i.tolist(), event_i.tolist()
+    bounces = list(map(_bounce_lists(T).__getitem__, (event_i * T + frame_i).tolist()))
     boxes = traj.block_box.tolist() if traj.block_box is not None else None
+    point, pair = _POINTS.__getitem__, _PAIRS.__getitem__
     clips = []
     with _gc_paused():
         for k in range(count):
-            meta = {"label": label_l[k], "mnist_index": mnist_l[k], "positions": [_POINTS[c] for c in point[k]],
-                    "bounces": [[frame_l[j], _EVENTS[event_l[j]]] for j in range(cuts[k], cuts[k + 1])],
-                    "tones": [_PAIRS[s] for s in sym_l[k]], "amplitude": amp_l[k],
+            meta = {"label": label_l[k], "mnist_index": mnist_l[k], "positions": list(map(point, cell_l[k])),
+                    "bounces": bounces[cuts[k]:cuts[k + 1]], "tones": list(map(pair, sym_l[k])),
+                    "amplitude": amp_l[k],
                     "block": None if boxes is None else {"box": boxes[k], "first_frame": BLOCK_FIRST}, "law": law}
             clips.append(Clip(id=f"{name}/{split}/{start + k:06d}", frames=frames[k], audio=wave[k], meta=meta))
     return clips
@@ -185,8 +194,8 @@ def _check_options(variant: str, law: str, n: int, n_val: int, n_test: int, seed
         raise M3SOError(f"unknown law {law!r} (use one of {', '.join(audio.LAWS)})")
     if n < 1 or n_val < 0 or n_test < 0:
         raise M3SOError(f"clip counts must be n >= 1 and n_val, n_test >= 0 (got {n}, {n_val}, {n_test})")
-    if seed < 0 or workers < 1 or clips_per_shard < 1:
-        raise M3SOError(f"need seed >= 0, workers >= 1, clips_per_shard >= 1 (got {seed}, {workers}, "
+    if not 0 <= seed <= MAX_SEED or workers < 1 or clips_per_shard < 1:
+        raise M3SOError(f"need 0 <= seed < 2**64, workers >= 1, clips_per_shard >= 1 (got {seed}, {workers}, "
                         f"{clips_per_shard})")
     if mnist is not None and not Path(mnist).is_dir():
         raise M3SOError(f"{mnist}: --mnist must be a directory holding the MNIST IDX files")

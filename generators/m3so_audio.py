@@ -25,11 +25,16 @@ Amplitude ``A`` from the distance ``d`` of the digit's top-left corner to the ca
 - ``merl`` (the original code): ``A = d / D_MAX``, proportional to the distance, in [0, 1].
 
 ``A`` is rounded to 6 decimals and stored in the clip's meta exactly as used. Peaks are at most ``A <= 1``, so the
-waveform never clips and its int16 storage never wraps.
+waveform never clips and its int16 storage never wraps. ``A`` depends only on the digit's cell (one of the 21 x 21
+integer positions), so a batch is synthesised as one lookup in a table of every (symbol, cell) frame waveform.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
+
+from .m3so_physics import LIMIT
 
 SAMPLE_RATE = 4400
 FPS = 10
@@ -74,13 +79,35 @@ def _tone_table() -> np.ndarray:
 
 
 WAVEFORMS = _tone_table()
+CELLS = (LIMIT + 1) ** 2  # digit positions: cell ``y * (LIMIT + 1) + x``
 
 
-def synthesize(sym: np.ndarray, amp: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Waveforms (N, T * 440) float32 for per-frame symbols and amplitudes (N, T); written into ``out`` if given."""
+@lru_cache(maxsize=None)
+def cell_amplitudes(law: str) -> np.ndarray:
+    """Amplitude (CELLS,) float64 of the digit in each cell (position of its top-left corner)."""
+    y, x = np.divmod(np.arange(CELLS), LIMIT + 1)
+    a = amplitude(np.hypot(x, y), law)
+    a.flags.writeable = False
+    return a
+
+
+@lru_cache(maxsize=None)
+def frame_waves(law: str) -> np.ndarray:
+    """Every frame's waveform (12 * CELLS, 440) float32: row ``symbol * CELLS + cell`` (9.3 MB, made once)."""
+    amp = cell_amplitudes(law).astype(np.float32)
+    w = (WAVEFORMS[:, None, :] * amp[None, :, None]).reshape(-1, SAMPLES_PER_FRAME)
+    w.flags.writeable = False
+    return w
+
+
+def synthesize(sym: np.ndarray, cell: np.ndarray, law: str, out: np.ndarray | None = None) -> np.ndarray:
+    """Waveforms (N, T * 440) float32 for per-frame symbols and digit cells (N, T); written into ``out`` if given.
+
+    Frame ``t`` is ``WAVEFORMS[sym] * float32(A)`` with ``A = cell_amplitudes(law)[cell]``, looked up in
+    ``frame_waves(law)`` so the batch is one gather.
+    """
     N, T = sym.shape
     wave = np.empty((N, T * SAMPLES_PER_FRAME), np.float32) if out is None else out
-    frames = wave.reshape(N, T, SAMPLES_PER_FRAME)
-    np.take(WAVEFORMS, sym, axis=0, out=frames, mode="clip")  # mode "clip": no buffering; symbols are valid
-    frames *= amp.astype(np.float32)[:, :, None]
+    rows = sym * CELLS + cell  # (N, T)
+    np.take(frame_waves(law), rows, axis=0, out=wave.reshape(N, T, SAMPLES_PER_FRAME), mode="clip")  # no buffering
     return wave

@@ -1,4 +1,4 @@
-"""M3SO motion: per-clip random draws, then every clip of a batch simulated at once, frame by frame.
+"""M3SO motion: per-clip random draws (``counter_rng``), then every clip of a batch simulated at once, frame by frame.
 
 Coordinates are the digit's top-left corner ``(x, y)`` in pixels (x right, y down), integers in ``[0, LIMIT]``
 (``LIMIT = 48 - 28 = 20``). Velocities are integer vectors ``round(speed * (cos a, sin a))`` with speed in 2..6.
@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .counter_rng import uniforms
+
 CANVAS = 48
 DIGIT = 28
 LIMIT = CANVAS - DIGIT
@@ -34,7 +36,7 @@ N_SCALARS = 5  # per-clip uniforms before the per-frame ones: digit, speed, angl
 
 @dataclass(frozen=True)
 class Draws:
-    """The random numbers of a batch of clips (one row per clip), taken from each clip's own generator."""
+    """The random numbers of a batch of clips (one row per clip), each row a function of its clip's index only."""
 
     digit_u: np.ndarray  # (N,) picks the digit image
     speed: np.ndarray  # (N,) int, px/frame
@@ -45,8 +47,8 @@ class Draws:
 
 
 def draw(seed: int, split_code: int, indices: range | list[int], num_frames: int) -> Draws:
-    """One generator per clip, ``np.random.default_rng([seed, split_code, index])``, one ``random()`` call each."""
-    u = np.stack([np.random.default_rng([seed, split_code, i]).random(N_SCALARS + num_frames) for i in indices])
+    """The draws of clips ``indices``: row ``r`` is ``counter_rng.uniforms(seed, split_code, [indices[r]], ...)``."""
+    u = uniforms(seed, split_code, indices, N_SCALARS + num_frames)
     xy = np.minimum((u[:, 3] * (LIMIT + 1) ** 2).astype(np.int64), (LIMIT + 1) ** 2 - 1)
     speed = SPEEDS[0] + np.minimum((u[:, 1] * (SPEEDS[1] - SPEEDS[0] + 1)).astype(np.int64), SPEEDS[1] - SPEEDS[0])
     return Draws(digit_u=u[:, 0], speed=speed, angle=(2.0 * u[:, 2] - 1.0) * np.pi,
@@ -67,15 +69,22 @@ def velocity(speed: np.ndarray, angle: np.ndarray) -> np.ndarray:
     return np.rint(speed[:, None] * np.stack([np.cos(angle), np.sin(angle)], 1)).astype(np.int64)
 
 
-def away_velocity(speed: np.ndarray, need: np.ndarray, u: np.ndarray, margin: np.ndarray | None = None) -> np.ndarray:
-    """Random integer velocity (N, 2) whose components have the signs ``need`` (N, 2) in {-1, 0, +1} asks for.
+def _arcs() -> tuple[np.ndarray, np.ndarray]:
+    """Centre and half-width of the arc of new directions at a bounce, indexed by ``c = 3 * sx + sy``.
 
-    The direction is uniform in the arc allowed (half-plane for one face, quadrant for two), shrunk by
-    ``margin = asin(0.6 / speed)`` at each edge so that every required component is at least 0.6 before rounding.
+    ``s = sign(v) * bounced`` per axis marks the faces hit (the new velocity needs the opposite signs, ``-s``):
+    the centre is ``atan2(-sy, -sx)``, the half-width pi/2 for one face (a half-plane), pi/4 for two (a quadrant).
+    Negative ``c`` is stored from the end, as numpy indexing reads it.
     """
-    margin = np.arcsin(0.6 / speed) if margin is None else margin
-    half = np.where((need[:, 0] != 0) & (need[:, 1] != 0), np.pi / 4, np.pi / 2) - margin
-    return velocity(speed, np.arctan2(need[:, 1], need[:, 0]) + (2.0 * u - 1.0) * half)
+    centre, half = np.zeros(9), np.zeros(9)
+    for sx in (-1, 0, 1):
+        for sy in (-1, 0, 1):
+            centre[3 * sx + sy] = np.arctan2(-sy, -sx)
+            half[3 * sx + sy] = np.pi / 4 if sx and sy else np.pi / 2
+    return centre, half
+
+
+ARC_CENTRE, ARC_HALF = _arcs()
 
 
 def place_block(pos: np.ndarray, ink: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -102,46 +111,53 @@ def place_block(pos: np.ndarray, ink: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 def simulate(d: Draws, ink: np.ndarray, num_frames: int, law: str, with_block: bool) -> Trajectory:
-    """Simulate a batch of clips; ``ink`` (N, 4) is each digit's ink box inside its 28 x 28 image."""
+    """Simulate a batch of clips; ``ink`` (N, 4) is each digit's ink box inside its 28 x 28 image.
+
+    One step of every clip at a time. The state is kept axis-major, (2, N) per frame, so that every operation
+    works on contiguous rows; new velocities at bounces are computed for the bouncing clips only.
+    """
     N, T = len(d.speed), num_frames
-    pos = np.empty((N, T, 2), np.int64)
-    wall, block = np.zeros((N, T, 2), bool), np.zeros((N, T, 2), bool)  # per frame and axis
-    p, v = d.start.copy(), velocity(d.speed, d.angle)
-    margin = np.arcsin(0.6 / d.speed)
-    pos[:, 0] = p
+    pos = np.empty((T, 2, N), np.int64)
+    wall, block = np.zeros((T, 2, N), bool), np.zeros((T, 2, N), bool)  # per frame, axis and clip
+    p, v = d.start.T.copy(), velocity(d.speed, d.angle).T.copy()  # (2, N)
+    speed, margin = d.speed.astype(np.float64), np.arcsin(0.6 / d.speed)
+    spread = (2.0 * d.bounce_u - 1.0).T.copy()  # (T, N) where the new direction lies within its arc
+    pos[0] = p
     box = lo = hi = None
     for t in range(1, T):
-        q = p + v
-        w = ((q <= 0) & (v < 0)) | ((q >= LIMIT) & (v > 0))  # (N, 2) wall reached while moving towards it
+        q = np.add(p, v, out=pos[t])
+        w = wall[t]
+        np.logical_or(q <= 0, q >= LIMIT, out=w)
+        w &= v != 0  # a wall reached or crossed (only possible while moving towards it)
         np.maximum(q, 0, out=q)
         np.minimum(q, LIMIT, out=q)
         bounced = w
         if box is not None:
-            m = q - p  # (N, 2) this step's displacement
-            inside = (q > lo) & (q < hi)  # (N, 2) inside the open contact interval, per axis
-            overlap = inside[:, :1] & inside[:, 1:]
+            m = q - p  # (2, N) this step's displacement
+            inside = (q > lo) & (q < hi)  # (2, N) inside the open contact interval, per axis
             face = np.where(m > 0, lo, hi)  # the face approached along each axis
             outside_p = (p <= lo) | (p >= hi)
-            entry = np.where(outside_p & (m != 0), (face - p) / np.where(m == 0, 1, m), -np.inf)
-            first = np.maximum(entry[:, :1], entry[:, 1:])
-            hit = overlap & outside_p & (entry >= first)  # the face reached first (both at a corner)
-            touch = ~overlap & inside[:, ::-1] & (((q == lo) & (m > 0)) | ((q == hi) & (m < 0)))
-            np.copyto(q, face, where=hit)
-            b = hit | touch
-            block[:, t] = b
+            with np.errstate(divide="ignore", invalid="ignore"):  # m == 0 only where no entry can happen
+                entry = np.where(outside_p, (face - p) / m, -np.inf)  # fraction of the step at which it is reached
+            b = block[t]
+            np.logical_and(inside[0] & inside[1] & outside_p, entry >= np.maximum(entry[0], entry[1]), out=b)
+            np.copyto(q, face, where=b)  # overlapping: stopped at the face it entered through (both at a corner)
+            b |= (q == face) & (m != 0) & inside[::-1]  # not overlapping, but ran onto a face of the block
             w &= ~b  # the block stops the digit before the wall along that axis
             bounced = w | b
-        wall[:, t] = w
-        turn = bounced[:, 0] | bounced[:, 1]
-        k = np.flatnonzero(turn)
-        if len(k):  # a bouncing component always moves towards its face: sign(v) != 0
-            if law == "merl":
-                v = np.where(bounced, -v, v)
-            else:
-                v[k] = away_velocity(d.speed[k], -np.sign(v[k]) * bounced[k], d.bounce_u[k, t], margin[k])
+        if law == "merl":
+            v -= 2 * v * bounced
+        else:
+            k = (bounced[0] | bounced[1]).nonzero()[0]
+            if len(k):  # a bouncing component always moves towards its face: sign(v) != 0
+                faces = np.sign(v) * bounced
+                c = 3 * faces[0][k] + faces[1][k]
+                angle = ARC_CENTRE[c] + spread[t][k] * (ARC_HALF[c] - margin[k])
+                v[0][k] = np.rint(speed[k] * np.cos(angle))
+                v[1][k] = np.rint(speed[k] * np.sin(angle))
         p = q
-        pos[:, t] = p
         if with_block and t == BLOCK_FIRST:
-            box = place_block(p, ink, d.block_u)
-            lo, hi = box[:, :2] - ink[:, 2:], box[:, 2:] - ink[:, :2]  # contact interval of the top-left corner
-    return Trajectory(pos, wall[..., 0] | wall[..., 1], block[..., 0] | block[..., 1], box)
+            box = place_block(p.T, ink, d.block_u)
+            lo, hi = (box[:, :2] - ink[:, 2:]).T.copy(), (box[:, 2:] - ink[:, :2]).T.copy()  # contact interval (2, N)
+    return Trajectory(pos.transpose(2, 0, 1).copy(), (wall[:, 0] | wall[:, 1]).T.copy(),
+                      (block[:, 0] | block[:, 1]).T.copy(), box)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import gzip
 import struct
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,11 @@ class Digits:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    @cached_property
+    def ink(self) -> np.ndarray:
+        """``ink_boxes(images)``, computed once per pool."""
+        return ink_boxes(self.images)
 
 
 def _check_split(split: str) -> None:
@@ -123,9 +128,16 @@ def idx_digits(mnist_dir: str | Path, split: str) -> Digits:
     return Digits(images[idx], labels[idx], idx.astype(np.int64), f"mnist-idx:{mnist_dir}")
 
 
+@lru_cache(maxsize=8)
 def load_digits(split: str, mnist: str | Path | None = None) -> Digits:
-    """The digits of ``split``: from the IDX files in ``mnist`` if given, else the embedded sample."""
-    return embedded_digits(split) if mnist is None else idx_digits(mnist, split)
+    """The digits of ``split``: from the IDX files in ``mnist`` if given, else the embedded sample.
+
+    Cached: the same (read-only) ``Digits`` for the same arguments, so a process loads each pool once.
+    """
+    digits = embedded_digits(split) if mnist is None else idx_digits(mnist, split)
+    for a in (digits.images, digits.labels, digits.index):
+        a.flags.writeable = False
+    return digits
 
 
 def ink_boxes(images: np.ndarray) -> np.ndarray:

@@ -47,7 +47,7 @@ def test_an_interrupted_run_leaves_no_index_and_no_partial_shard(tmp_path, monke
 
 def test_bad_options(tmp_path):
     for kw, msg in [(dict(variant="x"), "unknown variant"), (dict(law="x"), "unknown law"),
-                    (dict(n=0), "clip counts"), (dict(workers=0), "workers >= 1")]:
+                    (dict(n=0), "clip counts"), (dict(workers=0), "workers >= 1"), (dict(seed=2**64), "seed < 2")]:
         with pytest.raises(M3SOError, match=msg):
             make_m3so(tmp_path / "o", progress=False, **kw)
     assert not (tmp_path / "o").exists()
