@@ -65,16 +65,17 @@ class _KeepLayout(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        ctx.cl = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
+        ctx.fmt = next((f for f in (torch.contiguous_format, torch.channels_last) if x.is_contiguous(memory_format=f)),
+                       None)
         return x.view_as(x)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return grad.contiguous(memory_format=torch.channels_last) if ctx.cl else grad
+        return grad if ctx.fmt is None else grad.contiguous(memory_format=ctx.fmt)
 
 
 def keep_layout(x: torch.Tensor) -> torch.Tensor:
-    """``x`` unchanged; its gradient arrives in ``x``'s layout (channels_last), so that the backward of the layers
+    """``x`` unchanged; its gradient arrives in ``x``'s layout (e.g. channels_last), so that the backward of the layers
     before it (BatchNorm, LeakyReLU, convolutions) does not run on mixed layouts, which is several times slower."""
     return _KeepLayout.apply(x) if x.requires_grad else x
 
