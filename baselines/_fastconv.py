@@ -38,6 +38,11 @@ class FastConv2d(nn.Conv2d):
             else:
                 y = F.linear(x.reshape(N, -1), self.weight.reshape(self.out_channels, -1), self.bias)
             return y[:, :, None, None]  # (N, out, 1, 1)
+        if C > 1 and Ho * Wo <= 4 and x.is_contiguous(memory_format=torch.channels_last):  # im2col in NHWC order
+            xh = F.pad(x.permute(0, 2, 3, 1), (0, 0, pw, pw, ph, ph)).unfold(1, kh, sh).unfold(2, kw, sw)
+            cols = xh.permute(0, 1, 2, 4, 5, 3).reshape(N, Ho * Wo, -1)  # (N, L, kh*kw*C)
+            w = self.weight.permute(0, 2, 3, 1).reshape(self.out_channels, -1)  # a view of a channels_last weight
+            return F.linear(cols, w, self.bias).view(N, Ho, Wo, -1).permute(0, 3, 1, 2)  # (N, out, Ho, Wo)
         if C == 1 or Ho * Wo <= 4:  # im2col + one matrix product
             cols = F.unfold(keep_layout(x), (kh, kw), padding=(ph, pw), stride=(sh, sw))  # (N, C*kh*kw, Ho*Wo)
             y = F.linear(cols.transpose(1, 2), self.weight.reshape(self.out_channels, -1), self.bias)  # (N, L, out)
