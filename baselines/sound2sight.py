@@ -15,7 +15,9 @@ Speed (benchmarks/bench_sound2sight.py): the whole teacher-forced sequence is co
 audio patch is encoded in one batched call, each transformer runs once over the sequence with a causal mask (equal
 to the original's re-encoding of every prefix), the prior, posterior and predictor LSTMs run as one ``nn.LSTM`` call
 each, the decoder runs once over all scored steps with the skip half of its layers computed once per clip
-(``_skipdec``), and the discriminator embeds every real frame, generated frame and audio patch once. Generation
+(``_skipdec``), and the discriminator embeds every real frame, generated frame and audio patch once. The
+convolutions oneDNN is slow at run as matrix products (``_fastconv``: same function and parameters), gradients keep
+the channels_last layout of the activations, and both Adams are fused. Generation
 encodes the context and the audio once per clip, caches the transformer's keys/values and only then expands the
 batch to B x S samples.
 
@@ -50,6 +52,7 @@ from s2sbench.data import Batch
 from s2sbench.models import DataSpec, VideoPredictor
 
 from ._blocks import AudioEncoder, FrameDecoder, FrameEncoder, init_weights, kl_gaussians
+from ._fastconv import group_rows, use_fast_convs
 from ._skipdec import decode_with_terms, skip_terms
 from ._streams import CausalTransformer, LSTMStream, SeqGaussianLSTM, SeqLSTM, repeat_lstm_state, reparameterise
 from .sound2sight_disc import MultimodalDiscriminator, reverse_gradient
@@ -140,6 +143,7 @@ class Sound2Sight(VideoPredictor):
                 m.apply(init_weights)
         if c.channels_last:
             self.to(memory_format=torch.channels_last)
+        use_fast_convs(self)  # the same convolutions, the shapes oneDNN is slow at as matrix products
         self.total_steps: int | None = None
 
     def _stream(self) -> nn.Module:
@@ -162,10 +166,10 @@ class Sound2Sight(VideoPredictor):
     # ---- training -------------------------------------------------------------------------------------------
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         c = self.config
-        opt = {"gen": torch.optim.Adam(self.generator_parameters(), lr=c.lr, betas=(0.9, 0.999), foreach=True)}
+        opt = {"gen": torch.optim.Adam(self.generator_parameters(), lr=c.lr, betas=(0.9, 0.999), fused=True)}
         if self.disc is not None:
             params = [q for q in self.disc.parameters() if q.requires_grad]
-            opt["disc"] = torch.optim.Adam(params, lr=c.disc_lr, betas=(0.9, 0.999), foreach=True)
+            opt["disc"] = torch.optim.Adam(params, lr=c.disc_lr, betas=(0.9, 0.999), fused=True)
         return opt
 
     def generator_parameters(self) -> list[nn.Parameter]:
@@ -205,7 +209,7 @@ class Sound2Sight(VideoPredictor):
         z = reparameterise(mu_p, lv_p) if self.config.z_from == "prior" else reparameterise(mu_q, lv_q)
         g, _ = self.predictor(torch.cat([h[:, :-1], z], -1))  # (B, T-1, g): step j predicts frame j + 1
         u = p - start + 1  # skip sources: the context frames start-1 .. p-1
-        terms = skip_terms(self.dec, [s.view(B, T, *s.shape[1:])[:, start - 1 : p].flatten(0, 1) for s in skips])
+        terms = skip_terms(self.dec, [group_rows(s, T, start - 1, p) for s in skips])
         terms = [self._per_step(t.view(B, u, *t.shape[1:]), T, p) for t in terms]  # (B*(T-start), c, h, w)
         pred = decode_with_terms(self.dec, g[:, start - 1 :].flatten(0, 1), terms).view(B, T - start, C, H, W)
         j = slice(start - 1, None)

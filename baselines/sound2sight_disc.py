@@ -6,7 +6,8 @@ ends in a logit (motion dynamics, MD). The audio-alignment (AA) negatives are th
 another clip of the batch (rolled by one; with a batch of one clip, the clip's own audio shifted by half its length).
 D_std is a linear head on the judged frame's embedding alone. Frames and audio are embedded by the discriminator's
 own copies of the frame and audio encoders, computed once per batch for all windows (real frames once, generated
-frames once; the mismatched windows reuse the same embeddings).
+frames once; the mismatched windows reuse the same embeddings), and the temporal LSTM runs over the R real history
+positions once for the real and the generated windows that share them.
 
 Loss L_adv (binary cross-entropy on logits, one mean per term), minimised by the discriminator:
   std(real)->1, std(fake)->0, [MD] D(real)->1, D(fake)->0, [AA] D(real, other audio)->0, D(fake, other audio)->0.
@@ -109,11 +110,20 @@ class MultimodalDiscriminator(nn.Module):
             win = torch.cat([win, ea.unfold(1, n, 1).transpose(2, 3)], 3)  # (B, J, R+k, 2g)
         return win
 
-    def _temporal(self, *windows: torch.Tensor) -> list[torch.Tensor]:
-        """Logits of D for several window sets, in one LSTM call: a (B, J) tensor per set."""
-        B, J, n, d = windows[0].shape
-        y, _ = self.lstm(torch.cat(windows, 0).view(-1, n, d))  # (len*B*J, R+k, hidden)
-        return list(self.head(y[:, -1]).view(len(windows), B, J).unbind(0))
+    def _temporal(self, *groups: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Logits of D for groups of window sets that share their first R positions (the real history with the
+        same audio: only the judged and later positions differ), in two LSTM calls: the shared prefixes once, then
+        every set's own positions from the prefix state. A (B, J) tensor per set, in order."""
+        B, J, n, d = groups[0][0].shape
+        R, per = self.R, len(groups[0])
+        state = None
+        if R > 0:
+            _, (h, c) = self.lstm(torch.cat([g[0][:, :, :R] for g in groups], 0).view(-1, R, d))  # (1, G*B*J, hid)
+            state = tuple(s.view(1, len(groups), 1, B * J, -1).expand(-1, -1, per, -1, -1).reshape(1, -1, s.shape[-1])
+                          for s in (h, c))  # the prefix state of every set of the group
+        tails = torch.cat([w[:, :, R:] for g in groups for w in g], 0).view(-1, n - R, d)  # (G*per*B*J, k, d)
+        y, _ = self.lstm(tails, state)  # (G*per*B*J, k, hidden)
+        return list(self.head(y[:, -1]).view(len(groups) * per, B, J).unbind(0))
 
     @staticmethod
     def _other_audio(ea: torch.Tensor) -> torch.Tensor:
@@ -138,11 +148,11 @@ class MultimodalDiscriminator(nn.Module):
         d_loss = _bce(std_r, 1.0) + _bce(std_f, 0.0)
         logs = {"d_std_real": torch.sigmoid(std_r).mean().item(), "d_std_fake": torch.sigmoid(std_f).mean().item()}
         if self.md:
-            sets = [self._windows(ev, ea, None), self._windows(ev, ea, ef)]
+            groups = [[self._windows(ev, ea, None), self._windows(ev, ea, ef)]]
             if self.aa:  # the generated frame enters detached: the generator gains nothing from mismatched audio
                 other = self._other_audio(ea)
-                sets += [self._windows(ev, other, None), self._windows(ev, other, ef.detach())]
-            d_real, d_fake, *mis = self._temporal(*sets)
+                groups.append([self._windows(ev, other, None), self._windows(ev, other, ef.detach())])
+            d_real, d_fake, *mis = self._temporal(*groups)
             d_loss = d_loss + _bce(d_real, 1.0) + _bce(d_fake, 0.0)
             logs.update(d_md_real=torch.sigmoid(d_real).mean().item(), d_md_fake=torch.sigmoid(d_fake).mean().item())
             if self.aa:
@@ -160,5 +170,5 @@ class MultimodalDiscriminator(nn.Module):
         J = len(self.judged(clip.shape[1], n_past))
         p = torch.sigmoid(self.std_head(ev[:, R : R + J])[..., 0])  # (B, J)
         if self.md:
-            p = 0.5 * (p + torch.sigmoid(self._temporal(self._windows(ev, ea, None))[0]))
+            p = 0.5 * (p + torch.sigmoid(self._temporal([self._windows(ev, ea, None)])[0]))
         return p

@@ -1,10 +1,15 @@
-"""The sequence streams: one causal call == cached steps == re-encoding every prefix (the original's form)."""
+"""The sequence streams: one causal call == cached steps == re-encoding every prefix (the original's form); the
+decoder with shared skip terms and the fast convolution forms equal the plain modules."""
 from __future__ import annotations
+
+import copy
 
 import pytest
 import torch
+from torch import nn
 
 from baselines._blocks import FrameDecoder, FrameEncoder
+from baselines._fastconv import conv_transpose, group_rows, use_fast_convs
 from baselines._skipdec import decode_with_terms, skip_terms
 from baselines._streams import CausalTransformer, LSTMStream, SeqGaussianLSTM, SeqLSTM
 
@@ -94,3 +99,44 @@ def test_decoder_with_shared_skip_terms_equals_the_decoder(side: int, channels: 
     want = dec(h, [s.repeat_interleave(4, 0) for s in skips])
     got = decode_with_terms(dec, h, [t.repeat_interleave(4, 0) for t in skip_terms(dec, skips)])
     torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_fast_convolutions_equal_the_nn_modules(channels_last: bool) -> None:
+    """``_fastconv``: the matrix-product forms (whole-map, one-channel, tiny-output convolutions, the 1x1 transposed
+    head, the few-channel image layer) give the outputs and gradients of the ``nn`` modules, in the input's layout."""
+    torch.manual_seed(3)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    cases = [(nn.Conv2d(6, 5, (4, 3)), (4, 6, 4, 3)), (nn.Conv2d(1, 4, 4, 2, 1), (3, 1, 10, 10)),
+             (nn.Conv2d(6, 5, 4, 2, 1), (3, 6, 5, 4)), (nn.Conv2d(3, 4, 3, 1, 1), (2, 3, 6, 6)),
+             (nn.ConvTranspose2d(6, 5, 4), (3, 6, 1, 1))]
+    for conv, shape in cases:
+        fast = use_fast_convs(nn.Sequential(copy.deepcopy(conv)))[0]
+        assert type(fast) is not type(conv)
+        x = torch.randn(shape).contiguous(memory_format=fmt).requires_grad_()
+        outs = [m(x) for m in (conv, fast)]
+        g = torch.randn_like(outs[0])
+        grads = [torch.autograd.grad(y, (x, m.weight, m.bias), g) for y, m in zip(outs, (conv, fast))]
+        torch.testing.assert_close(outs[1], outs[0], atol=1e-5, rtol=1e-5)
+        for a, b in zip(*grads):
+            torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
+    up = nn.ConvTranspose2d(6, 2, 4, 2, 1)
+    x = torch.randn(3, 6, 5, 5).contiguous(memory_format=fmt).requires_grad_()
+    want, got = up(x), conv_transpose(x, up.weight, up.bias, up)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    g = torch.randn_like(want)
+    fast_grads = torch.autograd.grad(got, (x, up.weight), g)
+    for a, b in zip(torch.autograd.grad(want, (x, up.weight), g), fast_grads):
+        torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
+    assert fast_grads[0].is_contiguous(memory_format=fmt)  # the input's layout (channels_last stays channels_last)
+
+
+def test_group_rows_selects_rows_and_keeps_the_gradient_layout() -> None:
+    x = torch.randn(3 * 4, 2, 3, 3).contiguous(memory_format=torch.channels_last).requires_grad_()
+    y = group_rows(x, 4, 1, 3)  # rows 1, 2 of each group of 4
+    torch.testing.assert_close(y, x.view(3, 4, 2, 3, 3)[:, 1:3].flatten(0, 1))
+    (g,) = torch.autograd.grad((y * torch.arange(y.numel()).view_as(y)).sum(), x)
+    want = torch.zeros(3, 4, 2, 3, 3)
+    want[:, 1:3] = torch.arange(y.numel(), dtype=torch.float32).view(3, 2, 2, 3, 3)
+    torch.testing.assert_close(g, want.flatten(0, 1))
+    assert g.is_contiguous(memory_format=torch.channels_last)
