@@ -3,7 +3,9 @@
 Run directories are ``RUNS/<dataset>/<model>-<preset>-seed<seed>`` (the layout ``leaderboard build`` and
 ``tables`` read). A run whose ``result.json`` exists is skipped; one interrupted after a checkpoint is resumed from
 its ``last.pt`` (CPU-time budgets carry over, see ``s2sbench.train``). Each run's output goes to ``RUN_DIR/run.log``;
-``jobs`` runs execute at once, each with ``threads`` torch threads (default: cores // jobs).
+``jobs`` runs execute at once, each with ``threads`` torch threads (default: cores // jobs). Several boards may
+share a runs directory: a run is claimed with ``RUN_DIR/.running`` (the process id; a claim whose process is gone on
+this machine is taken over), and whether it is done is checked again just before it starts.
 """
 from __future__ import annotations
 
@@ -49,6 +51,40 @@ def plan(runs_dir: str | os.PathLike, datasets: list[str], models: list[str], se
             for d in datasets for m in models for s in seeds]
 
 
+CLAIM = ".running"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _claim(run_dir: Path) -> bool:
+    """Atomically claim ``run_dir`` for this process; False if a live process holds it."""
+    path = run_dir / CLAIM
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                pid = int(path.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and _alive(pid):
+                return False
+            path.unlink(missing_ok=True)  # stale claim: its process is gone
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        return True
+    return False
+
+
 def run_board(runs: list[BoardRun], *, jobs: int = 1, threads: int = 0, data: dict[str, str] | None = None,
               echo: Callable[[str], None] = print) -> list[BoardRun]:
     """Run what is not done yet; returns the runs that failed (their logs say why)."""
@@ -60,11 +96,17 @@ def run_board(runs: list[BoardRun], *, jobs: int = 1, threads: int = 0, data: di
 
     def one(i: int, r: BoardRun) -> None:
         r.run_dir.mkdir(parents=True, exist_ok=True)
+        if (r.run_dir / RESULT_NAME).exists() or not _claim(r.run_dir):
+            echo(f"[{i + 1}/{len(todo)}] {r.dataset} {r.model} seed {r.seed}: done or running elsewhere, skipped")
+            return
         resume = (r.run_dir / "last.pt").exists()
         t0 = time.perf_counter()
-        with open(r.run_dir / "run.log", "a") as log:
-            code = subprocess.call(r.command(threads, (data or {}).get(r.dataset), resume), stdout=log,
-                                   stderr=subprocess.STDOUT)
+        try:
+            with open(r.run_dir / "run.log", "a") as log:
+                code = subprocess.call(r.command(threads, (data or {}).get(r.dataset), resume), stdout=log,
+                                       stderr=subprocess.STDOUT)
+        finally:
+            (r.run_dir / CLAIM).unlink(missing_ok=True)
         status = "done" if code == 0 else f"FAILED (exit {code}; see {r.run_dir / 'run.log'})"
         if code:
             failed.append(r)
