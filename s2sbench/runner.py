@@ -79,7 +79,7 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
     and writes; the other ranks return ``(None, run_dir)``."""
     from .train import _dist, default_device, fit, seed_everything
 
-    t0 = time.perf_counter()
+    t0, version = time.perf_counter(), code_version()  # the checkout the run starts from
     info, pre = DATASETS.get(dataset), with_seed(PRESETS.get(preset), seed)
     ov = split_overrides(sets)
     pre = replace(pre, train=override(pre.train, ov["train"]), eval=override(pre.eval, ov["eval"]))
@@ -109,14 +109,14 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
     if rank != 0:
         return None, run_dir
     result = evaluate_model(net, root, dataset, pre, dev, run_dir, progress=progress, seed=seed,
-                            checkpoint=str(ckpt_path), train=train_summary)
+                            checkpoint=str(ckpt_path), train=train_summary, version=version)
     result.wall_time_s = round(time.perf_counter() - t0, 3)
     result.save(run_dir)
     return result, run_dir
 
 
 def evaluate_model(net, root: Path, dataset: str, pre: Preset, dev: torch.device, run_dir: Path, *,
-                   progress: bool, seed: int, checkpoint: str, train: dict | None) -> RunResult:
+                   progress: bool, seed: int, checkpoint: str, train: dict | None, version: str = "") -> RunResult:
     from .evaluate import evaluate
 
     t0 = time.perf_counter()
@@ -125,7 +125,7 @@ def evaluate_model(net, root: Path, dataset: str, pre: Preset, dev: torch.device
     return RunResult(model=net.name, dataset=dataset, seed=seed, data_root=str(root),
                      data_sha256=ShardIndex.load(root).digest(), uses_audio=net.uses_audio,
                      stochastic=net.stochastic, modality=modality_of(type(net)), preset=pre.name, config=cfg,
-                     train=train, checkpoint=checkpoint, code_version=code_version(), hardware=hardware(dev),
+                     train=train, checkpoint=checkpoint, code_version=version or code_version(), hardware=hardware(dev),
                      created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                      wall_time_s=round(time.perf_counter() - t0, 3), **ev)
 
