@@ -39,6 +39,15 @@ def plot_dataset(results: list[RunResult], dataset: str, out_dir: Path, protocol
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from cycler import cycler
+
+    with plt.rc_context({"axes.prop_cycle": cycler(color=plt.get_cmap("tab20").colors)}):  # 20 distinct lines
+        return _plot_dataset(results, dataset, out_dir, protocol, ssim_variant)
+
+
+def _plot_dataset(results: list[RunResult], dataset: str, out_dir: Path, protocol: str,
+                  ssim_variant: str) -> list[Path]:
+    import matplotlib.pyplot as plt
 
     groups, paths = _groups(results, dataset), []
     if not groups:
