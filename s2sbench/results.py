@@ -131,16 +131,24 @@ def comparable_groups(results: list[RunResult], dataset: str) -> dict[str, list[
     return dict(sorted(out.items()))
 
 
-def code_version() -> str:
-    """Package version plus ``git describe`` of the source checkout when there is one."""
-    src = Path(__file__).resolve().parent.parent
-    try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty", "--tags"], cwd=src, capture_output=True,
-                             text=True, timeout=10)
-        desc = out.stdout.strip() if out.returncode == 0 else ""
-    except (OSError, subprocess.SubprocessError):
-        desc = ""
-    return f"{__version__}+git.{desc}" if desc else __version__
+def code_version(src: str | os.PathLike | None = None) -> str:
+    """Package version plus ``git describe`` of the source checkout (``src``, default this package's) when there is
+    one, ``-dirty`` when a tracked file outside ``leaderboard/`` (committed results, rewritten while runs go) differs
+    from that commit."""
+    src = Path(src) if src else Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *args], cwd=src, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    desc = git("describe", "--always", "--tags")
+    if not desc:
+        return __version__
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)leaderboard")
+    return f"{__version__}+git.{desc}" + ("-dirty" if changed else "")
 
 
 def hardware(device: Any = "cpu") -> dict[str, Any]:
