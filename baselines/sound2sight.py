@@ -56,6 +56,7 @@ from torch import nn
 from s2sbench.data import Batch
 from s2sbench.models import DataSpec, VideoPredictor
 
+from ._baseline_blocks import eval_mode
 from ._blocks import AudioEncoder, FrameDecoder, FrameEncoder, init_weights, kl_gaussians
 from ._fastconv import group_rows, use_fast_convs
 from ._skipdec import decode_with_terms, skip_terms
@@ -254,14 +255,9 @@ class Sound2Sight(VideoPredictor):
         return logs
 
     # ---- inference ------------------------------------------------------------------------------------------
-    @torch.no_grad()
     def sample(self, context: torch.Tensor, audio: torch.Tensor, n_future: int, n_samples: int) -> torch.Tensor:
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             return self._sample(context, audio, n_future, n_samples)
-        finally:
-            self.train(was_training)
 
     def _sample(self, context: torch.Tensor, audio: torch.Tensor, n_future: int, S: int) -> torch.Tensor:
         B, p, C, H, W = context.shape
@@ -308,12 +304,8 @@ class Sound2Sight(VideoPredictor):
         gen = self.sample(video[:, :p], audio, T - p, n_samples)  # (B, S, T-p, C, H, W)
         ctx = video[:, None, :p].expand(-1, n_samples, -1, -1, -1, -1)
         clips = torch.cat([ctx, gen], 2).flatten(0, 1)  # (B*S, T, C, H, W)
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             prob = self.disc.real_probability(clips, audio.repeat_interleave(n_samples, 0), p)  # (B*S, J)
-        finally:
-            self.train(was_training)
         return (prob.mean(1) > 0.5).float().mean().item()
 
 

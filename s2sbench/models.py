@@ -196,7 +196,8 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     except Exception as e:  # truncated / not a torch file
         raise ValueError(f"{path}: not a readable s2sbench checkpoint ({type(e).__name__}: {e})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: not an s2sbench checkpoint (format {ckpt.get('format') if isinstance(ckpt, dict) else '?'})")
+        fmt = ckpt.get("format") if isinstance(ckpt, dict) else "?"
+        raise ValueError(f"{path}: not an s2sbench checkpoint (format {fmt})")
     spec = DataSpec.from_dict(ckpt["data_spec"])
     model = build_model(ckpt["model"], spec, ckpt["config"])
     model.load_state_dict(ckpt["state_dict"])

@@ -1,8 +1,9 @@
 """PNG figures from run results, per dataset: per-frame curves (paper Fig. 5a style), best-of-K (Fig. 5b) and
 sample diversity (Fig. 5c: mean pairwise SSIM among K samples, on frames and, for real datasets, on optical flow).
 
-One line per group of ``results.comparable_groups`` (model, preset, data, N, clips), averaged over its seeds. Curves are read under one protocol (default the
-paper's ``best_per_frame``); the x axis of per-frame curves is the 1-based frame number.
+One line per group of ``results.comparable_groups`` (model, preset, data, N, clips), averaged over its seeds.
+Curves are read under one protocol (default the paper's ``best_per_frame``); the x axis of per-frame curves is the
+1-based frame number.
 """
 from __future__ import annotations
 
@@ -11,10 +12,6 @@ from pathlib import Path
 import numpy as np
 
 from .results import RunResult, comparable_groups
-
-
-def _groups(results: list[RunResult], dataset: str) -> dict[str, list[RunResult]]:
-    return comparable_groups(results, dataset)
 
 
 def _mean_curves(curves: list[list[float]]) -> np.ndarray:
@@ -49,7 +46,7 @@ def _plot_dataset(results: list[RunResult], dataset: str, out_dir: Path, protoco
                   ssim_variant: str) -> list[Path]:
     import matplotlib.pyplot as plt
 
-    groups, paths = _groups(results, dataset), []
+    groups, paths = comparable_groups(results, dataset), []
     if not groups:
         return paths
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))

@@ -76,8 +76,12 @@ def _runs_note(rows: list[Row]) -> str:
     for label, key in (("data index sha256", "data_sha256"), ("best of N =", "n_samples"), ("test clips", "clips"),
                        ("seeds", "seeds")):
         vals = sorted({r.info[key] for r in runs})
-        parts.append(f"{label} {vals[0]}" if len(vals) == 1 else f"{label}: differs (see the row labels)"
-                     if key != "seeds" else f"seeds: per row ({'; '.join(vals)})")
+        if len(vals) == 1:
+            parts.append(f"{label} {vals[0]}")
+        elif key == "seeds":
+            parts.append(f"seeds: per row ({'; '.join(vals)})")
+        else:
+            parts.append(f"{label}: differs (see the row labels)")
     return "Runs: " + ", ".join(parts) + "."
 
 

@@ -296,9 +296,10 @@ def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathL
         save_checkpoint(best_path, model, step=step, best=best, select_on="none (no validation split)", **extra)
     if tb:
         tb.close()
+    total = spent()
     return {"steps": step, "steps_planned": cfg.steps, "resumed_from": start if resume else None,
             "stopped": stopped, "best_step": best_step, "select_on": cfg.select_on if val_batches else None,
             "best_score": best if math.isfinite(best) else None, "val_split": val_split, "world_size": world,
-            "device": str(device), "amp_bf16": amp, "wall_time_s": round(spent()["wall_s"], 3),
-            "cpu_time_s": round(spent()["cpu_s"], 3),
+            "device": str(device), "amp_bf16": amp, "wall_time_s": round(total["wall_s"], 3),
+            "cpu_time_s": round(total["cpu_s"], 3),
             "checkpoint": str(best_path), "config": asdict(cfg)}

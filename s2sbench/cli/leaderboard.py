@@ -59,7 +59,8 @@ def run_cmd(runs_dir, preset, datasets, models, seeds, jobs, threads, data, dry_
         runs = plan(runs_dir, list(datasets), list(models) or MODELS.keys(), list(seeds), preset)
         dirs = dict(d.split("=", 1) for d in data if "=" in d)
         if len(dirs) != len(data):
-            raise click.BadParameter(f"expected DATASET=DIR, got {[d for d in data if '=' not in d]}", param_hint="--data")
+            bad = [d for d in data if "=" not in d]
+            raise click.BadParameter(f"expected DATASET=DIR, got {bad}", param_hint="--data")
     if dry_run:
         for r in runs:
             click.echo(" ".join(["s2sbench"] + r.command(threads or 1, dirs.get(r.dataset))[3:]))
