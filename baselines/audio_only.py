@@ -8,8 +8,9 @@ Model: a per-frame audio encoder (the Sound2Sight STFT conv encoder, 128-d; an M
 layout) embeds a_1..a_T; an encoder LSTM (2 x 256) reads the embeddings of the whole clip in reverse order (the
 seq2seq input reversal); a decoder LSTM (2 x 256), initialised with the encoder's final state, is unrolled over
 t = 1..T, fed its own previous output (128-d) and the aligned audio embedding a_t; a skip-free DCGAN decoder turns
-each output into a frame (Sigmoid). Loss: per-pixel mean MSE over all T frames. ``sample`` ignores the seen frames
-and returns the last ``n_future`` generated frames, the same for every sample (deterministic).
+each output into a frame (Sigmoid; ``output="clamp"``, as ``quick()``, clamps instead). Loss: per-pixel mean MSE
+over all T frames. ``sample`` ignores the seen frames and returns the last ``n_future`` generated frames, the same
+for every sample (deterministic).
 
 Deviations from the original:
 - Sizes are the compact design of the reference notes (2 x 256 LSTMs) instead of the seq2seq paper's 4 x 1000.
@@ -42,6 +43,7 @@ class AudioOnlyConfig:
     base: int = 64  # channels of the audio encoder's and frame decoder's first layer
     lr: float = 2e-3
     adam_beta1: float = 0.9
+    output: str = "sigmoid"  # the frame decoder's last layer: "sigmoid" or "clamp" (_blocks.UnitClamp)
 
     @classmethod
     def tiny(cls) -> "AudioOnlyConfig":
@@ -49,8 +51,9 @@ class AudioOnlyConfig:
 
     @classmethod
     def quick(cls) -> "AudioOnlyConfig":
-        """CPU budget runs (``--preset quick``): conv widths halved, everything else as the paper."""
-        return cls(base=32)
+        """CPU budget runs (``--preset quick``): conv widths halved and a clamped output layer (a Sigmoid under
+        MSE reaches a black background too slowly for a short run: ``_blocks``), else as the paper."""
+        return cls(base=32, output="clamp")
 
 
 class AudioOnly(VideoPredictor):
@@ -67,7 +70,8 @@ class AudioOnly(VideoPredictor):
         self.encoder = nn.LSTM(c.audio_dim, c.hidden, c.layers, batch_first=True)
         self.decoder = nn.LSTM(c.g_dim + c.audio_dim, c.hidden, c.layers, batch_first=True)
         self.to_latent = nn.Sequential(nn.Linear(c.hidden, c.g_dim), nn.Tanh())
-        self.frame_decoder = FrameDecoder(spec.channels, frame_side(spec), c.g_dim, c.base, skips=False)
+        self.frame_decoder = FrameDecoder(spec.channels, frame_side(spec), c.g_dim, c.base, skips=False,
+                                          output=c.output)
         for m in (self.audio_encoder, self.to_latent, self.frame_decoder):
             m.apply(init_weights)
 

@@ -50,6 +50,7 @@ class SVGLPConfig:
     lr: float = 2e-3
     adam_beta1: float = 0.9
     last_frame_skip: bool = False
+    output: str = "sigmoid"  # the decoder's last layer: "sigmoid" (original) or "clamp" (_blocks.UnitClamp)
 
     @classmethod
     def tiny(cls) -> "SVGLPConfig":
@@ -57,8 +58,9 @@ class SVGLPConfig:
 
     @classmethod
     def quick(cls) -> "SVGLPConfig":
-        """CPU budget runs (``--preset quick``): conv widths halved (32-64-128), everything else as the paper."""
-        return cls(base=32)
+        """CPU budget runs (``--preset quick``): conv widths halved (32-64-128) and a clamped output layer (a
+        Sigmoid under MSE reaches a black background too slowly for a short run: ``_blocks``), else as the paper."""
+        return cls(base=32, output="clamp")
 
 
 class SVGLP(VideoPredictor):
@@ -71,7 +73,7 @@ class SVGLP(VideoPredictor):
         super().__init__(spec, config)
         c, side = self.config, frame_side(spec)
         self.encoder = FrameEncoder(spec.channels, side, c.g_dim, c.base)
-        self.decoder = FrameDecoder(spec.channels, side, c.g_dim, c.base)
+        self.decoder = FrameDecoder(spec.channels, side, c.g_dim, c.base, output=c.output)
         self.predictor = LSTMStack(c.g_dim + c.z_dim, c.g_dim, c.rnn_size, c.predictor_layers)
         self.posterior = GaussianLSTM(c.g_dim, c.z_dim, c.rnn_size, c.posterior_layers)
         self.prior = GaussianLSTM(c.g_dim, c.z_dim, c.rnn_size, c.prior_layers)

@@ -187,3 +187,16 @@ def test_smoke_run_through_the_runner_stores_the_fooling_rate(tmp_path, one_thre
     r = RunResult.load(tmp_path / "run")
     assert r.model == "sound2sight" and r.train["steps"] == 4 and r.clips_used == 4
     assert r.fooling_rate is not None and 0.0 <= r.fooling_rate <= 1.0 and (r.fooling_rate * 4) % 1 == 0
+
+
+def test_clamped_output_trains_and_samples_in_range() -> None:
+    """``output="clamp"`` (``Config.quick()``): a step moves the decoder, and samples stay in [0, 1]."""
+    m = _model(output="clamp")
+    assert s2s.Config.quick().output == "clamp" and s2s.Config().output == "sigmoid"  # the paper keeps the Sigmoid
+    opt = m.configure_optimizers()
+    m.setup_training(10)
+    before = m.dec.out[0].weight.detach().clone()
+    assert math.isfinite(m.training_step(_batch(), opt, 5)["loss"])
+    assert not torch.equal(before, m.dec.out[0].weight)
+    out = m.sample(_batch().video[:, :3], _batch().audio, 4, 3)
+    assert out.min() >= 0 and out.max() <= 1

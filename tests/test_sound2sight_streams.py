@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from baselines._blocks import FrameDecoder, FrameEncoder
+from baselines._blocks import FrameDecoder, FrameEncoder, UnitClamp
 from baselines._fastconv import conv_transpose, group_rows, use_fast_convs
 from baselines._skipdec import decode_with_terms, skip_terms
 from baselines._streams import CausalTransformer, LSTMStream, SeqGaussianLSTM, SeqLSTM
@@ -89,10 +89,10 @@ def test_seq_lstms_continue_from_state() -> None:
     torch.testing.assert_close(lv, torch.cat([lv1, lv2], 1), atol=1e-6, rtol=0)
 
 
-@pytest.mark.parametrize("side,channels", [(16, 1), (32, 3)])
-def test_decoder_with_shared_skip_terms_equals_the_decoder(side: int, channels: int) -> None:
+@pytest.mark.parametrize("side,channels,output", [(16, 1, "sigmoid"), (32, 3, "sigmoid"), (16, 1, "clamp")])
+def test_decoder_with_shared_skip_terms_equals_the_decoder(side: int, channels: int, output: str) -> None:
     torch.manual_seed(5)
-    enc, dec = FrameEncoder(channels, side, 12, 8), FrameDecoder(channels, side, 12, 8)
+    enc, dec = FrameEncoder(channels, side, 12, 8), FrameDecoder(channels, side, 12, 8, output=output)
     frames = torch.rand(2, channels, side, side)
     _, skips = enc(frames)  # two skip sources
     h = torch.randn(2 * 4, 12)  # four decoded frames per source
@@ -140,3 +140,19 @@ def test_group_rows_selects_rows_and_keeps_the_gradient_layout() -> None:
     want[:, 1:3] = torch.arange(y.numel(), dtype=torch.float32).view(3, 2, 2, 3, 3)
     torch.testing.assert_close(g, want.flatten(0, 1))
     assert g.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_clamped_output_reaches_exact_black_and_passes_gradients_straight_through() -> None:
+    x = torch.tensor([-2.0, -0.1, 0.0, 0.3, 1.0, 1.7], requires_grad=True)
+    y = UnitClamp()(x)
+    assert torch.equal(y, x.detach().clamp(0, 1))
+    target = torch.tensor([0.0, 0.5, 0.0, 0.3, 1.0, 0.2])
+    ((y - target) ** 2).sum().backward()  # d/dx = 2 (clamp(x) - target): clamped pixels still learn
+    torch.testing.assert_close(x.grad, 2 * (y.detach() - target))
+    assert x.grad[0] == 0 and x.grad[1] < 0 and x.grad[5] > 0  # right at 0, pulled up, pushed down
+    torch.manual_seed(0)
+    dec = FrameDecoder(1, 16, 12, 8, skips=False, output="clamp")
+    out = dec(torch.randn(4, 12))
+    assert out.min() == 0 and out.max() <= 1  # exact zeros, unlike a Sigmoid
+    with pytest.raises(ValueError, match="unknown decoder output 'tanh'"):
+        FrameDecoder(1, 16, 12, 8, output="tanh")
