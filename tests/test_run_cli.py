@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -177,3 +179,18 @@ def test_leaderboard_run_runs_each_missing_run_once(tmp_path):
     assert res.exit_code == 0 and "2 of 2 runs already done; running 0" in res.output
     res = CliRunner().invoke(main, args[:-2] + ["--model", "no_such_model"])
     assert res.exit_code != 0 and "no_such_model" in res.output
+
+
+def test_score_constant_script_matches_the_evaluator_on_copy_last(nb_run):
+    """scripts/score_constant.py scores copy_last by its own route; its column equals the run's curve (16 clips)."""
+    tmp, _ = nb_run
+    r = RunResult.load(tmp / "runs" / "cl")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "score_constant.py"
+    out = subprocess.run([sys.executable, str(script), str(tmp / "nb"), "--dataset", "m3so-nb", "--clips", "16"],
+                         capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in out.splitlines() if line.split() and line.split()[0].isdigit()]
+    assert [int(row[0]) for row in rows] == list(range(6, 26))
+    curve = r.scores["best_per_frame"]["ssim_paper"]["curve"]
+    assert [float(row[2]) for row in rows] == pytest.approx(curve, abs=1e-4)
+    black = [float(row[1]) for row in rows]
+    assert all(0 < b < 1 for b in black) and black != pytest.approx([float(row[2]) for row in rows], abs=1e-3)
