@@ -37,7 +37,7 @@ Deviations from the original:
   keeps. Under MSE a Sigmoid approaches the exactly black background of M3SO only polynomially, and the paper's SSIM
   punishes a background of 0.01 by about 0.15 (a black frame scores 0.76 at M3SO-NB frame 25, the same frame plus
   0.01 scores 0.61). Measured on M3SO-NB, quick preset (10 CPU min, about 220 updates of 16), best of 100 at frame 25
-  on 100 test clips: 0.705 with the clamp against 0.551 with the Sigmoid (``copy_last``: 0.656);
+  on 100 test clips: 0.705 with the clamp against 0.551 with the Sigmoid (``copy_last``: 0.643);
 - the loss covers the predicted frames t = F+1..T only, as the paper's Eq. 2 (the original also scores the
   teacher-forced context steps: ``loss_on_context=True``);
 - losses are averaged over steps instead of summed (the same optimum and, with Adam, the same updates up to eps);

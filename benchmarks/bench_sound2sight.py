@@ -130,16 +130,9 @@ def main() -> None:
     print(f"Sound2Sight speed: batch {B}, {spec.n_past} seen + {spec.n_future} predicted frames, "
           f"{spec.height}x{spec.width}x{spec.channels}, STFT {spec.audio_patch[0]}x{spec.audio_patch[1]}, "
           f"{m.num_parameters() / 1e6:.2f} M parameters, {torch.get_num_threads()} threads")
-    # The original's discriminator encoders never learn (it detaches their inputs), so its 6.95 s did not include
-    # their backward pass; the same model with them frozen (disc_train_encoders=False) is timed after the other phases.
-    torch.manual_seed(0)
-    frozen = build_model("sound2sight", spec, dataclasses.replace(m.config, disc_train_encoders=False))
-    frozen_opt = frozen.configure_optimizers()
-    frozen.setup_training(1001)
     fast: dict[str, float] = {}
     cpu: dict[str, float] = {}
     ref: dict[str, float] = {}
-    fr_times: list[float] = []
     for phase, step in (("warm", 0), ("adv", 500)):
         m.train()
         m.training_step(batch, opt, step)  # warm-up of the allocator and oneDNN kernels
@@ -154,11 +147,18 @@ def main() -> None:
         fast[phase], cpu[phase] = statistics.median(f_times), statistics.median(f_cpu)
         if r_times:
             ref[phase] = statistics.median(r_times)
-    if not args.no_frozen:  # its own block: interleaving two models step by step slowed both by 5-20 %
-        frozen.train()
+    fr = None  # s/iter of the original's computation
+    if not args.no_frozen:
+        # The original's discriminator encoders never learn (it detaches their inputs), so its 6.95 s did not
+        # include their backward pass: the same model with them frozen, timed in its own block (interleaving two
+        # models step by step slowed both by 5-20 %).
+        torch.manual_seed(0)
+        frozen = build_model("sound2sight", spec, dataclasses.replace(m.config, disc_train_encoders=False))
+        frozen_opt = frozen.configure_optimizers()
+        frozen.setup_training(1001)
         frozen.training_step(batch, frozen_opt, 500)
-        fr_times = [timed(lambda: frozen.training_step(batch, frozen_opt, 500)) for _ in range(args.reps)]
-    del frozen, frozen_opt
+        fr = statistics.median(timed(lambda: frozen.training_step(batch, frozen_opt, 500)) for _ in range(args.reps))
+        del frozen, frozen_opt
     ctx, n_future = batch.video[:, : spec.n_past], spec.n_future
     m.sample(ctx, batch.audio, n_future, 4)
     s_time = statistics.median(timed(lambda: m.sample(ctx, batch.audio, n_future, args.samples))
@@ -181,8 +181,7 @@ def main() -> None:
           f"({sps * n_future:.0f} frames/s){r}; original plot() (ref.) ~{ORIGINAL_SAMPLES_PER_S:.1f} samples/s "
           f"of 24 frames ({ORIGINAL_SAMPLES_PER_S * 24:.0f} frames/s), ratio {sps * n_future / (ORIGINAL_SAMPLES_PER_S * 24):.1f}x "
           f"in frames/s")
-    if fr_times:
-        fr = statistics.median(fr_times)
+    if fr is not None:
         print(f"adversarial phase with the discriminator's encoders frozen (the original's computation, "
               f"disc_train_encoders=False): {fr:.3f} s/iter, {ORIGINAL['adv'] / fr:.1f}x the original's "
               f"{ORIGINAL['adv']:.2f} s; learning them costs {fast['adv'] / fr:.2f}x")

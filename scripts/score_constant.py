@@ -8,12 +8,13 @@ Usage: ``python scripts/score_constant.py data/m3so-nb --clips 50 [--value 0]``.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import torch
 
 from s2sbench.data import ClipDataset
-from s2sbench.metrics import ssim_paper
 from s2sbench.datasets import DATASETS
+from s2sbench.metrics import ssim_paper
 
 
 def main() -> None:
@@ -23,7 +24,7 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=50, help="first N test clips (the board preset: 50)")
     ap.add_argument("--value", type=float, default=0.0, help="the constant pixel value in [0, 1]")
     args = ap.parse_args()
-    name = args.dataset or args.data.rstrip("/").split("/")[-1]
+    name = args.dataset or Path(args.data).name
     info = DATASETS.get(name)  # the test horizon: n_past seen + n_future_test predicted frames, as the evaluator
     ds = ClipDataset(args.data, "test", num_frames=info.test_frames)
     n = min(args.clips, len(ds))
