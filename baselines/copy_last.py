@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
-from s2sbench.data import Batch
+from s2sbench.data.loader import Batch
 from s2sbench.models import VideoPredictor
 
 

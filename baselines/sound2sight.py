@@ -59,14 +59,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from s2sbench.data import Batch
+from s2sbench.data.loader import Batch
 from s2sbench.models import DataSpec, VideoPredictor
 
 from ._baseline_blocks import eval_mode
 from ._blocks import AudioEncoder, FrameDecoder, FrameEncoder, init_weights, kl_gaussians
 from ._fastconv import group_rows, use_fast_convs
 from ._skipdec import decode_with_terms, skip_terms
-from ._streams import CausalTransformer, LSTMStream, SeqGaussianLSTM, SeqLSTM, repeat_lstm_state, reparameterise
+from ._streams import CausalTransformer, LSTMStream, SeqGaussianLSTM, SeqLSTM, reparameterise, repeat_lstm_state
 from .sound2sight_disc import MultimodalDiscriminator, reverse_gradient
 
 
@@ -316,53 +316,3 @@ class Sound2Sight(VideoPredictor):
         with eval_mode(self):
             prob = self.disc.real_probability(clips, audio.repeat_interleave(n_samples, 0), p)  # (B*S, J)
         return (prob.mean(1) > 0.5).float().mean().item()
-
-
-@dataclass
-class NoAAConfig(Config):
-    aa: bool = False
-
-
-@dataclass
-class NoAAMDConfig(Config):
-    aa: bool = False
-    md: bool = False
-
-
-@dataclass
-class NoAudioConfig(Config):
-    use_audio: bool = False
-
-
-@dataclass
-class LSTMConfig(Config):
-    temporal: str = "lstm"
-
-
-class Sound2SightNoAA(Sound2Sight):
-    """Ablation "Ours - No AA" (Table 1): no audio-alignment negatives in the discriminator."""
-
-    name = "sound2sight_no_aa"
-    Config = NoAAConfig
-
-
-class Sound2SightNoAAMD(Sound2Sight):
-    """Ablation "Ours - No AA, MD" (Table 1): only the per-frame D_std head."""
-
-    name = "sound2sight_no_aa_md"
-    Config = NoAAMDConfig
-
-
-class Sound2SightNoAudio(Sound2Sight):
-    """Ablation "Ours - No audio" (Table 1): video-only stochastic network and discriminator."""
-
-    name = "sound2sight_no_audio"
-    uses_audio = False
-    Config = NoAudioConfig
-
-
-class Sound2SightLSTM(Sound2Sight):
-    """Ablation of Fig. 5a: 128-d LSTMs instead of the three transformers."""
-
-    name = "sound2sight_lstm"
-    Config = LSTMConfig

@@ -28,9 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
-from s2sbench.data import Batch
+from s2sbench.data.loader import Batch
 from s2sbench.models import DataSpec, VideoPredictor
 
 from ._baseline_blocks import eval_mode, frame_side

@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from s2sbench.data import Batch
+from s2sbench.data.loader import Batch
 from s2sbench.models import DataSpec, VideoPredictor
 
 from ._baseline_blocks import eval_mode, frame_side, make_audio_encoder

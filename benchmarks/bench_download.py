@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from s2sbench.clip import Clip
-from s2sbench.datasets import DATASETS
-from s2sbench.download import DownloadConfig, VideoJob, run_download
-from s2sbench.fetch import FetchConfig
-from s2sbench.media import run_ffmpeg
-from s2sbench.shards import write_shard
-from s2sbench.testvideos import make_test_video
+from s2sbench.data.clip import Clip
+from s2sbench.data.datasets import DATASETS
+from s2sbench.data.shards import write_shard
+from s2sbench.download.fetch import FetchConfig
+from s2sbench.download.media import run_ffmpeg
+from s2sbench.download.pipeline import DownloadConfig, VideoJob, run_download
+from s2sbench.download.testvideos import make_test_video
 
 SPEC = DATASETS.get("audioset-drums").spec
 

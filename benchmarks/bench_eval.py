@@ -1,7 +1,7 @@
 """Projected wall time of the paper-protocol evaluation (1000 clips x 100 samples x 20 frames, M3SO-NB) on this
 machine: the metric-scoring part, measured through the real evaluator and extrapolated.
 
-``s2sbench.evaluate.evaluate`` runs on a small fake M3SO-NB test split with a stochastic test model
+``s2sbench.eval.evaluate.evaluate`` runs on a small fake M3SO-NB test split with a stochastic test model
 (``testing_tiny``), 100 samples per clip and all three metrics; the evaluator's own ``scoring_s`` timer (metrics on
 every sample and frame) is divided by the clips scored and multiplied by 1000. The reference, measured in the same
 run, is a per-frame scikit-image loop over the same three metrics (timed on a sample of frames, extrapolated).
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from s2sbench.evaluate import EvalConfig, evaluate
+from s2sbench.eval.evaluate import EvalConfig, evaluate
 from s2sbench.models import DataSpec, build_model
 from s2sbench.testing import write_fake_dataset
 

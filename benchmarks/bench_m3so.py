@@ -4,7 +4,7 @@
     python benchmarks/bench_m3so.py --full         # also times `s2sbench make-m3so --n 8000` end to end
                                                    # (shards written and verified) under a temp dir, then deletes it
 
-The reference (``generators.m3so_reference``) builds each clip frame by frame like the original code (scalar
+The reference (``s2sbench.generators.m3so_reference``) builds each clip frame by frame like the original code (scalar
 physics, a PIL canvas per frame, ``np.sin`` per frame); it runs on a sample of clips and its rate is extrapolated.
 Rounds of the two alternate and the median round of each is reported, per CPU second of this process
 (``time.process_time``: other load on a shared machine distorts the ratio less) and per wall-clock second.
@@ -26,10 +26,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generators.m3so import VARIANTS, generate_clips, shard_buffers  # noqa: E402
-from generators.m3so_reference import reference_clip  # noqa: E402
-from generators.mnist import load_digits  # noqa: E402
-from s2sbench.datasets import DATASETS  # noqa: E402
+from s2sbench.data.datasets import DATASETS  # noqa: E402
+from s2sbench.generators.m3so import VARIANTS, generate_clips, shard_buffers  # noqa: E402
+from s2sbench.generators.m3so_reference import reference_clip  # noqa: E402
+from s2sbench.generators.mnist import load_digits  # noqa: E402
 
 
 def _rate(fn, count: int, clock=time.process_time) -> float:

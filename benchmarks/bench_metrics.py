@@ -1,4 +1,4 @@
-"""Speed of ``s2sbench.metrics.ssim_paper`` (and ``ssim``, ``psnr``) against a per-frame scikit-image loop.
+"""Speed of ``s2sbench.eval.metrics.ssim_paper`` (and ``ssim``, ``psnr``) against a per-frame scikit-image loop.
 
 The workload is the evaluator's hot path: 100 samples x 20 predicted 48x48 frames per clip scored against the
 shared ground truth. Both sides are timed in this run, alternately, several times; the best (least disturbed)
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from s2sbench.metrics import psnr, ssim, ssim_paper
+from s2sbench.eval.metrics import psnr, ssim, ssim_paper
 
 SK = {
     "ssim_paper": lambda a, b: structural_similarity(a, b, data_range=2.0),

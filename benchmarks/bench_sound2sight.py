@@ -34,11 +34,11 @@ import time  # noqa: E402
 
 import torch  # noqa: E402
 
-from baselines._blocks import kl_gaussians  # noqa: E402
-from baselines._streams import reparameterise  # noqa: E402
-from baselines.sound2sight import Sound2Sight  # noqa: E402
-from baselines.sound2sight_disc import reverse_gradient  # noqa: E402
-from s2sbench.data import Batch  # noqa: E402
+from s2sbench.baselines._blocks import kl_gaussians  # noqa: E402
+from s2sbench.baselines._streams import reparameterise  # noqa: E402
+from s2sbench.baselines.sound2sight import Sound2Sight  # noqa: E402
+from s2sbench.baselines.sound2sight_disc import reverse_gradient  # noqa: E402
+from s2sbench.data.loader import Batch  # noqa: E402
 from s2sbench.models import DataSpec, build_model  # noqa: E402
 
 ORIGINAL = {"warm": 5.02, "adv": 6.95}  # s/iter, reference/original-sound2sight.md §13 (batch 8, 2 cores)

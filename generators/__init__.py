@@ -1,1 +1,1 @@
-"""Dataset sources: each module turns a source (a synthesizer or a downloader) into ``s2sbench.clip.Clip`` records."""
+"""Dataset sources: each module turns a source (a synthesizer or a downloader) into ``s2sbench.data.clip.Clip`` records."""

@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from s2sbench.download import VideoJob
+from s2sbench.download.jobs import VideoJob
 
 DRUM = "/m/026t6"
 CSV_BASE = "http://storage.googleapis.com/us_audioset/youtube_corpus/v1/csv/"
@@ -83,6 +83,6 @@ def drum_jobs(segments: list[Segment], labels: set[str] = frozenset({DRUM}), url
         job.starts.extend(starts)
     out = list(jobs.values())
     if keep is not None:
-        from s2sbench.manifest import clip_id
+        from s2sbench.download.manifest import clip_id
         out = [j for j in out if any(clip_id(j.key, s) in keep for s in j.starts)]
     return out

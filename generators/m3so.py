@@ -5,7 +5,7 @@ at 10 fps with 4400 Hz mono audio (440 samples per frame): M3SO clips have 70 fr
 train / val / test of ``n`` / ``n // 8`` / ``n // 8`` clips. ``generate_clips`` returns the same clips in memory.
 
 How a clip is made (details in ``m3so_physics``, ``m3so_frames`` and ``m3so_audio``): one 28 x 28 digit of the
-split's own digit pool (``generators.mnist``) starts at a random position and moves in a straight line at 2..6
+split's own digit pool (``s2sbench.generators.mnist``) starts at a random position and moves in a straight line at 2..6
 px/frame; at a wall (and, in M3SO, at the block) it bounces; each frame sounds the digit's tone pair at an amplitude
 that falls with the digit's distance from the origin, or the wall / block pair in a bounce frame. The random
 numbers of clip ``i`` of a split are a counter-based hash of ``(seed, split_code, i, k)`` (``counter_rng``: nested
@@ -36,7 +36,7 @@ Deviations (from the original generator, ``S2S@217d663``; the paper decides wher
   42nd frame"; the original: frame index 11 of 30). Collisions use the digit's ink box (the original tested only
   the top-left corner's path, so digits passed into the block and were hidden); the digit never overlaps it.
 - Clip lengths, splits and the M3SO-NB variant follow the paper (the original had 30-frame clips, no split sizes,
-  no working test split and no NB switch). Digits come from disjoint per-split pools (``generators.mnist``).
+  no working test split and no NB switch). Digits come from disjoint per-split pools (``s2sbench.generators.mnist``).
 - Frames are the digit pasted on black (no resize, no per-frame normalisation), block pixels 255.
 """
 from __future__ import annotations
@@ -53,9 +53,9 @@ from pathlib import Path
 
 import numpy as np
 
-from s2sbench.clip import Clip
-from s2sbench.datasets import DATASETS
-from s2sbench.shards import ShardError, ShardIndex, ShardRecord, shard_name, write_shard
+from s2sbench.data.clip import Clip
+from s2sbench.data.datasets import DATASETS
+from s2sbench.data.shards import ShardError, ShardIndex, ShardRecord, shard_name, write_shard
 
 from . import m3so_audio as audio
 from .counter_rng import MAX_SEED
@@ -63,7 +63,7 @@ from .m3so_frames import render
 from .m3so_physics import BLOCK_FIRST, BLOCK_SIZE, CANVAS, LIMIT, draw, simulate
 from .mnist import SPLITS, Digits, load_digits
 
-VARIANTS = {"m3so": "m3so", "nb": "m3so-nb"}  # --variant -> dataset name in s2sbench.datasets
+VARIANTS = {"m3so": "m3so", "nb": "m3so-nb"}  # --variant -> dataset name in s2sbench.data.datasets
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
 GENERATOR_VERSION = 2  # 2: counter-based random numbers (counter_rng) instead of per-clip default_rng
 

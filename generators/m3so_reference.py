@@ -1,6 +1,6 @@
 """A straightforward per-frame M3SO generator (Python loop + PIL paste, like the original), used as a yardstick.
 
-It follows the same rules as ``generators.m3so`` but the way the original code is written: one frame at a time,
+It follows the same rules as ``s2sbench.generators.m3so`` but the way the original code is written: one frame at a time,
 scalar Python physics, a fresh PIL canvas per frame onto which the block and the digit are pasted, and the frame's
 tone pair computed with ``np.sin``. It takes the same per-clip random numbers (``m3so_physics.draw``) and is
 otherwise independent of the vectorised code, so it serves two purposes: the speed reference of
@@ -13,10 +13,10 @@ import math
 import numpy as np
 from PIL import Image, ImageChops
 
-from s2sbench.clip import Clip
-from s2sbench.datasets import DATASETS
+from s2sbench.data.clip import Clip
+from s2sbench.data.datasets import DATASETS
 
-from .m3so_audio import D0, D_MAX, SAMPLE_RATE, SAMPLES_PER_FRAME, TONES, WALL, BLOCK
+from .m3so_audio import BLOCK, D0, D_MAX, SAMPLE_RATE, SAMPLES_PER_FRAME, TONES, WALL
 from .m3so_physics import BLOCK_FIRST, BLOCK_SIZE, CANVAS, LIMIT, draw
 from .mnist import Digits
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import urlparse
 
-from s2sbench.download import VideoJob
-from s2sbench.fetch import FetchError, _clean, _QuietLogger, classify
+from s2sbench.download.fetch import FetchError, _clean, _QuietLogger, classify
+from s2sbench.download.jobs import VideoJob
 
 PAPER_PLAYLIST = "https://www.youtube.com/playlist?list=PL5Y0dQ2DJHj47sK5jsbVkvPvTQ9r7T090X"  # paper, ref. [2]
 YOUTUBE = "https://www.youtube.com/watch?v={ytid}"

@@ -1,4 +1,4 @@
 """``python -m s2sbench`` is the ``s2sbench`` command."""
-from .cli import main
+from s2sbench.cli import main
 
 main()

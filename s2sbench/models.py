@@ -29,25 +29,25 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .config import from_dict, to_dict
-from .data import Batch
-from .registry import Registry
+from s2sbench.config import from_dict, to_dict
+from s2sbench.data.loader import Batch
+from s2sbench.registry import Registry
 
 CHECKPOINT_FORMAT = 1
 
 # name -> "module:Class". Adding a model: its file in baselines/ and one line here.
 MODELS: Registry[type["VideoPredictor"]] = Registry("model", lazy={
-    "copy_last": "baselines.copy_last:CopyLast",
-    "sound2sight": "baselines.sound2sight:Sound2Sight",
-    "sound2sight_no_aa": "baselines.sound2sight:Sound2SightNoAA",
-    "sound2sight_no_aa_md": "baselines.sound2sight:Sound2SightNoAAMD",
-    "sound2sight_no_audio": "baselines.sound2sight:Sound2SightNoAudio",
-    "sound2sight_lstm": "baselines.sound2sight:Sound2SightLSTM",
-    "svg_lp": "baselines.svg_lp:SVGLP",
-    "ddpae": "baselines.ddpae:DDPAE",
-    "vougioukas": "baselines.vougioukas:Vougioukas",
-    "vougioukas_multiframe": "baselines.vougioukas:VougioukasMultiFrame",
-    "audio_only": "baselines.audio_only:AudioOnly",
+    "copy_last": "s2sbench.baselines.copy_last:CopyLast",
+    "sound2sight": "s2sbench.baselines.sound2sight:Sound2Sight",
+    "sound2sight_no_aa": "s2sbench.baselines.sound2sight_ablations:Sound2SightNoAA",
+    "sound2sight_no_aa_md": "s2sbench.baselines.sound2sight_ablations:Sound2SightNoAAMD",
+    "sound2sight_no_audio": "s2sbench.baselines.sound2sight_ablations:Sound2SightNoAudio",
+    "sound2sight_lstm": "s2sbench.baselines.sound2sight_ablations:Sound2SightLSTM",
+    "svg_lp": "s2sbench.baselines.svg_lp:SVGLP",
+    "ddpae": "s2sbench.baselines.ddpae:DDPAE",
+    "vougioukas": "s2sbench.baselines.vougioukas:Vougioukas",
+    "vougioukas_multiframe": "s2sbench.baselines.vougioukas:VougioukasMultiFrame",
+    "audio_only": "s2sbench.baselines.audio_only:AudioOnly",
 })
 
 
@@ -67,9 +67,9 @@ class DataSpec:
 
     @classmethod
     def for_dataset(cls, dataset: str, audio_feature: str = "stft") -> "DataSpec":
-        """The DataSpec of a registered dataset (``s2sbench.datasets.DATASETS``) with the given audio feature."""
-        from .audio import audio_feature as make_feature
-        from .datasets import DATASETS
+        """The DataSpec of a registered dataset (``s2sbench.data.datasets.DATASETS``) with the given audio feature."""
+        from s2sbench.data.audio import audio_feature as make_feature
+        from s2sbench.data.datasets import DATASETS
 
         info = DATASETS.get(dataset)
         feat = make_feature(audio_feature, info.spec)
@@ -143,7 +143,7 @@ class VideoPredictor(nn.Module, ABC):
           best of ``val_samples`` samples per frame (one for deterministic models), averaged over frames and clips;
         - ``val_mse``: the MSE of the first sample. Selecting on it favours blurred, mean-like predictions, which the
           SSIM of the tables punishes (a grey background costs far more SSIM than a misplaced sharp digit)."""
-        from .metrics import METRICS
+        from s2sbench.eval.metrics import METRICS
 
         p = self.spec.n_past
         target = batch.video[:, p:]  # (B, n_future, C, H, W)

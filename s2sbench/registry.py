@@ -5,8 +5,8 @@ parametrised tests all read ``keys()``, so no second list of names can drift fro
 
 Example::
 
-    MODELS = Registry("model", lazy={"copy_last": "baselines.copy_last:CopyLast"})
-    MODELS.get("copy_last")        # imports baselines.copy_last on first use
+    MODELS = Registry("model", lazy={"copy_last": "s2sbench.baselines.copy_last:CopyLast"})
+    MODELS.get("copy_last")        # imports s2sbench.baselines.copy_last on first use
     @MODELS.register("my_model")   # or register eagerly with a decorator
     class MyModel: ...
 """

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .clip import Clip
-from .data import Batch
-from .datasets import DATASETS
-from .models import MODELS, VideoPredictor
-from .shards import ShardIndex, ShardWriter
+from s2sbench.data.clip import Clip
+from s2sbench.data.datasets import DATASETS
+from s2sbench.data.loader import Batch
+from s2sbench.data.shards import ShardIndex, ShardWriter
+from s2sbench.models import MODELS, VideoPredictor
 
 FAKE_BLOCK_FIRST = 41  # 0-based, as in M3SO
 

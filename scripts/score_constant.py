@@ -12,9 +12,9 @@ from pathlib import Path
 
 import torch
 
-from s2sbench.data import ClipDataset
-from s2sbench.datasets import DATASETS
-from s2sbench.metrics import ssim_paper
+from s2sbench.data.datasets import DATASETS
+from s2sbench.data.loader import ClipDataset
+from s2sbench.eval.metrics import ssim_paper
 
 
 def main() -> None:

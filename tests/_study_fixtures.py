@@ -13,9 +13,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from s2sbench.clip import Clip
-from s2sbench.datasets import DATASETS
-from s2sbench.shards import ShardIndex, ShardWriter
+from s2sbench.data.clip import Clip
+from s2sbench.data.datasets import DATASETS
+from s2sbench.data.shards import ShardIndex, ShardWriter
 
 N_PAST, N_FUTURE = 5, 20
 ROOT = Path(__file__).resolve().parents[1]

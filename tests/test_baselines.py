@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 from click.testing import CliRunner
+from test_models_contract import SPECS, make_batch
 
-from baselines._ddpae_parts import constrain_pose, crop, paste
+from s2sbench.baselines._ddpae_parts import constrain_pose, crop, paste
 from s2sbench.cli import main
 from s2sbench.models import MODELS, DataSpec, build_model
-from test_models_contract import SPECS, make_batch
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # small torch ops stall with 2 threads under load
 
@@ -133,7 +133,7 @@ def test_sync_windows_shift_audio_and_cover_generated_frames() -> None:
 
 
 def test_modalities_as_in_the_paper_tables() -> None:
-    from s2sbench.results import modality_of
+    from s2sbench.report.results import modality_of
 
     got = {n: modality_of(MODELS.get(n)) for n in BASELINES}
     assert got == {"svg_lp": "V", "ddpae": "V", "vougioukas": "M", "vougioukas_multiframe": "M", "audio_only": "A"}

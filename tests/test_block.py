@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from s2sbench.block import block_iou, box_iou, locate_blocks
+from s2sbench.eval.block import block_iou, box_iou, locate_blocks
 
 
 def frame_with(box=None, digit=True, noise=0.0, seed=0) -> torch.Tensor:

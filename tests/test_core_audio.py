@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from s2sbench.audio import AUDIO_FEATURES, audio_feature
-from s2sbench.clip import ClipSpec
-from s2sbench.datasets import DATASETS
+from s2sbench.data.audio import AUDIO_FEATURES, audio_feature
+from s2sbench.data.clip import ClipSpec
+from s2sbench.data.datasets import DATASETS
 
 M3SO = DATASETS.get("m3so").spec
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from s2sbench.clip import Clip, ClipError, ClipSpec
+from s2sbench.data.clip import Clip, ClipError, ClipSpec
 
 SPEC = ClipSpec(fps=10, sample_rate=4400, num_frames=5, height=8, width=6, channels=1)
 

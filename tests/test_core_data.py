@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from generators.m3so import make_m3so
-from s2sbench.data import Batch, ClipDataset, make_loader
-from s2sbench.shards import ShardError
+from s2sbench.data.loader import Batch, ClipDataset, make_loader
+from s2sbench.data.shards import ShardError
+from s2sbench.generators.m3so import make_m3so
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,9 @@ import h5py
 import numpy as np
 import pytest
 
-from s2sbench.clip import Clip, ClipError, ClipSpec
-from s2sbench.data import ClipDataset
-from s2sbench.shards import (ShardError, ShardIndex, ShardWriter, open_shard, read_clips, sha256_file,
-                             write_shard)
+from s2sbench.data.clip import Clip, ClipError, ClipSpec
+from s2sbench.data.loader import ClipDataset
+from s2sbench.data.shards import ShardError, ShardIndex, ShardWriter, open_shard, read_clips, sha256_file, write_shard
 
 SPEC = ClipSpec(fps=10, sample_rate=400, num_frames=6, height=8, width=8, channels=1)
 

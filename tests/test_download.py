@@ -12,20 +12,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _mediaserver import MediaServer
 from click.testing import CliRunner
 
-from generators.audioset_drums import DRUM, drum_jobs, read_segments
-from generators.youtube_painting import WindowRule
-from s2sbench.assemble import assign_splits
 from s2sbench.cli import main
-from s2sbench.data import ClipDataset
-from s2sbench.datasets import DATASETS
-from s2sbench.fetch import Pacer, classify
-from s2sbench.media import MediaError, decode_clip, probe
-from s2sbench.quality import QualityRule, reject_reason
-from s2sbench.shards import ShardIndex, audio_to_int16
-from s2sbench.testvideos import make_test_video
-from _mediaserver import MediaServer
+from s2sbench.data.datasets import DATASETS
+from s2sbench.data.loader import ClipDataset
+from s2sbench.data.shards import ShardIndex, audio_to_int16
+from s2sbench.download.assemble import assign_splits
+from s2sbench.download.fetch import Pacer, classify
+from s2sbench.download.media import MediaError, decode_clip, probe
+from s2sbench.download.quality import QualityRule, reject_reason
+from s2sbench.download.testvideos import make_test_video
+from s2sbench.generators.audioset_drums import DRUM, drum_jobs, read_segments
+from s2sbench.generators.youtube_painting import WindowRule
 
 SPEC = DATASETS.get("audioset-drums").spec
 HEADER = ("# Segments csv created Sun Mar  5 10:54:31 2017\n"
@@ -358,7 +358,7 @@ def test_real_youtube_segment(tmp_path):
 
 @pytest.mark.network
 def test_real_youtube_playlist_listing():
-    from generators.youtube_painting import PAPER_PLAYLIST, list_playlist
+    from s2sbench.generators.youtube_painting import PAPER_PLAYLIST, list_playlist
 
     entries = list_playlist(PAPER_PLAYLIST)
     assert entries and all(e.url.startswith("https://www.youtube.com/watch?v=") for e in entries)

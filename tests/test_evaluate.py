@@ -5,11 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from s2sbench.evaluate import EvalConfig, evaluate
+from s2sbench.eval.evaluate import EvalConfig, evaluate
+from s2sbench.eval.samples import read_samples
 from s2sbench.models import MODELS, DataSpec, build_model
-from s2sbench.samples import read_samples
 from s2sbench.testing import write_fake_dataset
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from s2sbench.cli import main
-from s2sbench.results import find_results
+from s2sbench.report.results import find_results
 
 BOARD = Path(__file__).resolve().parents[1] / "leaderboard"
 TABLE_DIRS = {"paper-protocol": [], "strict-protocol": ["--protocol", "best_sequence", "--ssim", "ssim"]}
@@ -63,8 +63,8 @@ def test_every_registered_model_has_a_board_run_on_both_datasets():
 @pytest.mark.slow
 @pytest.mark.parametrize("dataset,variant", [("m3so-nb", "nb"), ("m3so", "m3so")])
 def test_rows_name_the_data_that_make_m3so_generates_today(tmp_path, dataset, variant):
-    from generators.m3so import make_m3so
-    from s2sbench.shards import ShardIndex
+    from s2sbench.data.shards import ShardIndex
+    from s2sbench.generators.m3so import make_m3so
 
     make_m3so(tmp_path, variant=variant, seed=0, progress=False)
     digest = ShardIndex.load(tmp_path).digest()

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from s2sbench.cli import main
-from s2sbench.shards import ShardIndex
+from s2sbench.data.shards import ShardIndex
 
 
 def run(*args, **kw):
@@ -91,7 +91,7 @@ def test_default_output_dir_follows_s2sbench_data(tmp_path):
 
 
 def test_fetch_mnist_with_a_local_mirror(tmp_path, monkeypatch):
-    import generators.mnist_fetch as fetch
+    import s2sbench.generators.mnist_fetch as fetch
 
     mirror = tmp_path / "mirror"
     mirror.mkdir()

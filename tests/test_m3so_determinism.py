@@ -3,11 +3,11 @@ different data for different seeds; and the vectorised generator equals the per-
 import numpy as np
 import pytest
 
-from generators.counter_rng import uniforms
-from generators.m3so import M3SOError, generate_clips, make_m3so, shard_buffers
-from generators.m3so_physics import N_SCALARS, draw
-from generators.m3so_reference import reference_clip
-from generators.mnist import load_digits
+from s2sbench.generators.counter_rng import uniforms
+from s2sbench.generators.m3so import M3SOError, generate_clips, make_m3so, shard_buffers
+from s2sbench.generators.m3so_physics import N_SCALARS, draw
+from s2sbench.generators.m3so_reference import reference_clip
+from s2sbench.generators.mnist import load_digits
 
 
 def same(a, b):

@@ -1,10 +1,10 @@
 """make_m3so's handling of its output directory: spec and source recorded, stale shards removed, interruptions."""
 import pytest
 
-import generators.m3so as m3so
-from generators.m3so import M3SOError, make_m3so
-from s2sbench.datasets import DATASETS
-from s2sbench.shards import ShardIndex
+import s2sbench.generators.m3so as m3so
+from s2sbench.data.datasets import DATASETS
+from s2sbench.data.shards import ShardIndex
+from s2sbench.generators.m3so import M3SOError, make_m3so
 
 
 def test_index_records_spec_and_source(tmp_path):

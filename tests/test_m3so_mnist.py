@@ -9,9 +9,9 @@ import threading
 import numpy as np
 import pytest
 
-from generators.m3so import generate_clips, make_m3so
-from generators.mnist import DigitSourceError, embedded_digits, ink_boxes, read_idx
-from generators.mnist_fetch import fetch_mnist
+from s2sbench.generators.m3so import generate_clips, make_m3so
+from s2sbench.generators.mnist import DigitSourceError, embedded_digits, ink_boxes, read_idx
+from s2sbench.generators.mnist_fetch import fetch_mnist
 
 
 def test_embedded_split_is_disjoint_and_balanced():

@@ -3,8 +3,8 @@ timing and placement, and the digit never inside the block."""
 import numpy as np
 import pytest
 
-from generators.m3so import generate_clips
-from generators.mnist import load_digits
+from s2sbench.generators.m3so import generate_clips
+from s2sbench.generators.mnist import load_digits
 
 N = 120
 LIMIT = 20  # 48 - 28

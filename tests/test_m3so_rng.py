@@ -1,4 +1,4 @@
-"""The counter-based generator of M3SO (``generators.counter_rng``): it is nested SplitMix64 (checked against the
+"""The counter-based generator of M3SO (``s2sbench.generators.counter_rng``): it is nested SplitMix64 (checked against the
 published SplitMix64 outputs through a scalar, stateful re-implementation), deterministic, independent of the
 batch, and its uniforms look uniform and independent across neighbouring indices, draws, seeds and splits
 (tolerances from the sample size: |z| < 5 for means and correlations, chi-square beyond its 1e-6 quantile)."""
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from generators.counter_rng import item_keys, uniforms
+from s2sbench.generators.counter_rng import item_keys, uniforms
 
 MASK = 2**64 - 1
 GAMMA = 0x9E3779B97F4A7C15

@@ -6,8 +6,7 @@ import pytest
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from s2sbench.metrics import METRICS, psnr, ssim, ssim_paper
-
+from s2sbench.eval.metrics import METRICS, psnr, ssim, ssim_paper
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from s2sbench.data import Batch
+from s2sbench.data.loader import Batch
 from s2sbench.models import MODELS, DataSpec, build_model, load_checkpoint, save_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # small torch ops stall with 2 threads under load

@@ -6,9 +6,9 @@ import math
 import pytest
 import torch
 
-from s2sbench.diversity import best_of_k, pairwise_curve, pairwise_matrix
-from s2sbench.metrics import ssim_paper
-from s2sbench.protocols import PROTOCOLS, apply, summarize
+from s2sbench.eval.diversity import best_of_k, pairwise_curve, pairwise_matrix
+from s2sbench.eval.metrics import ssim_paper
+from s2sbench.eval.protocols import PROTOCOLS, apply, summarize
 
 # one clip, three samples, two frames: sample 0 is best at frame 0, sample 2 at frame 1, sample 1 on average
 SCORES = torch.tensor([[[0.9, 0.1],

@@ -1,11 +1,11 @@
-"""`s2sbench.results.code_version`: what a RunResult records about the code that produced it."""
+"""`s2sbench.report.results.code_version`: what a RunResult records about the code that produced it."""
 from __future__ import annotations
 
 
 def test_code_version_is_dirty_for_code_changes_but_not_for_leaderboard_files(tmp_path):
     import subprocess
 
-    from s2sbench.results import code_version
+    from s2sbench.report.results import code_version
 
     def git(*args):
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,

@@ -14,14 +14,13 @@ import pytest
 from click.testing import CliRunner
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from s2sbench.block import box_iou
 from s2sbench.cli import main
-from s2sbench.data import ClipDataset
-from s2sbench.results import RunResult
-from s2sbench.samples import read_samples
-from s2sbench.shards import ShardIndex
+from s2sbench.data.loader import ClipDataset
+from s2sbench.data.shards import ShardIndex
+from s2sbench.eval.block import box_iou
+from s2sbench.eval.samples import read_samples
+from s2sbench.report.results import RunResult
 from s2sbench.testing import write_fake_dataset
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -153,11 +152,11 @@ def test_missing_data_messages(tmp_path, monkeypatch):
     assert res.exit_code == 1 and "s2sbench download audioset-drums" in res.output
     calls = []
 
-    def fake_make(out, variant, seed, progress):  # stands in for generators.m3so.make_m3so
+    def fake_make(out, variant, seed, progress):  # stands in for s2sbench.generators.m3so.make_m3so
         calls.append((str(out), variant))
         write_fake_dataset(out, "m3so-nb", {"train": 16, "val": 8, "test": 4})
 
-    monkeypatch.setitem(sys.modules, "generators.m3so", types.SimpleNamespace(make_m3so=fake_make))
+    monkeypatch.setitem(sys.modules, "s2sbench.generators.m3so", types.SimpleNamespace(make_m3so=fake_make))
     res = CliRunner().invoke(main, ["run", "--model", "copy_last", "--dataset", "m3so-nb", "--quiet",
                                     "--out", str(tmp_path / "r"), "--set", "eval.n_samples=2"])
     assert res.exit_code == 0, res.output

@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
-import baselines.sound2sight as s2s
-from s2sbench.data import Batch
+import s2sbench.baselines.sound2sight as s2s
+from s2sbench.data.loader import Batch
 from s2sbench.models import MODELS, DataSpec, build_model, load_checkpoint, save_checkpoint
 
 NAMES = ["sound2sight", "sound2sight_no_aa", "sound2sight_no_aa_md", "sound2sight_no_audio", "sound2sight_lstm"]
@@ -160,7 +160,7 @@ def test_fooling_rate_and_checkpoint_roundtrip(tmp_path) -> None:
     assert 0.0 <= rate <= 1.0 and (rate * 8) == pytest.approx(round(rate * 8))
     save_checkpoint(tmp_path / "m.pt", m)
     m2, ckpt = load_checkpoint(tmp_path / "m.pt")
-    assert type(m2) is s2s.Sound2SightNoAA and not m2.config.aa and ckpt["config"]["aa"] is False
+    assert type(m2) is MODELS.get("sound2sight_no_aa") and not m2.config.aa and ckpt["config"]["aa"] is False
     b = _batch(B=2)
     torch.manual_seed(0)
     a = m.sample(b.video[:, :3], b.audio, 2, 2)
@@ -177,9 +177,9 @@ def test_bad_inputs_raise_clear_errors() -> None:
 
 def test_smoke_run_through_the_runner_stores_the_fooling_rate(tmp_path, one_thread) -> None:
     """`s2sbench run --model sound2sight --preset smoke` end to end (fewer steps): the RunResult has the rate."""
-    from s2sbench.results import RunResult
-    from s2sbench.runner import run
+    from s2sbench.report.results import RunResult
     from s2sbench.testing import write_fake_dataset
+    from s2sbench.train.runner import run
 
     write_fake_dataset(tmp_path / "nb", "m3so-nb", {"train": 16, "val": 8, "test": 4})
     run("sound2sight", "m3so-nb", preset="smoke", data=tmp_path / "nb", out=tmp_path / "run", progress=False,

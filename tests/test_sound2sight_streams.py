@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from baselines._blocks import FrameDecoder, FrameEncoder, UnitClamp
-from baselines._fastconv import conv_transpose, group_rows, use_fast_convs
-from baselines._skipdec import decode_with_terms, skip_terms
-from baselines._streams import CausalTransformer, LSTMStream, SeqGaussianLSTM, SeqLSTM
+from s2sbench.baselines._blocks import FrameDecoder, FrameEncoder, UnitClamp
+from s2sbench.baselines._fastconv import conv_transpose, group_rows, use_fast_convs
+from s2sbench.baselines._skipdec import decode_with_terms, skip_terms
+from s2sbench.baselines._streams import CausalTransformer, LSTMStream, SeqGaussianLSTM, SeqLSTM
 
 
 def _prefix_reencoding(stream: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -7,8 +7,8 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from _study_fixtures import make_runs
+
 from s2sbench.study import store
 from s2sbench.study.render import create_study
 from s2sbench.study.server import StudyServer

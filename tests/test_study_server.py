@@ -9,8 +9,8 @@ import urllib.error
 import urllib.request
 
 import pytest
-
 from _study_fixtures import Server, bare_study, wait_until
+
 from s2sbench.study import store
 
 N_PAIRS = 6

@@ -8,10 +8,10 @@ import math
 from fractions import Fraction
 
 import pytest
+from _study_fixtures import bare_study
 from click.testing import CliRunner
 from scipy.stats import binomtest
 
-from _study_fixtures import bare_study
 from s2sbench.cli import main
 from s2sbench.study import store, tally
 

@@ -1,9 +1,9 @@
-"""`s2sbench.tables`: runs are averaged only when they share model, preset, data, N and test clips; rows that differ
+"""`s2sbench.report.tables`: runs are averaged only when they share model, preset, data, N and test clips; rows that differ
 are labelled with what differs, and the section says what the rows share."""
 from __future__ import annotations
 
-from s2sbench.results import RunResult
-from s2sbench.tables import build, render
+from s2sbench.report.results import RunResult
+from s2sbench.report.tables import build, render
 
 
 def result(seed: int, level: float, data: str = "a" * 64, n: int = 100, model: str = "svg_lp") -> RunResult:

@@ -11,8 +11,7 @@ import torch.multiprocessing as mp
 
 from s2sbench.models import DataSpec, build_model
 from s2sbench.testing import write_fake_dataset
-from s2sbench.train import TrainConfig, TrainingError, fit
-
+from s2sbench.train.trainer import TrainConfig, TrainingError, fit
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -100,7 +99,7 @@ def test_two_process_gloo_ddp_ends_with_identical_weights(data, tmp_path):
 def test_cpu_budget_stops_with_a_validated_checkpoint_and_carries_over_on_resume(data, tmp_path, monkeypatch):
     import dataclasses
 
-    import s2sbench.train as train_mod
+    import s2sbench.train.trainer as train_mod
 
     clock = {"cpu": 0.0}
     monkeypatch.setattr(train_mod.time, "process_time", lambda: clock["cpu"])

@@ -18,15 +18,15 @@ import pkgutil
 
 import click
 
-from .. import __version__
+from s2sbench import __version__
 
 
 class _Group(click.Group):
     def invoke(self, ctx: click.Context):  # noqa: D102
-        from ..clip import ClipError
-        from ..config import ConfigError
-        from ..registry import RegistryError
-        from ..shards import ShardError
+        from s2sbench.config import ConfigError
+        from s2sbench.data.clip import ClipError
+        from s2sbench.data.shards import ShardError
+        from s2sbench.registry import RegistryError
 
         try:
             return super().invoke(ctx)

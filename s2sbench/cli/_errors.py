@@ -9,8 +9,8 @@ import click
 
 @contextlib.contextmanager
 def friendly_errors() -> Iterator[None]:
-    from ..media import MediaError
-    from ..train import TrainingError
+    from s2sbench.download.media import MediaError
+    from s2sbench.train.trainer import TrainingError
 
     try:
         yield

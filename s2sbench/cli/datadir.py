@@ -12,7 +12,7 @@ def _mb(n: int) -> str:
 
 def summary_lines(index, root: Path) -> list[str]:
     """Human-readable summary of a dataset directory: source, spec, clips and bytes per split, index sha256."""
-    from s2sbench.shards import summary
+    from s2sbench.data.shards import summary
 
     s = summary(index, root)
     spec, src = index.spec, index.source
@@ -35,7 +35,7 @@ def summary_lines(index, root: Path) -> list[str]:
 @click.argument("root", type=click.Path(path_type=Path))
 def verify_cmd(root: Path) -> None:
     """Check every shard of ROOT (presence, size, sha256, spec, shapes); exit 1 on any problem."""
-    from s2sbench.shards import ShardIndex
+    from s2sbench.data.shards import ShardIndex
 
     index = ShardIndex.load(root)
     problems = index.verify(root)
@@ -50,7 +50,7 @@ def verify_cmd(root: Path) -> None:
 @click.argument("root", type=click.Path(path_type=Path))
 def info_cmd(root: Path) -> None:
     """Counts, spec, sizes and index sha256 of the dataset in ROOT."""
-    from s2sbench.shards import ShardIndex
+    from s2sbench.data.shards import ShardIndex
 
     click.echo(f"{root}")
     for line in summary_lines(ShardIndex.load(root), root):
@@ -59,8 +59,8 @@ def info_cmd(root: Path) -> None:
 
 def write_preview(root: Path, split: str, index: int, out: Path, scale: int | None = None) -> tuple[Path, str]:
     """Encode clip ``index`` of ``split`` to ``out`` (.mp4 with its audio, or .gif); return the path and a caption."""
-    from s2sbench.data import ClipDataset
-    from s2sbench.media import write_video
+    from s2sbench.data.loader import ClipDataset
+    from s2sbench.download.media import write_video
 
     ds = ClipDataset(root, split, audio_features="raw")
     clip = ds.clip(index)
@@ -86,7 +86,7 @@ def write_preview(root: Path, split: str, index: int, out: Path, scale: int | No
               help="Enlarge frames by this factor [default: to at least 192 px].")
 def preview_cmd(root: Path, split: str, index: int, out: Path | None, scale: int | None) -> None:
     """Write one clip of ROOT as a video with its sound (MP4) or as a GIF."""
-    from s2sbench.media import MediaError
+    from s2sbench.download.media import MediaError
 
     out = out if out is not None else Path(f"{root.name}-{split}-{index:06d}.mp4")
     try:

@@ -21,9 +21,9 @@ def ensure_demo_data(root: Path | None = None, *, n: int = DEMO_CLIPS, seed: int
 
     Any M3SO-NB set made by ``make-m3so --variant nb`` that verifies is reused as it is (e.g. a full 8000-clip set).
     """
-    from generators.m3so import make_m3so
-    from s2sbench.datasets import DATASETS
-    from s2sbench.shards import ShardError, ShardIndex
+    from s2sbench.data.datasets import DATASETS
+    from s2sbench.data.shards import ShardError, ShardIndex
+    from s2sbench.generators.m3so import make_m3so
 
     root = Path(root) if root is not None else DATASETS.get("m3so-nb").default_dir()
     if (root / "index.json").exists():
@@ -45,9 +45,8 @@ def ensure_demo_data(root: Path | None = None, *, n: int = DEMO_CLIPS, seed: int
 def write_demo_previews(root: Path, out_dir: Path, count: int = 3,
                         echo: Callable[[str], None] = click.echo) -> list[Path]:
     """Write the first ``count`` test clips of ``root`` as MP4 previews (video with its tones) into ``out_dir``."""
-    from s2sbench.shards import ShardIndex
-
-    from .datadir import write_preview
+    from s2sbench.cli.datadir import write_preview
+    from s2sbench.data.shards import ShardIndex
 
     paths = []
     for i in range(min(count, ShardIndex.load(root).splits().get("test", 0))):
@@ -59,7 +58,7 @@ def write_demo_previews(root: Path, out_dir: Path, count: int = 3,
 
 def run_demo_model(root: Path, runs: Path, model: str = "copy_last") -> str:
     """Train/evaluate ``model`` with the smoke preset on every test clip of ``root``; return the per-frame table."""
-    from s2sbench.runner import per_frame_table, run
+    from s2sbench.train.runner import per_frame_table, run
 
     result, run_dir = run(model, "m3so-nb", preset="smoke", data=root, out=runs / f"{model}-smoke",
                           sets=("eval.n_clips=0",), echo=click.echo)
@@ -76,11 +75,10 @@ def run_demo_model(root: Path, runs: Path, model: str = "copy_last") -> str:
 def demo_cmd(data: Path | None, runs: Path, n: int) -> None:
     """Main job: make (or reuse) a small M3SO-NB set, verify it, summarise it, write previews, run copy_last on it
     and print its results table."""
-    from generators.m3so import M3SOError
-    from s2sbench.media import MediaError
-    from s2sbench.shards import ShardIndex
-
-    from .datadir import summary_lines
+    from s2sbench.cli.datadir import summary_lines
+    from s2sbench.data.shards import ShardIndex
+    from s2sbench.download.media import MediaError
+    from s2sbench.generators.m3so import M3SOError
 
     try:
         root = ensure_demo_data(data, n=n)

@@ -42,10 +42,10 @@ def _common(f):
 
 
 def _config(dataset: str, o: dict, source: dict):
-    from ..datasets import DATASETS
-    from ..download import DownloadConfig
-    from ..fetch import FetchConfig
-    from ..manifest import read_keep_list
+    from s2sbench.data.datasets import DATASETS
+    from s2sbench.download.fetch import FetchConfig
+    from s2sbench.download.jobs import DownloadConfig
+    from s2sbench.download.manifest import read_keep_list
 
     info = DATASETS.get(dataset)
     fetch = FetchConfig(retries=o["retries"], backoff=o["backoff"], sleep=o["sleep"], cookies=o["cookies"])
@@ -66,7 +66,7 @@ def _config(dataset: str, o: dict, source: dict):
 
 
 def _run(jobs, cfg) -> None:
-    from ..download import run_download
+    from s2sbench.download.pipeline import run_download
 
     if not jobs:
         raise click.ClickException("nothing to download: no video matches (check --labels / --keep-list)")
@@ -92,9 +92,8 @@ def download() -> None:
 @_common
 def audioset_drums(segments, labels, clips_per_segment, pad, **o) -> None:
     """AudioSet segments with a Drum label, as 3 s 64x64 30 fps clips with 22050 Hz mono audio."""
-    from generators.audioset_drums import drum_jobs, read_segments
-
-    from ..media import MediaError
+    from s2sbench.download.media import MediaError
+    from s2sbench.generators.audioset_drums import drum_jobs, read_segments
 
     try:
         segs = [s for src in segments for s in read_segments(src)]
@@ -114,10 +113,9 @@ def audioset_drums(segments, labels, clips_per_segment, pad, **o) -> None:
 @_common
 def youtube_painting(playlists, max_per_video, margin, **o) -> None:
     """Painting videos cut into 3 s 64x64 30 fps clips with 22050 Hz mono audio (rule: see README)."""
-    from generators.youtube_painting import PAPER_PLAYLIST, WindowRule, painting_jobs
-
-    from ..fetch import FetchError
-    from ..media import MediaError
+    from s2sbench.download.fetch import FetchError
+    from s2sbench.download.media import MediaError
+    from s2sbench.generators.youtube_painting import PAPER_PLAYLIST, WindowRule, painting_jobs
 
     playlists = list(playlists) or [PAPER_PLAYLIST]
     rule = WindowRule(margin=margin, max_per_video=max_per_video)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ._errors import friendly_errors
+from s2sbench.cli._errors import friendly_errors
 
 
 @click.group("leaderboard")
@@ -16,7 +16,7 @@ def leaderboard_grp() -> None:
 @click.option("--out", type=click.Path(file_okay=False), default="leaderboard", show_default=True)
 def build_cmd(runs_dir, out):
     """One CSV per dataset from every result.json under RUNS_DIR (fixed columns, sorted rows, same bytes on rebuild)."""
-    from ..leaderboard import build
+    from s2sbench.report.leaderboard import build
 
     with friendly_errors():
         paths = build(runs_dir, out)
@@ -30,7 +30,7 @@ def build_cmd(runs_dir, out):
 @click.option("--protocol", default=None, help="Only rows of this protocol (best_per_frame, best_sequence, mean).")
 def show_cmd(dataset, board_dir, protocol):
     """Print DATASET's leaderboard CSV as a table."""
-    from ..leaderboard import show
+    from s2sbench.report.leaderboard import show
 
     with friendly_errors():
         click.echo(show(dataset, board_dir, protocol))
@@ -52,8 +52,8 @@ def show_cmd(dataset, board_dir, protocol):
 def run_cmd(runs_dir, preset, datasets, models, seeds, jobs, threads, data, dry_run):
     """Run every (dataset, model, seed) of a board that has no result.json yet (interrupted ones resume), each as
     its own `s2sbench run` process logging to RUN_DIR/run.log."""
-    from ..board import plan, run_board
-    from ..models import MODELS
+    from s2sbench.models import MODELS
+    from s2sbench.report.board import plan, run_board
 
     with friendly_errors():
         runs = plan(runs_dir, list(datasets), list(models) or MODELS.keys(), list(seeds), preset)

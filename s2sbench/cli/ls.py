@@ -10,9 +10,9 @@ import click
 @click.option("--dataset", default="m3so-nb", show_default=True, help="Data spec used for --params.")
 def ls_cmd(what: str | None, params: bool, dataset: str) -> None:
     """List registered datasets, models, metrics and audio features."""
-    from ..audio import AUDIO_FEATURES
-    from ..datasets import DATASETS
-    from ..models import MODELS
+    from s2sbench.data.audio import AUDIO_FEATURES
+    from s2sbench.data.datasets import DATASETS
+    from s2sbench.models import MODELS
 
     if what in (None, "datasets"):
         click.echo("datasets:")
@@ -23,7 +23,7 @@ def ls_cmd(what: str | None, params: bool, dataset: str) -> None:
         click.echo("models:")
         spec = None
         if params:
-            from ..models import DataSpec
+            from s2sbench.models import DataSpec
             spec = DataSpec.for_dataset(dataset)
         for name in MODELS.keys():
             cls = MODELS.get(name)
@@ -35,7 +35,7 @@ def ls_cmd(what: str | None, params: bool, dataset: str) -> None:
             click.echo(f"  {name:24s} [{flags}]{extra}")
     if what in (None, "metrics"):
         try:
-            from ..metrics import METRICS
+            from s2sbench.eval.metrics import METRICS
         except ImportError:
             METRICS = None
         if METRICS is not None:

@@ -33,11 +33,10 @@ def make_m3so_cmd(n: int, n_val: int | None, n_test: int | None, variant: str, o
     """Generate M3SO or M3SO-NB (moving MNIST digit with tones) as verified HDF5 shards."""
     import time
 
-    from generators.m3so import VARIANTS, M3SOError, make_m3so
-    from generators.mnist import DigitSourceError
-    from s2sbench.datasets import DATASETS
-
-    from .datadir import summary_lines
+    from s2sbench.cli.datadir import summary_lines
+    from s2sbench.data.datasets import DATASETS
+    from s2sbench.generators.m3so import VARIANTS, M3SOError, make_m3so
+    from s2sbench.generators.mnist import DigitSourceError
 
     out = out if out is not None else DATASETS.get(VARIANTS[variant]).default_dir()
     t = time.perf_counter()
@@ -58,8 +57,8 @@ def make_m3so_cmd(n: int, n_val: int | None, n_test: int | None, variant: str, o
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per connection attempt.")
 def fetch_mnist_cmd(dest: Path, mirrors: tuple[str, ...], timeout: float) -> None:
     """Download the 4 standard MNIST IDX archives into DEST and check their sha256 (needs the network)."""
-    from generators.mnist import DigitSourceError
-    from generators.mnist_fetch import MIRRORS, fetch_mnist
+    from s2sbench.generators.mnist import DigitSourceError
+    from s2sbench.generators.mnist_fetch import MIRRORS, fetch_mnist
 
     try:
         paths = fetch_mnist(dest, mirrors or MIRRORS, timeout=timeout)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from ._errors import friendly_errors
+from s2sbench.cli._errors import friendly_errors
 
 _protocol = click.option("--protocol", default="best_per_frame", show_default=True,
                          type=click.Choice(["best_per_frame", "best_sequence", "mean"]),
@@ -23,8 +23,8 @@ def tables_cmd(runs_dir, out, protocol, ssim_variant):
     "paper: ..."): CSV, Markdown and LaTeX, bold best and underlined second. Prints the Markdown."""
     from pathlib import Path
 
-    from ..results import find_results
-    from ..tables import write_tables
+    from s2sbench.report.results import find_results
+    from s2sbench.report.tables import write_tables
 
     with friendly_errors():
         results = [r for _, r in find_results(runs_dir)]
@@ -45,8 +45,8 @@ def plots_cmd(runs_dir, out, protocol, ssim_variant):
     """PNG figures per dataset: per-frame curves, best-of-K, sample diversity (frames and optical flow)."""
     from pathlib import Path
 
-    from ..plots import write_plots
-    from ..results import find_results
+    from s2sbench.report.plots import write_plots
+    from s2sbench.report.results import find_results
 
     with friendly_errors():
         results = [r for _, r in find_results(runs_dir)]

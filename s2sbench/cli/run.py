@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import click
 
-from ._errors import friendly_errors
+from s2sbench.cli._errors import friendly_errors
 
 _PRESET_HELP = ("smoke (tiny model, < 2 min on CPU), quick (10 CPU min), board (the leaderboard's 5 CPU min), "
-                "paper (paper config and protocol); see s2sbench.presets.")
+                "paper (paper config and protocol); see s2sbench.train.presets.")
 
 
 def _common(f):
@@ -38,7 +38,7 @@ def run_cmd(model, dataset, preset, out, checkpoint, resume, device, seed, data,
     """Train MODEL on DATASET (or load --checkpoint), evaluate it on the test split, write RUN_DIR/result.json,
     samples.h5 and grid.gif (ground truth | best sample | 3 random samples), and print the per-frame table.
     Multi-GPU: `torchrun --nproc_per_node N -m s2sbench run ...` (DDP; rank 0 evaluates)."""
-    from ..runner import per_frame_table, run, set_threads
+    from s2sbench.train.runner import per_frame_table, run, set_threads
 
     with friendly_errors():
         set_threads(threads)
@@ -59,7 +59,7 @@ def run_cmd(model, dataset, preset, out, checkpoint, resume, device, seed, data,
 @_common
 def evaluate_cmd(checkpoint, dataset, preset, out, device, seed, data, sets, threads, quiet):
     """Evaluate a saved CHECKPOINT on the test split (best of N, every protocol and metric); write result.json."""
-    from ..runner import evaluate_checkpoint, per_frame_table, set_threads
+    from s2sbench.train.runner import evaluate_checkpoint, per_frame_table, set_threads
 
     with friendly_errors():
         set_threads(threads)

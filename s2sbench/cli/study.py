@@ -15,8 +15,8 @@ def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ..media import MediaError
-        from ..study import StudyError
+        from s2sbench.download.media import MediaError
+        from s2sbench.study import StudyError
 
         try:
             return fn(*args, **kwargs)
@@ -49,7 +49,7 @@ def study() -> None:
 def create_cmd(run_a: str, run_b: str, n: int, out: str, seed: int, data_root: str | None, scale: int | None,
                base_url: str) -> None:
     """Pick N clips both runs generated, render each pair as MP4s with the clip's audio, write the study."""
-    from ..study import render, store
+    from s2sbench.study import render, store
 
     path, admin = render.create_study(run_a, run_b, out, n=n, seed=seed, data_root=data_root, scale=scale)
     conn = store.open_study(path)
@@ -70,7 +70,7 @@ def create_cmd(run_a: str, run_b: str, n: int, out: str, seed: int, data_root: s
 @_errors
 def serve_cmd(study_dir: str, host: str, port: int, verbose: bool) -> None:
     """Serve the rater pages and the admin tally until Ctrl-C."""
-    from ..study.server import serve
+    from s2sbench.study.server import serve
 
     serve(study_dir, host, port, verbose)
 
@@ -84,7 +84,7 @@ def serve_cmd(study_dir: str, host: str, port: int, verbose: bool) -> None:
 @_errors
 def invite_cmd(study_dir: str, rater: str | None, admin: bool, rotate: bool, base_url: str) -> None:
     """Print a personal link for a rater (or the admin); the random token in it is the only way in."""
-    from ..study import StudyError, store
+    from s2sbench.study import StudyError, store
 
     if admin == (rater is not None):
         raise StudyError("give either --rater NAME or --admin")
@@ -108,8 +108,8 @@ def invite_cmd(study_dir: str, rater: str | None, admin: bool, rotate: bool, bas
 @_errors
 def tally_cmd(study_dirs: tuple[str, ...], out: str | None, export: str | None, no_paper: bool) -> None:
     """Preference for A per study (Wilson 95% interval, exact binomial p), rater agreement, as Table 4."""
-    from ..shards import atomic_write_bytes
-    from ..study import StudyError, store, tally
+    from s2sbench.data.shards import atomic_write_bytes
+    from s2sbench.study import StudyError, store, tally
 
     if export and len(study_dirs) != 1:
         raise StudyError("--export takes one study at a time")
@@ -140,7 +140,7 @@ def tally_cmd(study_dirs: tuple[str, ...], out: str | None, export: str | None, 
 @_errors
 def close_cmd(study_dir: str) -> None:
     """Close the study: from now on votes are final (a running server refuses new ones at once)."""
-    from ..study import store
+    from s2sbench.study import store
 
     conn = store.open_study(study_dir)
     try:

@@ -2,7 +2,7 @@
 
 Each video is the clip's seen frames followed by one run's generated frames, enlarged (nearest neighbour) and
 framed: seen frames get a coloured border (``SEEN_RGB``), generated ones a dark grey one, so raters know where the
-prediction starts. The clip's own audio plays along (H.264 yuv420p + AAC through ``s2sbench.media.write_video``).
+prediction starts. The clip's own audio plays along (H.264 yuv420p + AAC through ``s2sbench.download.media.write_video``).
 Which run is shown on the left is drawn per pair and recorded. Media names (``p0001-L.mp4``) do not reveal the run.
 The study is built in a temporary directory next to ``out`` and renamed into place when complete.
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import StudyError, store
-from .runs import Run, common_indices, load_run
+from s2sbench.study import StudyError, store
+from s2sbench.study.runs import Run, common_indices, load_run
 
 SEEN_RGB = (30, 136, 229)  # blue border: real frames the models saw
 GENERATED_RGB = (60, 60, 60)  # dark grey border: generated frames
@@ -55,8 +55,8 @@ def create_study(a_dir: str | Path, b_dir: str | Path, out: str | Path, n: int =
     """Build the study directory ``out`` comparing runs A and B on ``n`` clips; return it and the admin token."""
     from tqdm import tqdm
 
-    from ..data import ClipDataset
-    from ..media import write_video
+    from s2sbench.data.loader import ClipDataset
+    from s2sbench.download.media import write_video
 
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):

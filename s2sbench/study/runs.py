@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import StudyError
+from s2sbench.study import StudyError
 
 RESULT_KEYS = ("model", "dataset", "split", "data_root", "n_past", "n_future", "seed")
 SAMPLE_ATTRS = ("model", "dataset", "split", "n_past", "n_future")

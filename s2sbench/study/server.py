@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import StudyError, store, tally
+from s2sbench.study import StudyError, store, tally
 
 ROUTE = re.compile(r"/([ra])/([^/]*)(/.*)?")
 MEDIA_RE = re.compile(r"p\d{4,6}-[LR]\.mp4")

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import StudyError
+from s2sbench.study import StudyError
 
 DB_NAME = "study.db"
 MEDIA_DIR = "media"

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Sequence
 
-from . import store
+from s2sbench.study import store
 
 Z95 = 1.959963984540054  # standard normal 97.5% quantile
 LABELS = ("A", "B", "tie")

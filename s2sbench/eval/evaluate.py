@@ -3,13 +3,13 @@
 For each batch of clips the model sees the ``n_past`` ground-truth frames and the audio of the whole clip and
 returns N samples of the ``n_future`` frames (``DatasetInfo.n_future_test``). Stochastic models are sampled N times;
 deterministic ones once, and that sample stands for all N (recorded in ``RunResult.sampling``). Every registered
-metric scores every sample and frame; each protocol (``s2sbench.protocols``) reduces them to per-clip curves that
+metric scores every sample and frame; each protocol (``s2sbench.eval.protocols``) reduces them to per-clip curves that
 are averaged over clips. The first ``n_clips`` clips of the split are used, in order (the paper: the first 1000).
 
 Also computed: block IoU on the final predicted frame when clips carry ``meta["block"]`` (M3SO), best-of-K curves,
 mean pairwise SSIM among samples (and on Farneback flow for real datasets) for the first ``diversity_clips`` clips.
 Written to ``out_dir``: ``samples.h5`` (the best sample by mean ``ssim_paper`` of the first ``save_samples`` clips,
-see ``s2sbench.samples``) and ``grid.gif`` (ground truth | best sample | random samples, first clips).
+see ``s2sbench.eval.samples``) and ``grid.gif`` (ground truth | best sample | random samples, first clips).
 """
 from __future__ import annotations
 
@@ -24,11 +24,11 @@ import numpy as np
 import torch
 from torch.utils.data import Subset
 
-from .data import ClipDataset, make_loader
-from .datasets import DATASETS
-from .metrics import METRICS
-from .models import VideoPredictor
-from .protocols import PROTOCOLS, apply, summarize
+from s2sbench.data.datasets import DATASETS
+from s2sbench.data.loader import ClipDataset, make_loader
+from s2sbench.eval.metrics import METRICS
+from s2sbench.eval.protocols import PROTOCOLS, apply, summarize
+from s2sbench.models import VideoPredictor
 
 
 @dataclass
@@ -95,9 +95,9 @@ def evaluate(model: VideoPredictor, data_root: str | os.PathLike, dataset: str, 
     """Evaluate ``model`` on ``dataset`` at ``data_root``; returns the evaluation fields of a ``RunResult``."""
     from tqdm import tqdm
 
-    from .block import block_iou
-    from .diversity import FARNEBACK, best_of_k, flow_images, pairwise_curve, pairwise_matrix
-    from .samples import SampleWriter
+    from s2sbench.eval.block import block_iou
+    from s2sbench.eval.diversity import FARNEBACK, best_of_k, flow_images, pairwise_curve, pairwise_matrix
+    from s2sbench.eval.samples import SampleWriter
 
     t_start = time.perf_counter()
     info, device = DATASETS.get(dataset), torch.device(device)
@@ -199,7 +199,7 @@ def evaluate(model: VideoPredictor, data_root: str | os.PathLike, dataset: str, 
         out_dir.mkdir(parents=True, exist_ok=True)
         writer.save(out_dir / "samples.h5")
         if grid:
-            from .media import write_video
+            from s2sbench.download.media import write_video
             frames = np.concatenate(grid, -2)  # (P + F, C, rows * H, 5 * W)
             u8 = (np.clip(frames, 0, 1) * 255).round().astype(np.uint8).transpose(0, 2, 3, 1)
             write_video(out_dir / "grid.gif", u8, info.spec.fps, scale=2)

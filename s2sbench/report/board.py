@@ -2,7 +2,7 @@
 
 Run directories are ``RUNS/<dataset>/<model>-<preset>-seed<seed>`` (the layout ``leaderboard build`` and
 ``tables`` read). A run whose ``result.json`` exists is skipped; one interrupted after a checkpoint is resumed from
-its ``last.pt`` (CPU-time budgets carry over, see ``s2sbench.train``). Each run's output goes to ``RUN_DIR/run.log``;
+its ``last.pt`` (CPU-time budgets carry over, see ``s2sbench.train.trainer``). Each run's output goes to ``RUN_DIR/run.log``;
 ``jobs`` runs execute at once, each with ``threads`` torch threads (default: cores // jobs). Several boards may
 share a runs directory: a run is claimed with ``RUN_DIR/.running`` (the process id; a claim whose process is gone on
 this machine is taken over), and whether it is done is checked again just before it starts.
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .results import RESULT_NAME
+from s2sbench.report.results import RESULT_NAME
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,9 @@ class BoardRun:
 
 def plan(runs_dir: str | os.PathLike, datasets: list[str], models: list[str], seeds: list[int],
          preset: str) -> list[BoardRun]:
-    from .datasets import DATASETS
-    from .models import MODELS
-    from .presets import PRESETS
+    from s2sbench.data.datasets import DATASETS
+    from s2sbench.models import MODELS
+    from s2sbench.train.presets import PRESETS
 
     PRESETS.get(preset)  # unknown names fail here, with a did-you-mean
     for d in datasets:

@@ -10,8 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .clip import ClipSpec
-from .registry import Registry
+from s2sbench.data.clip import ClipSpec
+from s2sbench.registry import Registry
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Sequence
 import h5py
 import numpy as np
 
-from .clip import Clip, ClipSpec
+from s2sbench.data.clip import Clip, ClipSpec
 
 FORMAT_VERSION = 1
 INDEX_NAME = "index.json"

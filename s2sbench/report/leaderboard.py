@@ -16,9 +16,9 @@ from collections import defaultdict
 from pathlib import Path
 from statistics import mean, stdev
 
-from .datasets import DATASETS
-from .results import RunResult, find_results
-from .shards import atomic_write_bytes
+from s2sbench.data.datasets import DATASETS
+from s2sbench.data.shards import atomic_write_bytes
+from s2sbench.report.results import RunResult, find_results
 
 SSIM_VARIANTS = ("ssim_paper", "ssim")
 PROTOCOL_ORDER = ("best_per_frame", "best_sequence", "mean")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .metrics import ssim_paper
+from s2sbench.eval.metrics import ssim_paper
 
 Tensor = torch.Tensor
 FARNEBACK = dict(pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.2, flags=0)

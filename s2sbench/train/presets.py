@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .evaluate import EvalConfig
-from .registry import Registry
-from .train import TrainConfig
+from s2sbench.eval.evaluate import EvalConfig
+from s2sbench.registry import Registry
+from s2sbench.train.trainer import TrainConfig
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import __version__
-from .config import from_dict
-from .shards import atomic_write_bytes
+from s2sbench import __version__
+from s2sbench.config import from_dict
+from s2sbench.data.shards import atomic_write_bytes
 
 RESULT_NAME = "result.json"
 RESULT_FORMAT = 1
@@ -135,7 +135,7 @@ def code_version(src: str | os.PathLike | None = None) -> str:
     """Package version plus ``git describe`` of the source checkout (``src``, default this package's) when there is
     one, ``-dirty`` when a tracked file outside ``leaderboard/`` (committed results, rewritten while runs go) differs
     from that commit."""
-    src = Path(src) if src else Path(__file__).resolve().parent.parent
+    src = Path(src) if src else Path(__file__).resolve().parents[2]
 
     def git(*args: str) -> str | None:
         try:

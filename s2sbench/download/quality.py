@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .clip import ClipSpec
+from s2sbench.data.clip import ClipSpec
 
 
 @dataclass(frozen=True)

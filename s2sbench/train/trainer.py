@@ -32,8 +32,8 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import BatchSampler, DataLoader, DistributedSampler
 
-from .data import ClipDataset, collate
-from .models import VideoPredictor, save_checkpoint
+from s2sbench.data.loader import ClipDataset, collate
+from s2sbench.models import VideoPredictor, save_checkpoint
 
 VAL_SPLITS = ("val", "valid", "validation")
 
@@ -153,7 +153,7 @@ def validate(model: VideoPredictor, batches: list, device: torch.device) -> dict
 
 
 def find_val_split(root: str | os.PathLike) -> str | None:
-    from .shards import ShardIndex
+    from s2sbench.data.shards import ShardIndex
 
     splits = ShardIndex.load(root).splits()
     return next((s for s in VAL_SPLITS if s in splits), None)

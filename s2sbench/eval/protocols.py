@@ -17,7 +17,7 @@ from typing import Callable
 
 import torch
 
-from .registry import Registry
+from s2sbench.registry import Registry
 
 Tensor = torch.Tensor
 Protocol = Callable[[Tensor, bool], Tensor]

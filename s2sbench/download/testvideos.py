@@ -2,7 +2,7 @@
 
 ``make_test_video`` writes an MP4 (H.264 + AAC, faststart, a keyframe every ``keyint`` frames) with a moving pattern
 and quiet noise; optionally a white flash frame and a 1 kHz beep starting at known times (for sync checks), or a black,
-frozen or silent variant (for the rejection rules). Encoding goes through ``s2sbench.media``.
+frozen or silent variant (for the rejection rules). Encoding goes through ``s2sbench.download.media``.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .media import run_ffmpeg
+from s2sbench.download.media import run_ffmpeg
 
 
 def synthetic_frames(seconds: float, fps: int, width: int, height: int, seed: int = 0, kind: str = "moving",

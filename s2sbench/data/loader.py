@@ -1,7 +1,7 @@
 """``ClipDataset`` (map-style, HDF5 opened lazily once per process), the ``Batch`` it collates to, ``make_loader``.
 
 ``ClipDataset(root, split)[i]`` is a dict: ``video`` (T, C, H, W) float32 in [0, 1], ``audio`` (T, F) float32 from
-the chosen audio feature (``s2sbench.audio``), ``index`` and ``id``. ``.clip(i)`` returns the stored ``Clip``
+the chosen audio feature (``s2sbench.data.audio``), ``index`` and ``id``. ``.clip(i)`` returns the stored ``Clip``
 itself. Batches are batch-major: ``Batch.video`` (B, T, C, H, W), ``Batch.audio`` (B, T, F).
 The dataset holds only paths, so it pickles into DataLoader workers (fork or spawn); each worker opens its own
 file handles on first use (h5py handles must not cross processes).
@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .audio import audio_feature
-from .clip import Clip
-from .shards import ShardError, ShardIndex, audio_from_int16, open_shard, read_clips
+from s2sbench.data.audio import audio_feature
+from s2sbench.data.clip import Clip
+from s2sbench.data.shards import ShardError, ShardIndex, audio_from_int16, open_shard, read_clips
 
 
 @dataclass
@@ -49,10 +49,10 @@ def collate(items: list[dict[str, Any]]) -> Batch:
 
 
 class ClipDataset(Dataset):
-    """The clips of one split of a dataset directory written by ``s2sbench.shards``.
+    """The clips of one split of a dataset directory written by ``s2sbench.data.shards``.
 
     ``num_frames`` keeps only the first frames of each clip (training uses shorter clips than test);
-    ``audio_features`` is a name from ``s2sbench.audio.AUDIO_FEATURES`` (``raw``, ``stft``, ``mel``).
+    ``audio_features`` is a name from ``s2sbench.data.audio.AUDIO_FEATURES`` (``raw``, ``stft``, ``mel``).
     """
 
     def __init__(self, root: str | os.PathLike, split: str, *, num_frames: int | None = None,

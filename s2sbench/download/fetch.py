@@ -2,7 +2,7 @@
 
 - ``fetch(job_url, raw_dir, windows, cfg, pacer)`` downloads whole videos or sections (``download_ranges`` in yt-dlp's
   default copy mode: cuts snap to keyframes, which is why windows are padded and the exact cut happens later in
-  ``s2sbench.media.decode_clip``), checks every file with ffprobe (yt-dlp can report success for a truncated or empty
+  ``s2sbench.download.media.decode_clip``), checks every file with ffprobe (yt-dlp can report success for a truncated or empty
   file) and records ``fetch.json`` beside the files, so a re-run reuses them without touching the network.
 - Failures are classified from yt-dlp's message (``classify``): permanent (``unavailable``, ``private``) are raised at
   once; ``rate_limited`` and transient ones (5xx, connection drops, truncated files) are retried with exponential
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .media import MediaError, ffmpeg_exe, probe
-from .shards import atomic_write_bytes
+from s2sbench.data.shards import atomic_write_bytes
+from s2sbench.download.media import MediaError, ffmpeg_exe, probe
 
 PERMANENT = ("unavailable", "private")
 

@@ -26,7 +26,7 @@ from typing import Callable
 
 import torch
 
-from .registry import Registry
+from s2sbench.registry import Registry
 
 Tensor = torch.Tensor
 # pixels (C * H * W * frames) per chunk on the CPU: keeps the working set in L2; on CUDA everything at once

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean
 
-from .datasets import DATASETS
-from .results import RunResult, comparable_groups
+from s2sbench.data.datasets import DATASETS
+from s2sbench.report.results import RunResult, comparable_groups
 
 PAPER_CSV = Path(__file__).with_name("paper_results.csv")
 TABLES = {1: ("m3so-nb", "m3so"), 2: ("audioset-drums", "youtube-painting"), 3: ("m3so",)}
@@ -166,7 +166,7 @@ def render(table: int, sections, protocol: str, ssim_variant: str) -> dict[str, 
 
 def write_tables(results: list[RunResult], out_dir: str | Path, protocol: str = "best_per_frame",
                  ssim_variant: str = "ssim_paper") -> list[Path]:
-    from .shards import atomic_write_bytes
+    from s2sbench.data.shards import atomic_write_bytes
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

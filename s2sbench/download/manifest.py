@@ -17,7 +17,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from .shards import atomic_write_bytes
+from s2sbench.data.shards import atomic_write_bytes
 
 RETRYABLE = ("rate_limited", "failed_download")
 STATUSES = ("ok", "unavailable", "private", "rate_limited", "failed_download", "failed_decode", "rejected")

@@ -4,12 +4,12 @@
 ``generators/youtube_painting.py``) and, with ``cfg.workers`` threads (the heavy work runs in yt-dlp's and ffmpeg's
 own processes):
 
-1. fetches each video or its padded windows (``s2sbench.fetch``: retries, backoff, rate-limit pacing) into
+1. fetches each video or its padded windows (``s2sbench.download.fetch``: retries, backoff, rate-limit pacing) into
    ``DIR/raw/<video>/``;
-2. cuts every clip exactly in its own decode (``s2sbench.media.decode_clip``), rejects short, black, frozen or silent
-   ones (``s2sbench.quality``), stages the good ones in ``DIR/clips/<video>.h5`` and commits the video's rows in
-   ``DIR/state/<video>.json`` (``s2sbench.manifest``);
-3. assigns splits by video and writes ``DIR/shards`` + ``index.json`` and ``DIR/manifest.csv`` (``s2sbench.assemble``).
+2. cuts every clip exactly in its own decode (``s2sbench.download.media.decode_clip``), rejects short, black, frozen or silent
+   ones (``s2sbench.download.quality``), stages the good ones in ``DIR/clips/<video>.h5`` and commits the video's rows in
+   ``DIR/state/<video>.json`` (``s2sbench.download.manifest``);
+3. assigns splits by video and writes ``DIR/shards`` + ``index.json`` and ``DIR/manifest.csv`` (``s2sbench.download.assemble``).
 
 Re-running skips videos whose state is final; a SIGKILL at any moment loses at most the videos in flight, and the
 shards are rebuilt from the committed states, so they come out the same as after an uninterrupted run.
@@ -19,50 +19,17 @@ from __future__ import annotations
 import hashlib
 import shutil
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from .assemble import AssemblyResult, assemble
-from .clip import Clip, ClipSpec
-from .fetch import FetchConfig, FetchError, Pacer, fetch
-from .manifest import Row, StateStore, VideoState, clip_id
-from .media import MediaError, MediaInfo, decode_clip, probe
-from .quality import QualityRule, fit_audio, reject_reason
-from .shards import audio_to_int16, write_shard
-
-
-@dataclass
-class VideoJob:
-    """One video to fetch and the clips to cut from it.
-
-    ``windows``: padded time windows to fetch (None: the whole video). ``starts``: clip start times in seconds of the
-    source video; None means ``plan(duration)`` chooses them once the video is fetched (YouTube-Painting).
-    """
-
-    key: str
-    url: str
-    windows: list[tuple[float, float]] | None = None
-    starts: list[float] | None = None
-    plan: Callable[[float], list[float]] | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class DownloadConfig:
-    out: Path
-    spec: ClipSpec
-    fetch: FetchConfig = field(default_factory=FetchConfig)
-    quality: QualityRule = field(default_factory=QualityRule)
-    workers: int = 4
-    max_clips: int | None = None  # use only the first N listed clips (list order)
-    keep: set[str] | None = None  # clip ids approved by a person; None keeps every good clip
-    seed: int = 0
-    split_sizes: dict[str, int] = field(default_factory=lambda: {"train": 6000, "val": 1000, "test": 1000})
-    clips_per_shard: int = 128
-    keep_raw: bool = True
-    source: dict[str, Any] = field(default_factory=dict)  # recorded in index.json
-    progress: bool = True
+from s2sbench.data.clip import Clip
+from s2sbench.data.shards import audio_to_int16, write_shard
+from s2sbench.download.assemble import AssemblyResult, assemble
+from s2sbench.download.fetch import FetchError, Pacer, fetch
+from s2sbench.download.jobs import DownloadConfig, VideoJob
+from s2sbench.download.manifest import Row, StateStore, VideoState, clip_id
+from s2sbench.download.media import MediaError, MediaInfo, decode_clip, probe
+from s2sbench.download.quality import fit_audio, reject_reason
 
 
 def clip_sha256(clip: Clip) -> str:

@@ -16,12 +16,12 @@ from typing import Callable
 
 import torch
 
-from .config import override
-from .datasets import DATASETS
-from .models import MODELS, DataSpec, build_model, load_checkpoint
-from .presets import PRESETS, Preset, with_seed
-from .results import RunResult, code_version, hardware, modality_of
-from .shards import INDEX_NAME, ShardIndex
+from s2sbench.config import override
+from s2sbench.data.datasets import DATASETS
+from s2sbench.data.shards import INDEX_NAME, ShardIndex
+from s2sbench.models import MODELS, DataSpec, build_model, load_checkpoint
+from s2sbench.report.results import RunResult, code_version, hardware, modality_of
+from s2sbench.train.presets import PRESETS, Preset, with_seed
 
 
 def ensure_data(dataset: str, root: str | os.PathLike | None = None, echo: Callable[[str], None] = print) -> Path:
@@ -33,11 +33,11 @@ def ensure_data(dataset: str, root: str | os.PathLike | None = None, echo: Calla
     if not info.synthetic:
         raise FileNotFoundError(f"{root}: no {dataset} data here. Get it with:\n  {info.make_command}\n"
                                 f"then pass --data DIR (or set S2SBENCH_DATA)")
-    from generators.m3so import make_m3so  # lazy: the generator is only needed here
+    from s2sbench.generators.m3so import make_m3so  # lazy: the generator is only needed here
 
     variant = "nb" if dataset == "m3so-nb" else "m3so"
     echo(f"No {dataset} data at {root}: generating the embedded default first "
-         f"(generators.m3so.make_m3so, variant {variant!r}, seed 0) ...")
+         f"(s2sbench.generators.m3so.make_m3so, variant {variant!r}, seed 0) ...")
     make_m3so(root, variant=variant, seed=0, progress=True)
     return root
 
@@ -77,7 +77,7 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
 
     Under ``torchrun`` every process trains (DDP, one device each); rank 0 alone generates missing data, evaluates
     and writes; the other ranks return ``(None, run_dir)``."""
-    from .train import _dist, default_device, fit, seed_everything
+    from s2sbench.train.trainer import _dist, default_device, fit, seed_everything
 
     t0, version = time.perf_counter(), code_version()  # the checkout the run starts from
     info, pre = DATASETS.get(dataset), with_seed(PRESETS.get(preset), seed)
@@ -117,7 +117,7 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
 
 def evaluate_model(net, root: Path, dataset: str, pre: Preset, dev: torch.device, run_dir: Path, *,
                    progress: bool, seed: int, checkpoint: str, train: dict | None, version: str = "") -> RunResult:
-    from .evaluate import evaluate
+    from s2sbench.eval.evaluate import evaluate
 
     t0 = time.perf_counter()
     ev = evaluate(net, root, dataset, pre.eval, device=dev, out_dir=run_dir, progress=progress)

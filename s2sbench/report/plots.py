@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .results import RunResult, comparable_groups
+from s2sbench.report.results import RunResult, comparable_groups
 
 
 def _mean_curves(curves: list[list[float]]) -> np.ndarray:

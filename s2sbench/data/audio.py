@@ -17,8 +17,8 @@ from functools import cached_property
 
 import numpy as np
 
-from .clip import ClipSpec
-from .registry import Registry
+from s2sbench.data.clip import ClipSpec
+from s2sbench.registry import Registry
 
 AUDIO_FEATURES: Registry[type["AudioFeature"]] = Registry("audio feature")
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .manifest import Row, VideoState, write_manifest
-from .shards import INDEX_NAME, ShardIndex, ShardRecord, ShardWriter, open_shard, read_clips
+from s2sbench.data.shards import INDEX_NAME, ShardIndex, ShardRecord, ShardWriter, open_shard, read_clips
+from s2sbench.download.manifest import Row, VideoState, write_manifest
 
 if TYPE_CHECKING:
-    from .download import DownloadConfig, VideoJob
+    from s2sbench.download.jobs import DownloadConfig, VideoJob
 
 
 @dataclass
