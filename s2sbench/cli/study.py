@@ -66,13 +66,16 @@ def create_cmd(run_a: str, run_b: str, n: int, out: str, seed: int, data_root: s
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (other than loopback only behind a TLS proxy: plain HTTP).")
 @click.option("--port", default=8080, show_default=True, help="Port (0 picks a free one).")
-@click.option("--verbose", is_flag=True, help="Log every request (paths redacted: tokens are never logged).")
+@click.option("--timeout", default=20, show_default=True, type=click.IntRange(1, 3600),
+              help="Seconds an idle connection stays open, and a request may take to arrive completely.")
+@click.option("--access-log/--no-access-log", default=True, show_default=True,
+              help="One JSON line per request on stderr (tokens replaced by <token>).")
 @_errors
-def serve_cmd(study_dir: str, host: str, port: int, verbose: bool) -> None:
-    """Serve the rater pages and the admin tally until Ctrl-C."""
+def serve_cmd(study_dir: str, host: str, port: int, timeout: int, access_log: bool) -> None:
+    """Serve the rater pages and the admin tally (on waitress) until Ctrl-C or SIGTERM."""
     from s2sbench.study.server import serve
 
-    serve(study_dir, host, port, verbose)
+    serve(study_dir, host, port, timeout=timeout, access_log=access_log)
 
 
 @study.command("invite")
@@ -90,6 +93,13 @@ def invite_cmd(study_dir: str, rater: str | None, admin: bool, rotate: bool, bas
         raise StudyError("give either --rater NAME or --admin")
     conn = store.open_study(study_dir)
     try:
+        closed = store.closed_at(conn)
+        if closed and rater is not None and not rotate:
+            raise StudyError(f"{study_dir}: the study was closed at {closed}, so a new rater could not vote; "
+                             "start a new study for more raters (--admin and --rotate still work)")
+        if closed and rater is not None:
+            click.echo(f"warning: the study was closed at {closed}: this link shows the votes, it cannot change "
+                       "them", err=True)
         if admin:
             click.echo(_link(base_url, "a", store.set_admin_token(conn)))
         else:

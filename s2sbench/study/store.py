@@ -4,6 +4,8 @@ Every caller opens its own connection (``connect``; the server opens one per req
 threads. The database runs in WAL mode with ``synchronous=FULL``; a vote is one ``BEGIN IMMEDIATE`` transaction
 (an UPSERT on the (rater, pair) primary key), so a rater has at most one vote per pair, a later vote replaces the
 earlier one (``revisions`` counts replacements), and a vote that was acknowledged survives the server being killed.
+``plays`` records that a rater played a pair through (a start, then an end at least most of the clip's length
+later, by the server's clock); the server accepts a vote only for a played pair (``record_vote(require_played=)``).
 
 Tokens are ``secrets.token_urlsafe`` strings; only their SHA-256 is stored, and a presented token's hash is compared
 with ``hmac.compare_digest`` against every stored hash. Re-issuing a link (``rotate``) invalidates the old one.
@@ -17,6 +19,7 @@ import random
 import re
 import secrets
 import sqlite3
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -57,6 +60,16 @@ CREATE TABLE votes (
 );
 """
 
+_PLAYS = """
+CREATE TABLE IF NOT EXISTS plays (                               -- added after schema 1 (``ensure_plays``)
+    rater_id INTEGER NOT NULL REFERENCES raters(id),
+    pair_id INTEGER NOT NULL REFERENCES pairs(id),
+    started REAL NOT NULL,                                       -- unix time of the latest start (server clock)
+    played TEXT,                                                 -- when the rater first played it through
+    PRIMARY KEY (rater_id, pair_id)
+);
+"""
+
 _UPSERT = """
 INSERT INTO votes (rater_id, pair_id, choice, revisions, created, updated) VALUES (?, ?, ?, 0, ?, ?)
 ON CONFLICT (rater_id, pair_id) DO UPDATE SET
@@ -70,6 +83,10 @@ class StudyClosed(StudyError):
 
 class UnknownPair(StudyError):
     """A vote named a pair the study does not have."""
+
+
+class NotPlayed(StudyError):
+    """A vote (or a play's end) for a pair the rater has not played through."""
 
 
 def now() -> str:
@@ -112,9 +129,14 @@ def open_study(study: str | Path) -> sqlite3.Connection:
 
 def init(conn: sqlite3.Connection, info: dict[str, Any]) -> None:
     """Create the tables of a new study and store its facts ``info`` (runs, dataset, seed, ...)."""
-    conn.executescript(_SCHEMA)
+    conn.executescript(_SCHEMA + _PLAYS)
     conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
                      [("schema_version", str(SCHEMA_VERSION)), ("info", json.dumps(info, sort_keys=True))])
+
+
+def ensure_plays(conn: sqlite3.Connection) -> None:
+    """Add the ``plays`` table to a study made before it existed (a no-op otherwise)."""
+    conn.execute(_PLAYS)
 
 
 def study_info(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -193,8 +215,39 @@ def is_admin(conn: sqlite3.Connection, token: str) -> bool:
     return bool(row) and _well_formed(token) and hmac.compare_digest(row[0], token_hash(token))
 
 
-def record_vote(conn: sqlite3.Connection, rater_id: int, pair_id: int, choice: str) -> None:
-    """Store (or replace) one vote in its own transaction; raise ``StudyClosed`` / ``UnknownPair``."""
+def record_play(conn: sqlite3.Connection, rater_id: int, pair_id: int, event: str, min_seconds: float) -> bool:
+    """A rater's play of a pair: ``start`` (again) or ``end``, which counts only ``min_seconds`` after the latest
+    start. Return whether the pair is now played through; raise ``UnknownPair`` / ``NotPlayed``."""
+    if not conn.execute("SELECT 1 FROM pairs WHERE id = ?", (pair_id,)).fetchone():
+        raise UnknownPair(f"no pair {pair_id}")
+    t = time.time()
+    if event == "start":
+        conn.execute("INSERT INTO plays (rater_id, pair_id, started) VALUES (?, ?, ?) ON CONFLICT (rater_id, pair_id) "
+                     "DO UPDATE SET started = excluded.started", (rater_id, pair_id, t))
+        return played(conn, rater_id, pair_id)
+    row = conn.execute("SELECT started FROM plays WHERE rater_id = ? AND pair_id = ?", (rater_id, pair_id)).fetchone()
+    if row is None or t - row[0] < min_seconds:
+        raise NotPlayed(f"pair {pair_id} ended {0 if row is None else t - row[0]:.1f} s after it started; "
+                        f"play it through ({min_seconds:.1f} s at least)")
+    conn.execute("UPDATE plays SET played = ? WHERE rater_id = ? AND pair_id = ? AND played IS NULL",
+                 (now(), rater_id, pair_id))
+    return True
+
+
+def played(conn: sqlite3.Connection, rater_id: int, pair_id: int) -> bool:
+    return conn.execute("SELECT 1 FROM plays WHERE rater_id = ? AND pair_id = ? AND played IS NOT NULL",
+                        (rater_id, pair_id)).fetchone() is not None
+
+
+def played_pairs(conn: sqlite3.Connection, rater_id: int) -> set[int]:
+    return {r[0] for r in conn.execute("SELECT pair_id FROM plays WHERE rater_id = ? AND played IS NOT NULL",
+                                       (rater_id,))}
+
+
+def record_vote(conn: sqlite3.Connection, rater_id: int, pair_id: int, choice: str,
+                require_played: bool = False) -> None:
+    """Store (or replace) one vote in its own transaction; raise ``StudyClosed`` / ``UnknownPair`` (and
+    ``NotPlayed`` with ``require_played`` when the rater has not played the pair through)."""
     if choice not in CHOICES:
         raise StudyError(f"bad choice {choice!r}: one of {', '.join(CHOICES)}")
     stamp = now()
@@ -204,6 +257,8 @@ def record_vote(conn: sqlite3.Connection, rater_id: int, pair_id: int, choice: s
             raise StudyClosed("the study is closed; votes can no longer change")
         if not conn.execute("SELECT 1 FROM pairs WHERE id = ?", (pair_id,)).fetchone():
             raise UnknownPair(f"no pair {pair_id}")
+        if require_played and not played(conn, rater_id, pair_id):
+            raise NotPlayed(f"pair {pair_id} has not been played through yet: play both videos to the end first")
         conn.execute(_UPSERT, (rater_id, pair_id, choice, stamp, stamp))
         conn.execute("COMMIT")
     except BaseException:
