@@ -61,15 +61,16 @@ def make_runs(tmp: Path) -> tuple[Path, Path, Path]:
     return data, tmp / "run_a", tmp / "run_b"
 
 
-def bare_study(path: Path, n_pairs: int, left: str = "AB") -> Path:
-    """A study database without media (enough for voting and tally tests); pair i shows run left[i % 2] left."""
+def bare_study(path: Path, n_pairs: int, left: str = "AB", fps: int = 10) -> Path:
+    """A study database without media (enough for voting and tally tests); pair i shows run left[i % 2] left;
+    a clip lasts (N_PAST + N_FUTURE) / fps seconds."""
     from s2sbench.study import store
 
     path.mkdir(parents=True)
     conn = store.connect(path / store.DB_NAME, create=True)
     store.init(conn, {"a": {"run": "ra", "model": "model-a", "seed": 0}, "b": {"run": "rb", "model": "model-b",
                       "seed": 0}, "dataset": "m3so-nb", "split": "test", "data_root": "d", "n_past": N_PAST,
-                      "n_future": N_FUTURE, "fps": 10, "n_pairs": n_pairs, "seed": 0, "scale": 5,
+                      "n_future": N_FUTURE, "fps": fps, "n_pairs": n_pairs, "seed": 0, "scale": 5,
                       "seen_rgb": [30, 136, 229], "created": store.now()})
     for i in range(1, n_pairs + 1):
         store.add_pair(conn, i, f"clip{i:03d}", i, left[i % len(left)], f"p{i:04d}-L.mp4", f"p{i:04d}-R.mp4")
@@ -78,13 +79,13 @@ def bare_study(path: Path, n_pairs: int, left: str = "AB") -> Path:
 
 
 class Server:
-    """``s2sbench study serve STUDY --port 0`` in a subprocess; ``url`` is read from its first line."""
+    """``s2sbench study serve STUDY --port 0 [ARGS]`` in a subprocess; ``url`` is read from its first line."""
 
-    def __init__(self, study: Path, log: Path):
+    def __init__(self, study: Path, log: Path, *args: str):
         env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
         self.log = open(log, "w+b")
-        self.proc = subprocess.Popen([sys.executable, "-m", "s2sbench", "study", "serve", str(study), "--port", "0"],
-                                     stdout=subprocess.PIPE, stderr=self.log, env=env, cwd=ROOT)
+        cmd = [sys.executable, "-m", "s2sbench", "study", "serve", str(study), "--port", "0", *args]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, env=env, cwd=ROOT)
         line = self.proc.stdout.readline().decode()
         if " at http://" not in line:
             self.stop()

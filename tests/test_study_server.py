@@ -1,19 +1,25 @@
 """The study server over loopback, run as ``s2sbench study serve`` in a subprocess: only tokens get in, inputs are
-validated, 20 concurrent clients lose no vote, and a SIGKILLed server keeps every vote it acknowledged."""
+validated, a vote needs a play-through, 20 concurrent clients lose no vote, and a SIGKILLed or SIGTERMed server
+keeps every vote it acknowledged (the SIGTERMed one exits cleanly)."""
 from __future__ import annotations
 
 import http.client
 import json
+import signal
+import subprocess
+import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 
 import pytest
-from _study_fixtures import Server, bare_study, wait_until
+from _study_fixtures import ROOT, Server, bare_study, wait_until
 
 from s2sbench.study import store
 
 N_PAIRS = 6
+FPS = 100  # a clip of the bare study lasts 0.25 s
 
 
 def request(url: str, body: object = None, ctype: str = "application/json", headers: dict | None = None,
@@ -28,6 +34,18 @@ def request(url: str, body: object = None, ctype: str = "application/json", head
         return e.code, e.read(), dict(e.headers)
 
 
+def play_all(url, tokens, pairs=range(1, N_PAIRS + 1)):
+    """Play every pair through for every rater token (a start, a clip's length, an end)."""
+    for tok in tokens:
+        for p in pairs:
+            assert request(f"{url}/r/{tok}/api/play", {"pair": p, "event": "start"})[0] == 200
+    time.sleep((5 + 20) / FPS)
+    for tok in tokens:
+        for p in pairs:
+            status, body, _ = request(f"{url}/r/{tok}/api/play", {"pair": p, "event": "end"})
+            assert status == 200 and json.loads(body)["played"] is True, body
+
+
 def invite(study, names):
     conn = store.open_study(study)
     try:
@@ -38,7 +56,7 @@ def invite(study, names):
 
 @pytest.fixture
 def study(tmp_path):
-    s = bare_study(tmp_path / "study", N_PAIRS)
+    s = bare_study(tmp_path / "study", N_PAIRS, fps=FPS)
     (s / store.MEDIA_DIR).mkdir()
     for i in range(1, N_PAIRS + 1):
         for side in "LR":
@@ -82,6 +100,17 @@ def test_tokens_validation_and_closing(study, tmp_path):
                                  (b"x" * 5000, "application/json", 413)):
             assert request(f"{r}/api/vote", raw=raw, ctype=ctype)[0] == code, raw[:40]
         assert request(f"{r}/api/state", {"pair": 1, "choice": "left"})[0] == 405
+        # a vote needs a play-through: an end right after the start does not count
+        assert request(f"{r}/api/vote", {"pair": 2, "choice": "left"})[0] == 409
+        assert request(f"{r}/api/play", {"pair": 2, "event": "end"})[0] == 409
+        assert request(f"{r}/api/play", {"pair": 2, "event": "start"})[0] == 200
+        assert request(f"{r}/api/play", {"pair": 2, "event": "end"})[0] == 409
+        assert request(f"{r}/api/vote", {"pair": 2, "choice": "left"})[0] == 409
+        for bad_play in ({"pair": 2, "event": "stop"}, {"pair": 2}, {"pair": "2", "event": "end"}):
+            assert request(f"{r}/api/play", bad_play)[0] == 400
+        assert request(f"{r}/api/play", {"pair": 99, "event": "start"})[0] == 404
+        play_all(srv.url, [tok["alice"]], [2])
+        assert [p["played"] for p in json.loads(request(f"{r}/api/state")[1])["pairs"] if p["id"] == 2] == [True]
         status, body, _ = request(f"{r}/api/vote", {"pair": 2, "choice": "left"})
         assert status == 200 and json.loads(body) == {"ok": True, "pair": 2, "choice": "left", "voted": 1,
                                                       "total": N_PAIRS}
@@ -98,7 +127,10 @@ def test_tokens_validation_and_closing(study, tmp_path):
     assert [tuple(v) for v in conn.execute("SELECT rater_id, pair_id, choice FROM votes")] == [(1, 2, "left")]
     conn.close()
     log = (tmp_path / "server.log").read_text()
-    assert all(t not in log for t in (*tok.values(), admin))
+    assert all(t not in log for t in (*tok.values(), admin)) and "Traceback" not in log
+    records = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert {"method", "path", "status", "bytes", "ms", "rater"} <= set(records[0])
+    assert {(r["path"], r["status"]) for r in records} >= {("/r/<token>/api/vote", 409), ("/r/<token>/api/vote", 200)}
 
 
 def test_twenty_concurrent_clients_lose_nothing(study, tmp_path):
@@ -106,6 +138,7 @@ def test_twenty_concurrent_clients_lose_nothing(study, tmp_path):
     tok = invite(study, names)
     rounds, acked, errors = 3, {}, []
     srv = Server(study, tmp_path / "server.log")
+    play_all(srv.url, tok.values())
     barrier = threading.Barrier(len(names))
 
     def client(name):
@@ -140,12 +173,15 @@ def test_twenty_concurrent_clients_lose_nothing(study, tmp_path):
         assert choice == acked[name][pair] and revisions == rounds - 1
 
 
-def test_sigkill_keeps_every_acknowledged_vote(study, tmp_path):
+def _vote_until_stopped(study, tmp_path, stop_server):
+    """8 clients vote as fast as they can until ``stop_server(srv)`` ends the server; every acknowledged vote must be
+    stored, and at most the one request per client in flight at the end may be stored without an acknowledgement."""
     names = [f"k{i}" for i in range(8)]
     tok = invite(study, names)
     srv = Server(study, tmp_path / "server.log")
+    play_all(srv.url, tok.values())
     acked = {n: [] for n in names}  # (pair, choice) in the order the server acknowledged them
-    inflight = {}  # the one request per client that may have been cut off by the kill
+    inflight = {}  # the one request per client that may have been cut off by the stop
     stop = threading.Event()
 
     def client(i, name):
@@ -167,7 +203,7 @@ def test_sigkill_keeps_every_acknowledged_vote(study, tmp_path):
         t.start()
     try:
         assert wait_until(lambda: sum(map(len, acked.values())) >= 150, timeout=60)
-        srv.kill()
+        rc = stop_server(srv)
     finally:
         stop.set()
         for t in threads:
@@ -183,10 +219,29 @@ def test_sigkill_keeps_every_acknowledged_vote(study, tmp_path):
             mine = [c for p, c in acked[name] if p == pair]
             cut = inflight[name][1] if inflight[name][0] == pair and inflight[name] not in acked[name][-1:] else None
             if (name, pair) not in stored:
-                assert not mine  # at most the request cut off by the kill is missing
+                assert not mine  # at most the request cut off by the stop is missing
                 continue
             choice, revisions = stored[(name, pair)]
             if revisions + 1 == len(mine):
                 assert choice == mine[-1]
-            else:  # the request in flight at the kill was committed but not acknowledged
+            else:  # the request in flight at the stop was committed but not acknowledged
                 assert cut is not None and revisions + 1 == len(mine) + 1 and choice == cut
+    return rc, (tmp_path / "server.log").read_text()
+
+
+def test_sigkill_keeps_every_acknowledged_vote(study, tmp_path):
+    rc, _ = _vote_until_stopped(study, tmp_path, lambda srv: srv.kill())
+
+
+def test_sigterm_stops_gracefully_and_a_busy_port_is_one_line(study, tmp_path):
+    def term(srv):
+        port = srv.url.rsplit(":", 1)[1]  # a second server on the same port: one Error line, exit status 1
+        second = subprocess.run([sys.executable, "-m", "s2sbench", "study", "serve", str(study), "--port", port],
+                                capture_output=True, text=True, timeout=30, cwd=ROOT)
+        assert second.returncode == 1 and second.stderr.count("\n") == 1, second.stderr
+        assert second.stderr.startswith("Error: ") and "already in use" in second.stderr
+        srv.proc.send_signal(signal.SIGTERM)
+        return srv.proc.wait(20)
+
+    rc, log = _vote_until_stopped(study, tmp_path, term)
+    assert rc == 0 and "stopped (" in log and "Traceback" not in log

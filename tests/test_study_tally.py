@@ -80,7 +80,7 @@ def test_summary_by_hand(voted_study):
     assert (p["ci_low"], p["ci_high"]) == (pytest.approx(ci.low), pytest.approx(ci.high))
     assert p["p_value"] == pytest.approx(ref.pvalue)
     # pair pluralities: A, A, none, B, tie, A
-    assert s["pair_majority"] == {"n_a": 3, "n_b": 1, "n_tie": 1, "prefer_a": 0.75}
+    assert s["pair_majority"] == {"n_a": 3, "n_b": 1, "n_tie": 1, "n_none": 1, "prefer_a": 0.75}
     # items with >= 2 votes (A/B/tie): [3,0,0] [2,1,0] [1,1,1] [0,3,0] [1,0,2]: P = 8/15, Pe = 83/225 -> 37/142
     assert s["fleiss_kappa"] == pytest.approx(37 / 142)
     assert s["pairwise_agreement"] == pytest.approx(16 / 30)
@@ -97,7 +97,7 @@ def test_tally_cli_writes_table4_and_votes(voted_study, tmp_path):
     assert [(r["dataset"], float(r["prefer_a"]), r["source"]) for r in paper] == [
         ("AudioSet", 0.83, "paper"), ("YouTube Painting", 0.92, "paper")]
     md = (voted_study / "table4.md").read_text()
-    assert "| 61.5% |" in md and "| 83% |" in md and "| 92% |" in md and md.count("| paper |") == 2
+    assert "| 61.5% |" in md and "| 75.0% of 4 pairs |" in md and "| 83% |" in md and "| 92% |" in md and md.count("| paper |") == 2
     votes = list(csv.DictReader(io.StringIO((tmp_path / "votes.csv").read_text())))
     assert len(votes) == 16 and all(v["revisions"] == "1" for v in votes)
     pair3 = {v["rater"]: (v["choice"], v["preferred"], v["preferred_model"]) for v in votes if v["pair_id"] == "3"}
@@ -114,3 +114,9 @@ def test_closed_study_refuses_votes(voted_study):
         store.record_vote(conn, 1, 1, "tie")
     assert conn.execute("SELECT choice FROM votes WHERE rater_id = 1 AND pair_id = 1").fetchone()[0] == "right"
     conn.close()
+    # no new raters after the close (their links could not vote); a new admin link and a rotated one still work
+    res = CliRunner().invoke(main, ["study", "invite", str(voted_study), "--rater", "late"])
+    assert res.exit_code == 1 and "closed" in res.output and "/r/" not in res.output
+    assert CliRunner().invoke(main, ["study", "invite", str(voted_study), "--admin"]).exit_code == 0
+    res = CliRunner().invoke(main, ["study", "invite", str(voted_study), "--rater", "r1", "--rotate"])
+    assert res.exit_code == 0 and "/r/" in res.output and "cannot change" in res.output

@@ -1,8 +1,8 @@
 """``study create``: pick clips both runs generated, render each side of each pair as an MP4, write ``study.db``.
 
 Each video is the clip's seen frames followed by one run's generated frames, enlarged (nearest neighbour) and
-framed: seen frames get a coloured border (``SEEN_RGB``), generated ones a dark grey one, so raters know where the
-prediction starts. The clip's own audio plays along (H.264 yuv420p + AAC through ``s2sbench.download.media.write_video``).
+framed: seen frames get a blue border (``SEEN_RGB``), generated ones an orange one (``GENERATED_RGB``, which stands
+out against grey outputs), so raters know where the prediction starts. The clip's own audio plays along (H.264 yuv420p + AAC through ``s2sbench.download.media.write_video``).
 Which run is shown on the left is drawn per pair and recorded. Media names (``p0001-L.mp4``) do not reveal the run.
 The study is built in a temporary directory next to ``out`` and renamed into place when complete.
 """
@@ -19,13 +19,13 @@ from s2sbench.study import StudyError, store
 from s2sbench.study.runs import Run, common_indices, load_run
 
 SEEN_RGB = (30, 136, 229)  # blue border: real frames the models saw
-GENERATED_RGB = (60, 60, 60)  # dark grey border: generated frames
+GENERATED_RGB = (240, 140, 0)  # orange border: generated frames (stands out against grey outputs)
 TARGET_PX = 256  # frames are enlarged by an integer factor to about this size
 AUDIO_RATE = 48000  # AAC at a rate every browser decodes
 
 
 def framed(frames: np.ndarray, n_seen: int, scale: int, border: int) -> np.ndarray:
-    """(T, H, W, C) uint8 -> (T, H*scale + 2*border, W*scale + 2*border, 3): enlarged, seen frames in blue."""
+    """(T, H, W, C) uint8 -> (T, H*scale + 2*border, W*scale + 2*border, 3): enlarged and framed."""
     if frames.shape[-1] == 1:
         frames = np.repeat(frames, 3, axis=-1)
     big = frames.repeat(scale, axis=1).repeat(scale, axis=2)  # (T, H*s, W*s, 3)
@@ -93,7 +93,8 @@ def create_study(a_dir: str | Path, b_dir: str | Path, out: str | Path, n: int =
             "b": {"run": str(b.path.resolve()), "model": b.result["model"], "seed": b.result["seed"]},
             "dataset": a.result["dataset"], "split": a.result["split"], "data_root": str(root),
             "n_past": n_past, "n_future": n_future, "fps": spec.fps, "n_pairs": n, "seed": seed,
-            "scale": scale, "seen_rgb": list(SEEN_RGB), "created": store.now()})
+            "scale": scale, "seen_rgb": list(SEEN_RGB), "generated_rgb": list(GENERATED_RGB),
+            "created": store.now()})
         for pid, (index, left) in enumerate(tqdm(list(zip(chosen, left_runs)), desc="rendering pairs",
                                                  disable=not progress), start=1):
             clip = ds.clip(index)

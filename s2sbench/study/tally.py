@@ -6,7 +6,7 @@ Definitions (all over the stored votes, one per rater and pair):
   its p-value the two-sided exact binomial test of "no preference" (p = 1/2): 2 * P(X <= min(k, n - k)), capped at 1.
   Each judgement counts once, as in a single-rater study; with several raters per pair the judgements are not
   independent, so the **pair majority** share (each pair counts once, by its strict-plurality label; pairs without
-  one are left out) is reported too.
+  one are left out) is reported too, with its denominator: the pairs whose majority is A or B.
 * **Agreement with the others** (per rater): on pairs where the *other* raters have a strict-plurality label among
   A / B / tie, the share where this rater chose that label.
 * **Fleiss' kappa** over the labels A / B / tie, on pairs with at least two votes, in the form that allows a varying
@@ -144,14 +144,15 @@ def summarize(conn: sqlite3.Connection) -> dict[str, Any]:
         "raters_invited": conn.execute("SELECT COUNT(*) FROM raters").fetchone()[0], "raters_voted": len(raters),
         "closed_at": store.closed_at(conn), "preference": Preference.of([v["preferred"] for v in votes]).to_dict(),
         "pair_majority": {"n_a": pair_pref.k_a, "n_b": pair_pref.k_b, "n_tie": pair_pref.ties,
-                          "prefer_a": _num(pair_pref.share)},
+                          "n_none": len(by_pair) - len(majorities), "prefer_a": _num(pair_pref.share)},
         "fleiss_kappa": _num(fleiss_kappa(counts)), "pairwise_agreement": _num(pairwise_agreement(counts)),
         "raters": raters,
     }
 
 
 CSV_COLUMNS = ("dataset", "split", "a_model", "b_model", "prefer_a", "ci_low", "ci_high", "p_value", "n_a", "n_b",
-               "n_tie", "raters", "pairs", "pair_majority_prefer_a", "fleiss_kappa", "pairwise_agreement", "source")
+               "n_tie", "raters", "pairs", "pair_majority_prefer_a", "pair_majority_n", "fleiss_kappa",
+               "pairwise_agreement", "source")
 
 RATER_COLUMNS = ("dataset", "rater", "votes", "prefer_a", "ci_low", "ci_high", "p_value", "n_a", "n_b", "n_tie",
                  "agree_with_others", "n_comparable")
@@ -164,7 +165,9 @@ def table4_rows(summaries: Sequence[dict[str, Any]], paper: bool = True) -> list
         rows.append({"dataset": s["dataset"], "split": s["split"], "a_model": s["a"], "b_model": s["b"],
                      **{k: p[k] for k in ("prefer_a", "ci_low", "ci_high", "p_value", "n_a", "n_b", "n_tie")},
                      "raters": s["raters_voted"], "pairs": s["pairs_voted"],
-                     "pair_majority_prefer_a": s["pair_majority"]["prefer_a"], "fleiss_kappa": s["fleiss_kappa"],
+                     "pair_majority_prefer_a": s["pair_majority"]["prefer_a"],
+                     "pair_majority_n": s["pair_majority"]["n_a"] + s["pair_majority"]["n_b"],
+                     "fleiss_kappa": s["fleiss_kappa"],
                      "pairwise_agreement": s["pairwise_agreement"], "source": "this study"})
     if paper:
         for name, a, b, share in PAPER_TABLE4:
@@ -194,7 +197,7 @@ def to_markdown(summaries: Sequence[dict[str, Any]], rows: Sequence[dict[str, An
     """Table 4 (one row per study, then the paper's rows) and a per-rater table for each study."""
     out = ["Table 4: human preference, share of judgements preferring A over B (\"can't tell\" excluded)", "",
            "| Dataset | A | B | Prefer A | 95% CI (Wilson) | p (exact binomial) | A / B / tie | Raters | Pairs "
-           "| Pair majority prefer A | Fleiss' κ | Source |",
+           "| Pair majority prefer A (of pairs with an A or B majority) | Fleiss' κ | Source |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r["source"] == "paper":
@@ -204,7 +207,8 @@ def to_markdown(summaries: Sequence[dict[str, Any]], rows: Sequence[dict[str, An
         ci = "–" if r["ci_low"] is None else f"{_pct(r['ci_low'])} – {_pct(r['ci_high'])}"
         out.append(f"| {r['dataset']} | {r['a_model']} | {r['b_model']} | {_pct(r['prefer_a'])} | {ci} "
                    f"| {_fix(r['p_value'], '.3g')} | {r['n_a']} / {r['n_b']} / {r['n_tie']} | {r['raters']} "
-                   f"| {r['pairs']} | {_pct(r['pair_majority_prefer_a'])} | {_fix(r['fleiss_kappa'])} | this study |")
+                   f"| {r['pairs']} | {_pct(r['pair_majority_prefer_a'])} of {r['pair_majority_n']} pairs "
+                   f"| {_fix(r['fleiss_kappa'])} | this study |")
     for s in summaries:
         out += ["", f"Raters ({s['dataset']}: A = {s['a']}, B = {s['b']}; pairwise agreement "
                     f"{_pct(s['pairwise_agreement'])})", "",

@@ -17,6 +17,14 @@ function fill(tbody, rows, headerColumn) {
   }));
 }
 
+// the share over the pairs whose majority is A or B, with that denominator and what was left out
+function pairMajority(m, voted) {
+  const n = m.n_a + m.n_b;
+  const left = [m.n_tie && `${m.n_tie} "can't tell"`, m.n_none && `${m.n_none} without a majority`].filter(Boolean);
+  return `${pct(m.prefer_a)} (${m.n_a} of ${n} pairs; of ${voted} voted` +
+    (left.length ? `, ${left.join(", ")} left out)` : ")");
+}
+
 async function refresh() {
   try {
     const res = await fetch("api/tally", { cache: "no-store" });
@@ -30,7 +38,7 @@ async function refresh() {
       ["95% CI (Wilson)", p.ci_low === null ? "–" : `${pct(p.ci_low)} – ${pct(p.ci_high)}`],
       ["p (exact binomial)", num(p.p_value, 3)],
       ["Votes A / B / tie", `${p.n_a} / ${p.n_b} / ${p.n_tie}`],
-      ["Pair majority prefer A", pct(t.pair_majority.prefer_a)],
+      ["Pair majority prefer A", pairMajority(t.pair_majority, t.pairs_voted)],
       ["Pairs voted", `${t.pairs_voted} of ${t.n_pairs}`],
       ["Raters voted / invited", `${t.raters_voted} / ${t.raters_invited}`],
       ["Fleiss' kappa", num(t.fleiss_kappa, 3)],
