@@ -1,4 +1,7 @@
-"""``study serve``: the raters' web app and the admin's live tally, on the standard library's ThreadingHTTPServer.
+"""The study server as it was before issue #17 (the standard library's ThreadingHTTPServer), kept verbatim as the
+reference of benchmarks/bench_study.py only; ``s2sbench study serve`` runs s2sbench/study/server.py (waitress).
+
+``study serve``: the raters' web app and the admin's live tally, on the standard library's ThreadingHTTPServer.
 
 Routes (everything lives under a token; any other path, and any unknown token, is a plain 404)::
 
@@ -245,3 +248,7 @@ def serve(study: str | Path, host: str = "127.0.0.1", port: int = 8080, verbose:
         pass
     finally:
         server.server_close()
+
+
+if __name__ == "__main__":  # the reference of benchmarks/bench_study.py: python _old_study_server.py STUDY
+    serve(sys.argv[1], port=0)

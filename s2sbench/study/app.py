@@ -85,6 +85,9 @@ class StudyApp:
         page = resources.files("s2sbench.study") / "page"
         self.assets = {name: page.joinpath(name).read_bytes() for d in ASSETS.values() for name in d.values()}
         self._local = threading.local()
+        # one writer at a time inside this process: threads queue on this lock instead of in SQLite's busy handler,
+        # which sleeps in steps of up to 100 ms and made the slowest votes slow
+        self._write = threading.Lock()
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -170,7 +173,8 @@ class StudyApp:
             raise Reply(400, PAIR_SCHEMA % '"choice": "left" | "right" | "tie"')
         pair, choice = _pair(data, '"choice": "left" | "right" | "tie"'), data["choice"]
         try:
-            store.record_vote(conn, who["id"], pair, choice, require_played=True)
+            with self._write:
+                store.record_vote(conn, who["id"], pair, choice, require_played=True)
         except store.StudyClosed as e:
             raise Reply(403, str(e)) from None
         except store.UnknownPair as e:
@@ -186,7 +190,8 @@ class StudyApp:
             raise Reply(400, PAIR_SCHEMA % '"event": "start" | "end"')
         pair = _pair(data, '"event": "start" | "end"')
         try:
-            done = store.record_play(conn, who["id"], pair, data["event"], self.min_play)
+            with self._write:
+                done = store.record_play(conn, who["id"], pair, data["event"], self.min_play)
         except store.UnknownPair as e:
             raise Reply(404, str(e)) from None
         except store.NotPlayed as e:
