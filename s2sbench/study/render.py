@@ -2,9 +2,10 @@
 
 Each video is the clip's seen frames followed by one run's generated frames, enlarged (nearest neighbour) and
 framed: seen frames get a blue border (``SEEN_RGB``), generated ones an orange one (``GENERATED_RGB``, which stands
-out against grey outputs), so raters know where the prediction starts. The clip's own audio plays along (H.264 yuv420p + AAC through ``s2sbench.download.media.write_video``).
-Which run is shown on the left is drawn per pair and recorded. Media names (``p0001-L.mp4``) do not reveal the run.
-The study is built in a temporary directory next to ``out`` and renamed into place when complete.
+out against grey outputs), so raters know where the prediction starts. The clip's own audio plays along (H.264
+yuv420p + AAC through ``s2sbench.download.media.write_video``). Which run is shown on the left is drawn per pair and
+recorded. Media names (``p0001-L.mp4``) do not reveal the run. The study is built in a temporary directory next to
+``out`` and renamed into place when complete.
 """
 from __future__ import annotations
 

@@ -16,7 +16,8 @@ let lastVote = -Infinity;
 let names = ["left", "right"];
 
 const cap = (s) => s[0].toUpperCase() + s.slice(1);
-const label = (choice) => (choice === "tie" ? "can't tell" : `${choice === "left" ? names[0] : names[1]} is more realistic`);
+const label = (choice) =>
+  (choice === "tie" ? "can't tell" : `${choice === "left" ? names[0] : names[1]} is more realistic`);
 
 function status(text, bad) {
   $("status").textContent = text;
@@ -24,7 +25,9 @@ function status(text, bad) {
 }
 
 async function post(url, obj) {
-  const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(obj) });
+  const res = await fetch(url, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(obj),
+  });
   let body = {};
   try { body = await res.json(); } catch (e) { body = { error: `the server answered ${res.status}` }; }
   return [res, body];
