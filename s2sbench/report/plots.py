@@ -104,6 +104,7 @@ def _plot_dataset(results: list[RunResult], dataset: str, out_dir: Path, protoco
 
 def write_plots(results: list[RunResult], out_dir: str | Path, protocol: str = "best_per_frame",
                 ssim_variant: str = "ssim_paper") -> list[Path]:
+    require("matplotlib", "plots")  # before anything is written
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
