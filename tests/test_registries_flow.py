@@ -174,7 +174,9 @@ def test_metrics_default_to_every_registered_one_and_can_be_restricted(tmp_path,
     from s2sbench.models import DataSpec, build_model
     from s2sbench.testing import write_fake_dataset
 
-    assert EvalConfig().metrics == ()
+    from s2sbench.config import override
+
+    assert EvalConfig().metrics == () and override(EvalConfig(), ["metrics=psnr,ssim"]).metrics == ("psnr", "ssim")
     write_fake_dataset(tmp_path, "m3so-nb", {"train": 0, "val": 0, "test": 2})
     net = build_model("copy_last", DataSpec.for_dataset("m3so-nb"))
     with METRICS.registered("toy_mae", Metric("toy_mae", toy_mae, False, "mean absolute error")):
@@ -258,3 +260,26 @@ def test_require_shows_a_broken_dependency_of_an_installed_package(monkeypatch):
     with pytest.raises(ModuleNotFoundError) as e:
         require("matplotlib", "plots")
     assert not isinstance(e.value, MissingExtraError)
+
+
+def _result(seed: int, scores: dict[str, float], versions: dict[str, int] | None = None) -> RunResult:
+    def summary(v):
+        return {"curve": [v] * 20, "std": [0.0] * 20, "avg": v, "avg_std": 0.0, "n_clamped": 0}
+
+    return RunResult(model="svg_lp", dataset="m3so-nb", split="test", seed=seed, n_past=5, n_future=20, n_samples=10,
+                     sampling="stochastic", protocols=["best_per_frame"],
+                     metrics={m: ({"version": versions[m]} if versions and m in versions else {}) for m in scores},
+                     scores={"best_per_frame": {m: summary(v) for m, v in scores.items()}}, clips_used=5,
+                     clips_available=5, table_frames=[6, 15, 25], data_sha256="a" * 64, modality="V", preset="smoke")
+
+
+def test_leaderboard_never_averages_across_metric_versions_and_keeps_runs_without_ssim():
+    from s2sbench.report.leaderboard import columns, rows_for
+
+    v1, v1b = _result(0, {"ssim_paper": 0.5, "psnr": 20.0}), _result(1, {"ssim_paper": 0.7, "psnr": 22.0})
+    v2 = _result(2, {"ssim_paper": 0.9, "psnr": 30.0}, versions={"psnr": 2})
+    rows = rows_for([v1, v1b, v2], "m3so-nb")
+    assert sorted((r["seeds"], r["psnr_avg"]) for r in rows) == [("0 1", "21.00"), ("2", "30.00")]
+    rows = rows_for([_result(0, {"psnr": 20.0})], "m3so-nb")  # eval.metrics=psnr: one row, no SSIM variant
+    assert [(r["ssim_variant"], r["psnr_avg"], r.get("ssim_avg")) for r in rows] == [("", "20.00", None)]
+    assert columns("m3so-nb")[13:17] == ["ssim_avg", "ssim_avg_std", "ssim_fr6", "ssim_fr15"]
