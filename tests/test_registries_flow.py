@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -170,11 +171,10 @@ def test_a_toy_source_metric_and_model_flow_through_run_leaderboard_and_tables(t
 
 
 def test_metrics_default_to_every_registered_one_and_can_be_restricted(tmp_path, one_thread):
+    from s2sbench.config import override
     from s2sbench.eval.evaluate import EvalConfig, evaluate
     from s2sbench.models import DataSpec, build_model
     from s2sbench.testing import write_fake_dataset
-
-    from s2sbench.config import override
 
     assert EvalConfig().metrics == () and override(EvalConfig(), ["metrics=psnr,ssim"]).metrics == ("psnr", "ssim")
     write_fake_dataset(tmp_path, "m3so-nb", {"train": 0, "val": 0, "test": 2})
@@ -223,8 +223,6 @@ def test_every_dataset_names_a_registered_source_and_no_code_compares_dataset_na
     assert {v: d.name for v, d in variants().items()} == {"nb": "m3so-nb", "m3so": "m3so"}
     assert [d.block for d in variants().values()] == [False, True]
     names = "|".join(map(str, DATASETS.keys() + ["nb"]))
-    import re
-
     pattern = re.compile(rf"""(==|!=|\bin\b)\s*\(?\s*["']({names})["']|["']({names})["']\s*(==|!=)""")
     offenders = [f"{p.relative_to(ROOT)}:{i}" for folder in ("s2sbench", "generators", "baselines")
                  for p in (ROOT / folder).rglob("*.py") for i, line in enumerate(p.read_text().splitlines(), 1)

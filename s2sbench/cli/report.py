@@ -6,7 +6,6 @@ import click
 from s2sbench.cli._errors import friendly_errors
 
 
-
 def _check(kind: str):
     """Validate a protocol / SSIM variant against its registry when the command runs (keeps --help free of torch)."""
     def check(ctx, param, value):

@@ -172,7 +172,7 @@ def per_frame_table(r: RunResult, protocol: str = "best_per_frame") -> str:
         clamped, d = have[m].get("n_clamped", 0), r.metrics.get(m, {})
         if clamped:
             unit = f" {d['unit']}" if d.get("unit") else ""
-            lines.append(f"{m}: {clamped} infinite value(s) (exact matches) counted as {d.get('cap', 0):g}{unit}")
+            lines.append(f"{m}: {clamped} infinite value(s) (exact matches) counted as {d.get('cap') or 0:g}{unit}")
     if r.block_iou:
         lines.append("block IoU (final frame): " + ", ".join(f"{p} {v:.4f}" for p, v in r.block_iou.items()))
     return "\n".join(lines)
