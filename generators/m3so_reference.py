@@ -14,7 +14,6 @@ import numpy as np
 from PIL import Image, ImageChops
 
 from s2sbench.data.clip import Clip
-from s2sbench.data.datasets import DATASETS
 
 from .m3so_audio import BLOCK, D0, D_MAX, SAMPLE_RATE, SAMPLES_PER_FRAME, TONES, WALL
 from .m3so_physics import BLOCK_FIRST, BLOCK_SIZE, CANVAS, LIMIT, draw
@@ -43,10 +42,10 @@ def _place_block(x: int, y: int, ink: tuple[int, int, int, int], u: float) -> tu
 def reference_clip(split: str, index: int, digits: Digits, *, variant: str = "m3so", seed: int = 0,
                    law: str = "paper") -> Clip:
     """Clip ``index`` of ``split``, built frame by frame."""
-    from .m3so import SPLIT_CODES, VARIANTS
+    from .m3so import SPLIT_CODES, variant_info
 
-    name = VARIANTS[variant]
-    T = DATASETS.get(name).spec.num_frames
+    info = variant_info(variant)
+    name, T = info.name, info.spec.num_frames
     d = draw(seed, SPLIT_CODES[split], [index], T)
     k = min(int(d.digit_u[0] * len(digits)), len(digits) - 1)
     label = int(digits.labels[k])
@@ -90,7 +89,7 @@ def reference_clip(split: str, index: int, digits: Digits, *, variant: str = "m3
                 need_y = 0 if not hit_y else 1 if (wall_y and vy < 0) or (block_y and my < 0) else -1
                 vx, vy = _new_velocity(speed, need_x, need_y, u_bounce[t])
             x, y = qx, qy
-        if variant == "m3so" and t == BLOCK_FIRST:
+        if info.block and t == BLOCK_FIRST:
             box = _place_block(x, y, ink, d.block_u[0])
         canvas = Image.new("L", (CANVAS, CANVAS), 0)
         if box is not None:

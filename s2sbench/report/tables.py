@@ -1,7 +1,9 @@
 """The paper's Tables 1-3 rendered from run results, next to the paper's published numbers (rows labelled "paper").
 
 - Table 1: M3SO-NB (frames 6/15/25) and M3SO (31/42/70); Table 2: AudioSet-Drums and YouTube-Painting (16/30/45):
-  SSIM and PSNR at those 1-based frames. Table 3: block IoU on M3SO (final predicted frame).
+  each metric column (SSIM, PSNR, ... from ``METRICS``, see ``s2sbench.report.columns``) at those 1-based frames.
+  Table 3: block IoU on M3SO (final predicted frame). Sections, titles and frames come from the dataset table
+  (``DatasetInfo.table``, ``block``, ``title``, ``table_frames``); a metric's columns appear where runs have it.
 - Run rows: one per (model, preset), averaged over the seeds found, read under one protocol and SSIM variant
   (default: the paper's, ``best_per_frame`` and ``ssim_paper``). Paper rows: ``paper_results.csv``, transcribed from
   the paper (scikit-image-0.15 SSIM, best of 100 per frame); they are quoted, not re-run.
@@ -17,12 +19,25 @@ from pathlib import Path
 from statistics import mean
 
 from s2sbench.data.datasets import DATASETS
+from s2sbench.report.columns import column_of, metric_columns
 from s2sbench.report.results import RunResult, comparable_groups
 
 PAPER_CSV = Path(__file__).with_name("paper_results.csv")
-TABLES = {1: ("m3so-nb", "m3so"), 2: ("audioset-drums", "youtube-painting"), 3: ("m3so",)}
-TITLES = {"m3so-nb": "M3SO-NB", "m3so": "M3SO", "audioset-drums": "AudioSet-Drums",
-          "youtube-painting": "YouTube-Painting"}
+BLOCK_TABLE = 3  # the paper's Table 3: block IoU of every dataset whose entry has a block
+
+
+def tables() -> dict[int, list[str]]:
+    """Table number -> its datasets (sections), from the dataset table: each dataset's ``table``, then Table 3."""
+    infos = [DATASETS.get(d) for d in DATASETS.ordered()]
+    out = {t: [d.name for d in infos if d.table == t] for t in sorted({d.table for d in infos})}
+    out[BLOCK_TABLE] = [d.name for d in infos if d.block]
+    return out
+
+
+def paper_metrics(table: int) -> set[str]:
+    """The metrics the paper's ``table`` quotes (its columns are shown even where no run has them)."""
+    with open(PAPER_CSV, newline="") as f:
+        return {r["metric"] for r in csv.DictReader(f) if int(r["table"]) == table}
 
 
 @dataclass
@@ -53,15 +68,16 @@ def run_rows(results: list[RunResult], table: int, dataset: str, protocol: str, 
         row = Row("run", label, rs[0].modality,
                   info={"preset": rs[0].preset, "seeds": " ".join(map(str, seeds)), "n_samples": str(rs[0].n_samples),
                         "data_sha256": rs[0].data_sha256[:12], "clips": str(rs[0].clips_used)})
-        if table == 3:
+        if table == BLOCK_TABLE:
             ious = [r.block_iou[protocol] for r in rs if r.block_iou and protocol in r.block_iou]
             if ious:
                 row.values[("block_iou", 0)] = mean(ious)
         else:
-            for metric in (ssim_variant, "psnr"):
-                if all(metric in r.scores[protocol] for r in rs):
-                    for fr in DATASETS.get(dataset).table_frames:
-                        row.values[(metric, fr)] = mean(r.at_frame(protocol, metric, fr) for r in rs)
+            shared = set.intersection(*(set(r.scores[protocol]) for r in rs))
+            for col in metric_columns(shared):
+                metric = col.pick(ssim_variant, shared)
+                for fr in (DATASETS.get(dataset).table_frames if metric else ()):
+                    row.values[(metric, fr)] = mean(r.at_frame(protocol, metric, fr) for r in rs)
         if row.values:
             rows.append(row)
     return rows
@@ -85,18 +101,26 @@ def _runs_note(rows: list[Row]) -> str:
     return "Runs: " + ", ".join(parts) + "."
 
 
-def _columns(table: int, dataset: str, ssim_variant: str) -> list[tuple[str, int, str]]:
-    if table == 3:
+def _columns(table: int, dataset: str, ssim_variant: str, rows: list[Row]) -> list[tuple[str, int, str]]:
+    """(metric, frame, header) of a section: per metric column (``METRICS`` order) the variant shown, at each report
+    frame, for the columns the rows have or the paper's table quotes."""
+    if table == BLOCK_TABLE:
         return [("block_iou", 0, "Localization IoU")]
     frames = DATASETS.get(dataset).table_frames
-    return [(ssim_variant, f, f"SSIM Fr {f}") for f in frames] + [("psnr", f, f"PSNR Fr {f}") for f in frames]
+    have = {m for r in rows for m, _ in r.values} | paper_metrics(table)
+    out = []
+    for col in metric_columns(have):
+        metric = ssim_variant if ssim_variant in col.metrics else col.pick(ssim_variant, have)
+        out += [(metric, f, f"{col.title} Fr {f}") for f in frames]
+    return out
 
 
 def _ranks(rows: list[Row], key: tuple[str, int]) -> dict[int, int]:
-    """Row position -> rank (1 best, 2 second) within each source group; higher is better for every column."""
+    """Row position -> rank (1 best, 2 second) within each source group, in the metric's direction."""
     out: dict[int, int] = {}
+    higher = key[0] == "block_iou" or column_of(key[0]).higher_is_better
     for src in ("run", "paper"):
-        vals = sorted({r.values[key] for r in rows if r.source == src and key in r.values}, reverse=True)
+        vals = sorted({r.values[key] for r in rows if r.source == src and key in r.values}, reverse=higher)
         for i, r in enumerate(rows):
             if r.source == src and key in r.values and r.values[key] in vals[:2]:
                 out[i] = vals.index(r.values[key]) + 1
@@ -107,16 +131,16 @@ def build(results: list[RunResult], table: int, protocol: str = "best_per_frame"
           ssim_variant: str = "ssim_paper") -> list[tuple[str, list[Row], list[tuple[str, int, str]]]]:
     """Sections of one table: (dataset, rows (runs first, then paper rows), columns)."""
     out = []
-    for ds in TABLES[table]:
+    for ds in tables()[table]:
         rows = run_rows(results, table, ds, protocol, ssim_variant)
         if ssim_variant == "ssim_paper" and protocol == "best_per_frame":
             rows += paper_rows(table, ds)  # the paper's numbers are only comparable under its own protocol
-        out.append((ds, rows, _columns(table, ds, ssim_variant)))
+        out.append((ds, rows, _columns(table, ds, ssim_variant, rows)))
     return out
 
 
 def _fmt(metric: str, v: float | None) -> str:
-    return "" if v is None else f"{v:.2f}" if metric == "psnr" else f"{v:.4f}"
+    return "" if v is None else f"{v:.4f}" if metric == "block_iou" else column_of(metric).fmt(v)
 
 
 def _label(r: Row) -> str:
@@ -133,10 +157,10 @@ def render(table: int, sections, protocol: str, ssim_variant: str) -> dict[str, 
     tex = [f"% Table {table}: {protocol}, SSIM variant {ssim_variant}; bold best, underlined second"]
     for ds, rows, cols in sections:
         info = DATASETS.get(ds)
-        md += [f"**{TITLES[ds]}** ({info.n_past} seen frames)", "",
+        md += [f"**{info.title}** ({info.n_past} seen frames)", "",
                "| Method | Type | " + " | ".join(c[2] for c in cols) + " |", "|---|---|" + "---|" * len(cols)]
         tex += [r"\begin{tabular}{ll" + "r" * len(cols) + "}", r"\multicolumn{%d}{l}{%s, %d seen frames} \\" %
-                (len(cols) + 2, TITLES[ds], info.n_past), "Method & Type & " + " & ".join(c[2] for c in cols) +
+                (len(cols) + 2, info.title, info.n_past), "Method & Type & " + " & ".join(c[2] for c in cols) +
                 r" \\ \hline"]
         ranks = {c[:2]: _ranks(rows, c[:2]) for c in cols}
         for i, r in enumerate(rows):
@@ -171,7 +195,7 @@ def write_tables(results: list[RunResult], out_dir: str | Path, protocol: str = 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for t in TABLES:
+    for t in tables():
         texts = render(t, build(results, t, protocol, ssim_variant), protocol, ssim_variant)
         for ext, text in texts.items():
             p = out_dir / f"table{t}.{ext}"
