@@ -258,7 +258,7 @@ class Sound2Sight(VideoPredictor):
             logs.update(d_loss=d_loss.item(), **d_logs)
         for o in opt.values():
             o.zero_grad(set_to_none=True)
-        total.backward()  # D gets dL_adv; G gets dL_V - gamma dL_adv (gradient reversal on the fakes)
+        self.backward(total)  # D gets dL_adv; G gets dL_V - gamma dL_adv (gradient reversal on the fakes)
         for o in opt.values():
             self.optimizer_step(o)
         return logs

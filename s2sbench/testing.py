@@ -111,7 +111,7 @@ class TinyPredictor(VideoPredictor):
         if step == self.config.nan_at_step:
             loss = loss * float("nan")
         opt["net"].zero_grad()
-        loss.backward()
+        self.backward(loss)
         self.optimizer_step(opt["net"])
         return {"loss": loss.item()}
 
