@@ -193,13 +193,15 @@ def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathL
             out_logs = model.training_step(batch, opts, step)
         loss = float(out_logs["loss"])
         reason = _over_budget(cfg, spent()) if rank == 0 else ""
-        bad, over = distributed.any_flags([0.0 if math.isfinite(loss) else 1.0, float(bool(reason))], device)
-        if bad > 0:
+        flags = [0.0] * (world + 1)  # [non-finite loss on rank 0, on rank 1, ..., rank 0's budget says stop]
+        flags[rank], flags[-1] = float(not math.isfinite(loss)), float(bool(reason))
+        *bad, over = distributed.any_flags(flags, device)
+        if any(bad):
             bar.close()
             kept = f"{last} (step {read_last(last)['step']})" if last.exists() else "none written yet"
-            where = "some rank" if world > 1 else "this run"
-            raise TrainingError(f"step {step}: loss is {loss} (non-finite) on {where}; training stopped. "
-                                f"Last good checkpoint: {kept}")
+            where = f"loss is {loss} (non-finite)" if world == 1 else "non-finite loss on rank " + ", ".join(
+                str(r) for r, b in enumerate(bad) if b)
+            raise TrainingError(f"step {step}: {where}; training stopped. Last good checkpoint: {kept}")
         step += 1
         if rank == 0:
             row = {"step": step, "epoch": epoch, "wall_s": round(time.perf_counter() - t0, 3),
