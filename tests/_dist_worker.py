@@ -4,7 +4,8 @@
 
 - ``resume``: an uninterrupted run; a run stopped by a NaN on rank 1 only at step 3 (both ranks must stop), then
   resumed from its ``last.pt``; then a run whose validation raises on rank 0 (both ranks must stop with that error);
-  then ``s2sbench run`` on a missing real dataset (rank 0's data error reaches rank 1). Each rank writes what it saw
+  then ``s2sbench run`` on a missing real dataset (rank 0's data error reaches rank 1), then a whole smoke ``run``
+  (both ranks train, rank 0 alone evaluates). Each rank writes what it saw
   to ``OUT/rank{R}.json`` and its final weights to ``OUT/{full,cut}-rank{R}.pt``.
 - ``fail_step``: rank 1 raises inside a training step at step 2 (the launch must end, with that error).
 """
@@ -63,6 +64,10 @@ def main(scenario: str, data: str, out: str) -> None:
 
     seen["data"] = caught(lambda: run("testing_tiny", "audioset-drums", data=os.path.join(out, "no-such-dir"),
                                       out=os.path.join(out, "run"), progress=False, echo=lambda s: None))
+    result, _ = run("testing_tiny", "m3so-nb", data=data, out=os.path.join(out, "run-ok"), device="cpu",
+                    sets=("train.steps=2", "train.batch_size=4", "eval.n_clips=2", "eval.n_samples=2"),
+                    progress=False, echo=lambda s: None)
+    seen["run"] = "none" if result is None else f"world {result.train['world_size']} clips {result.clips_used}"
     with open(os.path.join(out, f"rank{rank}.json"), "w") as f:
         json.dump(seen, f)
 

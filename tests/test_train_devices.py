@@ -51,6 +51,16 @@ def test_last_checkpoint_reads_onto_the_cpu_with_byte_rng_states_that_restore_ex
     assert next(net.parameters()).device.type == "cpu"
 
 
+def test_compiled_submodules_train_like_eager(data, tmp_path):
+    cfg = TrainConfig(steps=2, batch_size=4, val_batches=0, checkpoint_every=2)
+    s = fit(tiny(), data, tmp_path / "c", TrainConfig(**{**cfg.__dict__, "compile": "aot_eager"}), device="cpu",
+            progress=False)
+    fit(tiny(), data, tmp_path / "e", cfg, device="cpu", progress=False)
+    assert s["compile"] == "aot_eager"
+    a, b = (read_last(tmp_path / d / "last.pt")["state_dict"] for d in ("c", "e"))
+    assert set(a) == set(b) and all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)  # same keys: no _orig_mod
+
+
 def test_backward_runs_outside_the_autocast_region_of_the_forward():
     model = tiny()
     seen = []
@@ -154,3 +164,7 @@ def test_gpu_metrics_equal_the_cpu():
         m = METRICS.get(name)
         a, b = m.per_frame(pred, target), m.per_frame(pred.cuda(), target.cuda()).cpu()
         assert torch.allclose(a.double(), b.double(), atol=1e-5, rtol=0), name
+    from s2sbench.report.results import hardware
+
+    hw = hardware("cuda", 2)  # what a 2-process torchrun records
+    assert hw["gpu_count"] == 2 and hw["gpus_visible"] == torch.cuda.device_count() and hw["cuda"]
