@@ -7,6 +7,7 @@
   s/iter (mean of timed steps after warm-up, CUDA synchronised), samples/s, peak GPU memory;
 - ``train``: ``s2sbench run --model sound2sight --dataset m3so-nb --preset paper`` (batch 110, bf16 autocast) for a
   fixed ``--train-min`` wall-clock minutes, then the paper protocol (1000 test clips x 100 samples, best of 100);
+- ``loader``: the trainer's input pipeline alone (its worker count on this device), batches of 110 per second;
 - ``estimate``: FLOPs (``torch.utils.flop_counter``), bytes touched and aten ops of one training step and of the
   sampling of one clip, counted at a small batch on any device and scaled to the paper sizes, against the goals;
 - writes ``OUT/gpu_check.json`` and prints a short table last.
@@ -29,7 +30,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from s2sbench.data.loader import Batch
 from s2sbench.models import DataSpec, build_model
-from s2sbench.train.trainer import autocast, compile_submodules
+from s2sbench.train.batches import train_loader
+from s2sbench.train.trainer import auto_workers, autocast, compile_submodules
 
 PAPER_BATCH, PAPER_STEPS, H200 = 110, 72_072, {"bf16_tflops": 790.0, "hbm_tbs": 4.8}
 GOALS = {"train_ms_per_iter": 100.0, "moonshot_ms_per_iter": 50.0, "eval_s": 120.0}
@@ -94,6 +96,25 @@ def throughput(device: torch.device, dry: bool, batch: int, warmup: int, iters: 
         if device.type == "cuda":
             torch.cuda.empty_cache()
     return out
+
+
+def loader_rate(device: torch.device, data: Path, batch: int, n: int) -> dict:
+    """The trainer's input pipeline alone: batches of ``batch`` M3SO-NB clips per second, copied to ``device``."""
+    from s2sbench.data.loader import ClipDataset
+
+    spec = DataSpec.for_dataset("m3so-nb")
+    ds = ClipDataset(data, "train", num_frames=spec.n_past + spec.n_future, audio_features=spec.audio_feature)
+    n = min(n, len(ds) // batch - 1)
+    workers = auto_workers(-1, device, 1)
+    it = iter(train_loader(ds, batch, 0, n + 1, seed=0, rank=0, world=1, num_workers=workers,
+                           pin_memory=device.type == "cuda"))
+    next(it)  # workers started
+    t0 = time.perf_counter()
+    for _ in range(n):
+        next(it).to(device, non_blocking=True)
+    _sync(device)
+    s = (time.perf_counter() - t0) / max(n, 1)
+    return {"workers": workers, "batch": batch, "s_per_batch": round(s, 4), "clips_per_s": round(batch / s, 1)}
 
 
 class _Traffic(TorchDispatchMode):
@@ -181,6 +202,9 @@ def table(res: dict) -> str:
             lines.append(f"{mode:<14s}  error: {m['error'][:80]}")
         else:
             lines.append(f"{mode:<14s}  {m['s_per_iter']:7.4f}  {m['samples_per_s']:10.1f}   {m['peak_gib'] or '-':>8}")
+    ld = res["loader"]
+    lines.append(f"loader: {ld['s_per_batch']:.4f} s per batch of {ld['batch']} with {ld['workers']} workers "
+                 f"({ld['clips_per_s']:.0f} clips/s)")
     e = res["estimate"]
     lines.append(f"estimate/iter (batch {PAPER_BATCH}): {e['train_step']['flops'] / 1e12:.2f} TFLOP, "
                  f"<= {e['train_step']['bytes'] / 1e9:.1f} GB, {e['train_step']['ops']} aten ops; lower bounds "
@@ -214,6 +238,7 @@ def main() -> None:
     t0 = time.perf_counter()
     batch, warmup, iters = (2, 1, 1) if dry else (PAPER_BATCH, 3, 10)
     res["throughput"] = throughput(device, dry, batch, warmup, iters)
+    res["loader"] = loader_rate(device, a.data, batch, 2 if dry else 30)
     res["estimate"] = estimate(device, dry, 1 if dry else 8)
     res["train"] = train_and_eval(device, dry, a.data, a.out, a.train_min)
     res["wall_s"] = round(time.perf_counter() - t0, 1)

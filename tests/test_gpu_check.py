@@ -26,6 +26,7 @@ def test_gpu_check_dry_run_on_the_cpu(tmp_path):
         assert "error" not in m, m
         assert m["s_per_iter"] > 0 and m["samples_per_s"] > 0
     assert res["throughput"]["bf16+compile"]["compile_backend"] == "aot_eager"
+    assert res["loader"]["clips_per_s"] > 0 and res["loader"]["workers"] == 0  # no workers on the CPU
     e = res["estimate"]
     assert e["train_step"]["flops"] > 0 and e["train_step"]["bytes"] > 0 and e["eval_sampling"]["flops"] > 0
     t = res["train"]

@@ -61,6 +61,14 @@ def test_compiled_submodules_train_like_eager(data, tmp_path):
     assert set(a) == set(b) and all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)  # same keys: no _orig_mod
 
 
+def test_loader_workers_default_to_none_on_the_cpu_and_several_on_cuda(monkeypatch):
+    from s2sbench.train.trainer import auto_workers
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert auto_workers(-1, torch.device("cpu"), 1) == 0 and auto_workers(3, torch.device("cpu"), 1) == 3
+    assert auto_workers(-1, torch.device("cuda", 0), 1) == 8 and auto_workers(-1, torch.device("cuda", 0), 4) == 3
+
+
 def test_backward_runs_outside_the_autocast_region_of_the_forward():
     model = tiny()
     seen = []
