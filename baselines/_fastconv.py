@@ -8,7 +8,8 @@ layer: about 2.5x slower than im2col + one matrix product). ``FastConv2d`` / ``F
 as ``F.linear`` (after a free NHWC flatten) or ``F.unfold`` + matmul and leave every other shape to ``nn.Conv2d``;
 the function, the parameters and the state dict are those of the ``nn`` modules (only the float summation order
 differs). ``use_fast_convs(module)`` swaps them into a built model, e.g. Sound2Sight's, without touching the shared
-``_blocks`` classes that other baselines use.
+``_blocks`` classes that other baselines use. On any other device (CUDA) every form falls back to the ``nn`` module's
+own forward (cuDNN), on the same parameters: the matrix-product forms are a CPU measurement.
 """
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def _plain(conv: nn.Conv2d | nn.ConvTranspose2d) -> bool:
-    return conv.groups == 1 and conv.dilation == (1, 1) and conv.padding_mode == "zeros" and not isinstance(
+def _plain(conv: nn.Conv2d | nn.ConvTranspose2d, x: torch.Tensor) -> bool:
+    """The conv has the geometry the matrix-product forms handle and its input is a 4-d CPU tensor."""
+    return x.device.type == "cpu" and x.dim() == 4 and conv.groups == 1 and conv.dilation == (1, 1) and conv.padding_mode == "zeros" and not isinstance(
         conv.padding, str)
 
 
@@ -26,7 +28,7 @@ class FastConv2d(nn.Conv2d):
     """``nn.Conv2d`` that computes whole-map, one-input-channel and tiny-output convolutions as matrix products."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not _plain(self) or x.dim() != 4:
+        if not _plain(self, x):
             return super().forward(x)
         N, C, H, W = x.shape
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
@@ -54,7 +56,7 @@ class FastConvTranspose2d(nn.ConvTranspose2d):
     """``nn.ConvTranspose2d`` that computes the expansion of a 1x1 map (a decoder's head) as one linear map."""
 
     def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
-        if (output_size is None and _plain(self) and x.dim() == 4 and x.shape[2:] == (1, 1)
+        if (output_size is None and _plain(self, x) and x.shape[2:] == (1, 1)
                 and self.padding == (0, 0) and self.output_padding == (0, 0)):
             kh, kw = self.kernel_size
             w = self.weight.permute(0, 2, 3, 1).reshape(self.in_channels, -1)  # (in, kh*kw*out)
@@ -136,7 +138,7 @@ def conv_transpose(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
     """``F.conv_transpose2d`` with ``conv``'s geometry; with a few output channels (a decoder's image layer, where
     oneDNN runs at a few GFLOP/s) as one matrix product and ``F.fold`` (col2im)."""
     ci, co = weight.shape[:2]
-    if co > 4 or not _plain(conv) or x.dim() != 4:
+    if co > 4 or not _plain(conv, x):
         return F.conv_transpose2d(x, weight, bias, conv.stride, conv.padding, conv.output_padding, conv.groups,
                                   conv.dilation)
     N, _, H, W = x.shape

@@ -98,7 +98,7 @@ class AudioOnly(VideoPredictor):
         loss = torch.mean((x_hat - x) ** 2)
         o = opt["model"]
         o.zero_grad(set_to_none=True)
-        loss.backward()
+        self.backward(loss)
         self.optimizer_step(o)
         future = torch.mean((x_hat[:, self.spec.n_past :] - x[:, self.spec.n_past :]) ** 2)
         return {"loss": loss.item(), "mse_future": future.item()}

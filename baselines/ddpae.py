@@ -158,7 +158,7 @@ class DDPAE(VideoPredictor):
         nll = gaussian_nll(x, x_hat, self.config.likelihood_std)
         loss = (nll + kl) / x.numel()  # negative ELBO per pixel
         o.zero_grad(set_to_none=True)
-        loss.backward()
+        self.backward(loss)
         self.optimizer_step(o)
         mse = torch.mean((x_hat.detach()[:, P:] - x[:, P:]) ** 2)
         return {"loss": loss.item(), "nll": nll.item() / x.numel(), "kl": kl.item() / x.numel(), "mse": mse.item()}

@@ -16,8 +16,8 @@ audio patch is encoded in one batched call, each transformer runs once over the 
 to the original's re-encoding of every prefix), the prior, posterior and predictor LSTMs run as one ``nn.LSTM`` call
 each, the decoder runs once over all scored steps with the skip half of its layers computed once per clip
 (``_skipdec``), and the discriminator embeds every real frame, generated frame and audio patch once. The
-convolutions oneDNN is slow at run as matrix products (``_fastconv``: same function and parameters), gradients keep
-the channels_last layout of the activations, and both Adams are fused. Generation
+convolutions oneDNN is slow at run as matrix products on the CPU (``_fastconv``: same function and parameters;
+cuDNN's on CUDA), gradients keep the channels_last layout of the activations, and both Adams are fused. Generation
 encodes the context and the audio once per clip, caches the transformer's keys/values and only then expands the
 batch to B x S samples.
 
@@ -258,7 +258,7 @@ class Sound2Sight(VideoPredictor):
             logs.update(d_loss=d_loss.item(), **d_logs)
         for o in opt.values():
             o.zero_grad(set_to_none=True)
-        total.backward()  # D gets dL_adv; G gets dL_V - gamma dL_adv (gradient reversal on the fakes)
+        self.backward(total)  # D gets dL_adv; G gets dL_V - gamma dL_adv (gradient reversal on the fakes)
         for o in opt.values():
             self.optimizer_step(o)
         return logs

@@ -115,7 +115,7 @@ class SVGLP(VideoPredictor):
         loss = mse + self.config.beta * kl
         o = opt["model"]
         o.zero_grad(set_to_none=True)
-        loss.backward()
+        self.backward(loss)
         self.optimizer_step(o)
         return {"loss": loss.item(), "mse": mse.item(), "kl": kl.item()}
 

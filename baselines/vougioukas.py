@@ -204,7 +204,7 @@ class Vougioukas(VideoPredictor):
             d_losses["sync_d"] = _bce(aligned, True) + 0.5 * (_bce(shifted, False) + _bce(gen, False))
         for k in d_losses:
             opt[k].zero_grad(set_to_none=True)
-        sum(d_losses.values()).backward()
+        self.backward(sum(d_losses.values()))
         for k, loss in d_losses.items():
             self.optimizer_step(opt[k])
             logs[k] = loss.item()
@@ -220,7 +220,7 @@ class Vougioukas(VideoPredictor):
             loss = loss + c.w_sync * g_sync
             logs["g_sync"] = g_sync.item()
         opt["generator"].zero_grad(set_to_none=True)
-        loss.backward()
+        self.backward(loss)
         self.optimizer_step(opt["generator"])
         logs.update(loss=loss.item(), l1=l1.item(), g_frame=g_frame.item(), g_seq=g_seq.item())
         return logs

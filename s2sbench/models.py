@@ -6,7 +6,8 @@ Everything the trainer and the evaluator know about a model is this interface:
 - ``training_step(batch, opt, step) -> dict[str, float]``: the model runs its own forward, backward and optimiser
   steps (so multi-optimiser GAN updates need no special case in the trainer) and returns scalar logs;
   the key ``"loss"`` is the number the trainer watches for NaN/inf and plots;
-- ``optimizer_step(opt)`` is what a model calls instead of ``opt.step()`` (it averages gradients under torchrun);
+- ``backward(loss)`` and ``optimizer_step(opt)`` are what a model calls instead of ``loss.backward()`` (it leaves
+  the trainer's autocast region) and ``opt.step()`` (it averages gradients under torchrun);
   ``setup_training(total_steps)`` tells a model the run's length before step 0 (for scaled schedules);
 - ``sample(context, audio, n_future, n_samples) -> (B, S, n_future, C, H, W)`` in [0, 1], where ``context`` is
   ``(B, n_past, C, H, W)`` and ``audio`` ``(B, n_past + n_future, F)`` covers the seen and the predicted frames
@@ -116,21 +117,37 @@ class VideoPredictor(nn.Module, ABC):
     def setup_training(self, total_steps: int) -> None:
         """Called once by the trainer before step 0 with the run's length (for schedules scaled to it)."""
 
+    def backward(self, loss: torch.Tensor) -> None:
+        """``loss.backward()`` outside the trainer's autocast region (the backward ops then run in the dtypes autocast
+        chose for their forward ops, as PyTorch recommends). Models call this instead of ``loss.backward()``."""
+        with torch.autocast(loss.device.type, enabled=False):
+            loss.backward()
+
     def optimizer_step(self, opt: torch.optim.Optimizer) -> None:
         """Step ``opt``; under ``torchrun`` first average its gradients over the processes (what DDP would do).
 
-        Models call this instead of ``opt.step()`` so that multi-optimiser models need no DDP wrapper.
+        Models call this instead of ``opt.step()`` so that multi-optimiser models need no DDP wrapper. Every trainable
+        parameter of ``opt`` takes part in the one all-reduce, with a presence flag, so that the ranks agree on its
+        shape even when a gradient is None on some of them; it stays None only where it is None on every rank.
         """
         if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-            grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
-            if grads:
-                flat = torch.cat([g.reshape(-1) for g in grads])
+            params = [p for g in opt.param_groups for p in g["params"] if p.requires_grad]
+            if params:
+                dev = params[0].device
+                flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1).float()
+                                  for p in params] + [torch.tensor([float(p.grad is not None) for p in params],
+                                                                   device=dev)])
                 dist.all_reduce(flat)
                 flat /= dist.get_world_size()
-                offset = 0
-                for g in grads:
-                    g.copy_(flat[offset : offset + g.numel()].view_as(g))
-                    offset += g.numel()
+                offset, present = 0, flat[-len(params):].tolist()
+                for p, seen in zip(params, present):
+                    part = flat[offset : offset + p.numel()].view_as(p)
+                    offset += p.numel()
+                    if seen > 0:
+                        if p.grad is None:
+                            p.grad = part.to(p.dtype).clone()
+                        else:
+                            p.grad.copy_(part)
         opt.step()
 
     val_samples = 4  # samples per validation clip for stochastic models (the K of the best-of-K selection score)

@@ -6,7 +6,8 @@
   as the generator records it.
 - ``TinyPredictor`` (registered as ``testing_tiny`` on import of this module): a stochastic two-layer conv net that
   predicts each frame from the previous one and a noise channel. Config ``nan_at_step`` makes the loss NaN at that
-  step (to test the trainer's NaN stop).
+  step (to test the trainer's NaN stop), ``fail_at_step`` raises there, ``only_rank`` limits both to one torchrun
+rank, ``sgd`` trains with plain SGD.
 """
 from __future__ import annotations
 
@@ -79,6 +80,9 @@ class TinyConfig:
     lr: float = 1e-2
     noise: float = 0.1
     nan_at_step: int = -1
+    fail_at_step: int = -1  # raise RuntimeError at this step (tests of error propagation between ranks)
+    only_rank: int = -1  # >= 0: nan_at_step / fail_at_step apply on this torchrun rank only
+    sgd: bool = False  # plain SGD (the update scales with the gradient, unlike Adam's: pins gradient averaging)
 
     @classmethod
     def tiny(cls) -> "TinyConfig":
@@ -102,17 +106,25 @@ class TinyPredictor(VideoPredictor):
         return torch.sigmoid(self.net(torch.cat([frame, z], 1)) + torch.logit(frame.clamp(1e-3, 1 - 1e-3)))
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        if self.config.sgd:
+            return {"net": torch.optim.SGD(self.parameters(), lr=self.config.lr)}
         return {"net": torch.optim.Adam(self.parameters(), lr=self.config.lr)}
+
+    def _here(self, step: int, at: int) -> bool:
+        rank = int(os.environ.get("RANK", "0"))
+        return step == at and self.config.only_rank in (-1, rank)
 
     def training_step(self, batch: Batch, opt, step: int) -> dict[str, float]:
         v = batch.video  # (B, T, C, H, W)
         B, T = v.shape[:2]
         pred = self.step(v[:, :-1].reshape(B * (T - 1), *v.shape[2:]))  # (B (T-1), C, H, W)
         loss = torch.mean((pred - v[:, 1:].reshape_as(pred)) ** 2)
-        if step == self.config.nan_at_step:
+        if self._here(step, self.config.nan_at_step):
             loss = loss * float("nan")
+        if self._here(step, self.config.fail_at_step):
+            raise RuntimeError(f"testing_tiny: failure injected at step {step} on rank {os.environ.get('RANK', 0)}")
         opt["net"].zero_grad()
-        loss.backward()
+        self.backward(loss)
         self.optimizer_step(opt["net"])
         return {"loss": loss.item()}
 

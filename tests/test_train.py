@@ -1,13 +1,10 @@
-"""The trainer: NaN stop keeps the last good checkpoint, resume is exact, 2-process gloo DDP keeps ranks identical."""
+"""The trainer: NaN stop keeps the last good checkpoint, resume is exact, budgets (multi-process: test_distributed)."""
 from __future__ import annotations
 
 import csv
-import os
-import socket
 
 import pytest
 import torch
-import torch.multiprocessing as mp
 
 from s2sbench.models import DataSpec, build_model
 from s2sbench.testing import write_fake_dataset
@@ -65,35 +62,6 @@ def test_model_selection_uses_validation_and_records_it(data, tmp_path):
     assert all(float(r["val_mse"]) >= 0 for r in rows)
     assert s["best_step"] == min(vals, key=vals.get)
     assert torch.load(tmp_path / "best.pt", weights_only=True)["step"] == s["best_step"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _ddp_worker(rank: int, world: int, port: int, data: str, out: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
-                      LOCAL_RANK=str(rank))
-    torch.set_num_threads(1)
-    import torch.distributed as dist
-
-    model = tiny(seed=rank)  # different initial weights per rank: the trainer must broadcast rank 0's
-    fit(model, data, out, TrainConfig(steps=6, batch_size=4, val_every=3, val_batches=1, checkpoint_every=3),
-        device="cpu", progress=False)
-    torch.save(model.state_dict(), os.path.join(out, f"rank{rank}.pt"))
-    dist.destroy_process_group()
-
-
-def test_two_process_gloo_ddp_ends_with_identical_weights(data, tmp_path):
-    init = tiny(seed=0).state_dict()
-    mp.spawn(_ddp_worker, args=(2, _free_port(), str(data), str(tmp_path)), nprocs=2, join=True)
-    w0, w1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
-    assert all(torch.equal(w0[k], w1[k]) for k in w0)
-    assert any(not torch.equal(w0[k], init[k]) for k in w0)  # it trained
-    with open(tmp_path / "train_log.csv", newline="") as f:
-        assert [int(r["step"]) for r in csv.DictReader(f)] == list(range(1, 7))  # only rank 0 wrote
 
 
 def test_cpu_budget_stops_with_a_validated_checkpoint_and_carries_over_on_resume(data, tmp_path, monkeypatch):

@@ -10,9 +10,10 @@ import click
 @contextlib.contextmanager
 def friendly_errors() -> Iterator[None]:
     from s2sbench.download.media import MediaError
+    from s2sbench.train.distributed import DistributedError
     from s2sbench.train.trainer import TrainingError
 
     try:
         yield
-    except (TrainingError, MediaError, ValueError) as e:
+    except (TrainingError, DistributedError, MediaError, ValueError) as e:
         raise click.ClickException(str(e)) from None

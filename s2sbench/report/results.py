@@ -158,14 +158,18 @@ def code_version(src: str | os.PathLike | None = None) -> str:
     return f"{__version__}+git.{desc}" + ("-dirty" if changed else "")
 
 
-def hardware(device: Any = "cpu") -> dict[str, Any]:
+def hardware(device: Any = "cpu", world_size: int = 1) -> dict[str, Any]:
+    """Where a run ran; ``gpu_count`` is the GPUs it trained on (the ``torchrun`` world size, one GPU per process),
+    ``gpus_visible`` what the machine has."""
     import torch
 
     hw = {"platform": platform.platform(), "machine": platform.machine(), "cpu_count": os.cpu_count(),
           "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "device": str(device)}
     if str(device).startswith("cuda") and torch.cuda.is_available():
         hw["gpu"] = torch.cuda.get_device_name(torch.device(device))
-        hw["gpu_count"] = torch.cuda.device_count()
+        hw["gpu_count"] = world_size
+        hw["gpus_visible"] = torch.cuda.device_count()
+        hw["cuda"] = torch.version.cuda
     return hw
 
 

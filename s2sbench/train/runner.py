@@ -73,23 +73,32 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
         progress: bool = True, echo: Callable[[str], None] = print) -> tuple[RunResult | None, Path]:
     """Train (or load ``checkpoint``) and evaluate; writes and returns the ``RunResult`` and the run directory.
 
-    Under ``torchrun`` every process trains (DDP, one device each); rank 0 alone generates missing data, evaluates
-    and writes; the other ranks return ``(None, run_dir)``."""
-    from s2sbench.train.trainer import _dist, default_device, fit, seed_everything
+    Under ``torchrun`` every process trains (DDP, one device each: ``cuda:LOCAL_RANK``, or the CPU with ``--device
+    cpu``); rank 0 alone generates missing data (the others wait without a timeout and stop with its error if it
+    fails), evaluates and writes; the other ranks return ``(None, run_dir)``."""
+    from s2sbench.train import distributed
+    from s2sbench.train.trainer import fit, seed_everything
 
     t0, version = time.perf_counter(), code_version()  # the checkout the run starts from
     info, pre = DATASETS.get(dataset), with_seed(PRESETS.get(preset), seed)
     ov = split_overrides(sets)
     pre = replace(pre, train=override(pre.train, ov["train"]), eval=override(pre.eval, ov["eval"]))
-    rank, world, local = _dist()
-    dev = resolve_device(device) if world == 1 else default_device(local)
+    rank, world, local = distributed.init()
+    dev = resolve_device(device) if world == 1 or device == "cpu" else distributed.device(local)
     run_dir = Path(out) if out else Path("runs") / dataset / f"{model}-{preset}-seed{seed}"
-    root = ensure_data(dataset, data, echo) if rank == 0 else Path(data) if data else info.default_dir()
-    if world > 1:
-        torch.distributed.barrier()
+    root, err = Path(data) if data else info.default_dir(), None
+    if rank == 0:
+        try:  # the other ranks wait on the control group (no compute timeout) and stop with rank 0's error
+            root = ensure_data(dataset, data, echo)
+        except Exception as e:
+            err = e
+    distributed.share_error(err)
     seed_everything(seed)
     train_summary = None
     if checkpoint:
+        distributed.shutdown()
+        if rank != 0:  # evaluation only: rank 0 does it
+            return None, run_dir
         net, _ = load_checkpoint(checkpoint, map_location=dev)
         ckpt_path = Path(checkpoint)
     else:
@@ -100,12 +109,11 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
         net = build_model(model, DataSpec.for_dataset(dataset), cfg)
         train_summary = fit(net, root, run_dir, pre.train, device=dev, resume=resume, progress=progress,
                             extra={"dataset": dataset, "preset": preset})
+        distributed.shutdown()  # training is over; rank 0 alone reads best.pt (it wrote it) and evaluates
+        if rank != 0:
+            return None, run_dir
         ckpt_path = Path(train_summary["checkpoint"])
-        if world > 1:
-            torch.distributed.barrier()  # best.pt is complete before anyone reads it
         net, _ = load_checkpoint(ckpt_path, map_location=dev)
-    if rank != 0:
-        return None, run_dir
     result = evaluate_model(net, root, dataset, pre, dev, run_dir, progress=progress, seed=seed,
                             checkpoint=str(ckpt_path), train=train_summary, version=version)
     result.wall_time_s = round(time.perf_counter() - t0, 3)
@@ -123,7 +131,8 @@ def evaluate_model(net, root: Path, dataset: str, pre: Preset, dev: torch.device
     return RunResult(model=net.name, dataset=dataset, seed=seed, data_root=str(root),
                      data_sha256=ShardIndex.load(root).digest(), uses_audio=net.uses_audio,
                      stochastic=net.stochastic, modality=modality_of(type(net)), preset=pre.name, config=cfg,
-                     train=train, checkpoint=checkpoint, code_version=version or code_version(), hardware=hardware(dev),
+                     train=train, checkpoint=checkpoint, code_version=version or code_version(),
+                     hardware=hardware(dev, (train or {}).get("world_size", 1)),
                      created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                      wall_time_s=round(time.perf_counter() - t0, 3), **ev)
 

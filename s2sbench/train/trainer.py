@@ -1,14 +1,24 @@
 """``fit()``: the one training loop every model runs through.
 
-- Device: CUDA when present (bf16 autocast around ``training_step`` unless ``amp=False``), CPU otherwise.
-- Multi-GPU: launched by ``torchrun``, each process trains on its ``DistributedSampler`` shard; rank 0's initial
-  parameters and buffers are broadcast, models average gradients in ``optimizer_step``; only rank 0 writes.
+- Device: ``cuda:LOCAL_RANK`` when CUDA is present, the CPU otherwise. On CUDA the forward pass runs under bf16
+  autocast (``amp``; models call ``self.backward(loss)``, which runs the backward pass outside it), batches come
+  from pinned memory with asynchronous copies, and ``compile`` (a ``torch.compile`` backend name, e.g.
+  ``inductor``) compiles each top-level submodule.
+- Multi-GPU: launched by ``torchrun``, one process per GPU (``s2sbench.train.distributed``: ``cpu:gloo,cuda:nccl``,
+  each rank pinned to its GPU); each process trains on its shard of every step's batch (``s2sbench.train.batches``);
+  rank 0's initial parameters and buffers are broadcast, models average gradients in ``optimizer_step``; only rank 0
+  writes. The per-step flags (non-finite loss on any rank, rank 0's budget clock) are one all-reduce on the training
+  device. Buffers are not synchronised after the broadcast: BatchNorm running statistics are each rank's own, and the
+  checkpoints hold rank 0's.
 - Step-based: ``steps`` optimisation steps of ``batch_size`` clips per process; epochs reshuffle with
   ``seed + epoch``, so the batch of any step is known without replaying the loader (this is what makes resume exact).
-- ``OUT/last.pt`` every ``checkpoint_every`` steps (weights, optimisers, step, RNG states, best score) and
-  ``resume=True`` continues from it exactly (same losses as an uninterrupted run on CPU).
+- ``OUT/last.pt`` every ``checkpoint_every`` steps (weights, optimisers, step, every rank's RNG states, best score)
+  and ``resume=True`` continues from it exactly (same losses as an uninterrupted run, also under ``torchrun``); it is
+  read onto the CPU and then copied to the training device, so a checkpoint moves between devices.
 - Model selection on the **validation** split (``model.validation_step``, key ``select_on``, lower is better) every
-  ``val_every`` steps; the best weights go to ``OUT/best.pt``. The test split is never read here.
+  ``val_every`` steps, on rank 0 only (the other ranks neither build the validation batches nor wait for more than
+  the result: an exception there stops every rank, ``distributed.share_error``); the best weights go to
+  ``OUT/best.pt``. The test split is never read here.
 - Logs: tqdm with the losses, ``OUT/train_log.csv`` and ``OUT/val_log.csv``, TensorBoard (``OUT/tb``) if installed.
 - Budgets: ``time_budget_min`` (wall clock) and ``cpu_budget_min`` (``time.process_time`` of the training process,
   every thread counted: robust to other load on a shared machine, so runs stopped by it are compute-matched) stop
@@ -18,24 +28,26 @@
 """
 from __future__ import annotations
 
-import csv
 import math
 import os
-import random
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
-from torch.utils.data import BatchSampler, DataLoader, DistributedSampler
 
 from s2sbench.data.loader import ClipDataset, collate
 from s2sbench.models import VideoPredictor, save_checkpoint
+from s2sbench.train import distributed
+from s2sbench.train.batches import train_loader
+from s2sbench.train.logs import CSVLog, tensorboard
+from s2sbench.train.state import read_last, rng_state, seed_everything, set_rng_state
 
 VAL_SPLITS = ("val", "valid", "validation")
+__all__ = ["TrainConfig", "TrainingError", "fit", "validate", "find_val_split", "seed_everything", "autocast"]
 
 
 class TrainingError(RuntimeError):
@@ -53,91 +65,34 @@ class TrainConfig:
     select_on: str = "val_ssim_loss"  # key of model.validation_step used for model selection (lower is better)
     checkpoint_every: int = 500
     log_every: int = 10
-    num_workers: int = 0
+    num_workers: int = -1  # DataLoader workers; -1: 0 on the CPU, on CUDA up to 8 (auto_workers)
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
+    compile: str = ""  # a torch.compile backend ("inductor"; "aot_eager" to check tracing on a CPU); "" = eager
     seed: int = 0
 
 
-def _dist() -> tuple[int, int, int]:
-    """(rank, world size, local rank); initialises the process group under torchrun."""
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    if dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", dist.get_rank()))
-    return 0, 1, 0
+def auto_workers(cfg_workers: int, device: torch.device, world: int) -> int:
+    """``cfg_workers`` if >= 0; else 0 on the CPU (loading shares the cores with training) and on CUDA
+    ``min(8, usable CPUs / processes - 1)``: one process reads and featurises about 2-6 ms per clip, i.e. a batch of
+    110 takes a few hundred ms, several times a paper-config step on a GPU."""
+    if cfg_workers >= 0:
+        return cfg_workers
+    if device.type != "cuda":
+        return 0
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(0, min(8, cpus // world - 1))
 
 
-def default_device(local_rank: int = 0) -> torch.device:
-    return torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
+def autocast(device: torch.device, enabled: bool):
+    """bf16 autocast on ``device`` (any device type, so the CPU runs the same code path) or nothing."""
+    return torch.autocast(device.type, dtype=torch.bfloat16) if enabled else nullcontext()
 
 
-def rng_state() -> dict[str, Any]:
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    return {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
-            "python": list(random.getstate()[1]) + [random.getstate()[0], random.getstate()[2]]}
-
-
-def set_rng_state(s: dict[str, Any]) -> None:
-    torch.set_rng_state(s["torch"])
-    if s["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(s["cuda"])
-    kind, keys, pos, has_gauss, cached = s["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
-    py = s["python"]
-    random.setstate((py[-2], tuple(py[:-2]), py[-1]))
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-class _CSVLog:
-    """Appends rows to a CSV whose header is fixed by the first row; on resume drops rows after ``keep_step``."""
-
-    def __init__(self, path: Path, keep_step: int | None) -> None:
-        self.path, self.fields = path, None
-        if keep_step is not None and path.exists():
-            with open(path, newline="") as f:
-                rows = list(csv.DictReader(f))
-            rows = [r for r in rows if int(r["step"]) <= keep_step]
-            self.fields = list(rows[0].keys()) if rows else None
-            with open(path, "w", newline="") as f:
-                if self.fields:
-                    w = csv.DictWriter(f, self.fields, lineterminator="\n")
-                    w.writeheader()
-                    w.writerows(rows)
-        elif path.exists():
-            path.unlink()
-
-    def write(self, row: dict[str, Any]) -> None:
-        new = self.fields is None
-        if new:
-            self.fields = list(row.keys())
-        with open(self.path, "a", newline="") as f:
-            w = csv.DictWriter(f, self.fields, extrasaction="ignore", lineterminator="\n")
-            if new:
-                w.writeheader()
-            w.writerow(row)
-
-
-def _tensorboard(out: Path):
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # tensorboard not installed: CSV logs only
-        return None
-    return SummaryWriter(str(out / "tb"))
-
-
-def _loader(ds, cfg: TrainConfig, epoch: int, offset: int, rank: int, world: int) -> DataLoader:
-    sampler = DistributedSampler(ds, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed, drop_last=True)
-    sampler.set_epoch(epoch)
-    order = list(sampler)[offset * cfg.batch_size:]
-    gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)  # worker seeds; never the global RNG
-    return DataLoader(ds, batch_sampler=BatchSampler(order, cfg.batch_size, drop_last=True), collate_fn=collate,
-                      num_workers=cfg.num_workers, generator=gen)
+def compile_submodules(model: VideoPredictor, backend: str) -> None:
+    """``torch.compile`` every top-level submodule of ``model`` in place (``training_step`` itself stays eager:
+    it calls the optimisers and ``.item()``)."""
+    for child in model.children():
+        child.compile(backend=backend)
 
 
 @torch.no_grad()
@@ -168,6 +123,16 @@ def _over_budget(cfg: TrainConfig, spent: dict[str, float]) -> str:
     return ""
 
 
+
+
+def _val_batches(data_root, split: str | None, cfg: TrainConfig, model: VideoPredictor, frames: int) -> list:
+    if not split or cfg.val_batches <= 0:
+        return []
+    ds = ClipDataset(data_root, split, num_frames=frames, audio_features=model.spec.audio_feature)
+    n, bs = min(len(ds), cfg.val_batches * cfg.batch_size), cfg.batch_size
+    return [collate([ds[i] for i in range(j, min(j + bs, n))]) for j in range(0, n, bs)]
+
+
 def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathLike, cfg: TrainConfig, *,
         device: torch.device | str | None = None, resume: bool = False, progress: bool = True,
         extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -177,34 +142,30 @@ def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathL
     extra = extra or {}
     from tqdm import tqdm
 
-    rank, world, local = _dist()
-    device = torch.device(device) if device is not None else default_device(local)
+    rank, world, local = distributed.init()
+    device = torch.device(device) if device is not None else distributed.device(local)
     out = Path(out)
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-    spec = model.spec
     seed_everything(cfg.seed + rank)
     model.to(device)
     if world > 1:
         for t in model.state_dict().values():
             dist.broadcast(t, 0)
     opts = model.configure_optimizers()
-    frames = spec.n_past + spec.n_future
-    train_ds = ClipDataset(data_root, "train", num_frames=frames, audio_features=spec.audio_feature)
+    frames = model.spec.n_past + model.spec.n_future
+    train_ds = ClipDataset(data_root, "train", num_frames=frames, audio_features=model.spec.audio_feature)
     steps_per_epoch = len(train_ds) // (cfg.batch_size * world)
     if steps_per_epoch == 0:
         raise TrainingError(f"{data_root}: the train split has {len(train_ds)} clips, fewer than one batch "
                             f"({cfg.batch_size} x {world} processes)")
     val_split = find_val_split(data_root)
-    val_batches = []
-    if val_split and cfg.val_batches > 0:
-        val_ds = ClipDataset(data_root, val_split, num_frames=frames, audio_features=spec.audio_feature)
-        n_val, bs = min(len(val_ds), cfg.val_batches * cfg.batch_size), cfg.batch_size
-        val_batches = [collate([val_ds[i] for i in range(j, min(j + bs, n_val))]) for j in range(0, n_val, bs)]
+    validating = bool(val_split) and cfg.val_batches > 0
+    val_batches = _val_batches(data_root, val_split, cfg, model, frames) if rank == 0 else []
     start, best, best_step, used = 0, math.inf, -1, {"wall_s": 0.0, "cpu_s": 0.0}
     last, best_path = out / "last.pt", out / "best.pt"
     if resume and last.exists():
-        ck = torch.load(last, map_location=device, weights_only=True)
+        ck = read_last(last)
         model.load_state_dict(ck["state_dict"])
         for k, o in opts.items():
             o.load_state_dict(ck["optimizers"][k])
@@ -215,11 +176,13 @@ def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathL
         last.unlink(missing_ok=True)
         best_path.unlink(missing_ok=True)
     keep = start if resume else None
-    logs = (_CSVLog(out / "train_log.csv", keep), _CSVLog(out / "val_log.csv", keep)) if rank == 0 else None
-    tb = _tensorboard(out) if rank == 0 else None
+    logs = (CSVLog(out / "train_log.csv", keep), CSVLog(out / "val_log.csv", keep)) if rank == 0 else None
+    tb = tensorboard(out) if rank == 0 else None
     model.setup_training(cfg.steps)
     model.train()
-    amp = cfg.amp and device.type == "cuda"
+    if cfg.compile:
+        compile_submodules(model, cfg.compile)
+    amp, cuda = cfg.amp and device.type == "cuda", device.type == "cuda"
     t0, c0, step, stopped = time.perf_counter(), time.process_time(), start, "completed"
 
     def spent() -> dict[str, float]:
@@ -228,33 +191,30 @@ def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathL
                unit="step", dynamic_ncols=True)
 
     def save_last(step: int) -> None:
-        states = [rng_state()]
-        if world > 1:
-            states = [None] * world
-            dist.all_gather_object(states, rng_state())
+        states = distributed.gather_objects(rng_state())
         if rank == 0:
             save_checkpoint(last, model, optimizers=opts, step=step, best=best, best_step=best_step, rng=states,
                             budget_used=spent(), train_config=asdict(cfg), **extra)
 
-    it = None
+    workers = auto_workers(cfg.num_workers, device, world)
+    loader = iter(train_loader(train_ds, cfg.batch_size, start, cfg.steps, seed=cfg.seed, rank=rank, world=world,
+                               num_workers=workers, pin_memory=cuda))
     while step < cfg.steps:
-        epoch, offset = divmod(step, steps_per_epoch)
-        if it is None or offset == 0:
-            it = iter(_loader(train_ds, cfg, epoch, offset, rank, world))
-        batch = next(it).to(device)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+        epoch = step // steps_per_epoch
+        batch = next(loader).to(device, non_blocking=cuda)
+        with autocast(device, amp):
             out_logs = model.training_step(batch, opts, step)
         loss = float(out_logs["loss"])
-        bad = torch.tensor([0.0 if math.isfinite(loss) else 1.0])
-        if world > 1:
-            dist.all_reduce(bad)
-        if bad.item() > 0:
+        reason = _over_budget(cfg, spent()) if rank == 0 else ""
+        flags = [0.0] * (world + 1)  # [non-finite loss on rank 0, on rank 1, ..., rank 0's budget says stop]
+        flags[rank], flags[-1] = float(not math.isfinite(loss)), float(bool(reason))
+        *bad, over = distributed.any_flags(flags, device)
+        if any(bad):
             bar.close()
-            kept = (f"{last} (step {torch.load(last, weights_only=True)['step']})" if last.exists()
-                    else "none written yet")
-            where = "some rank" if world > 1 else "this run"
-            raise TrainingError(f"step {step}: loss is {loss} (non-finite) on {where}; training stopped. "
-                                f"Last good checkpoint: {kept}")
+            kept = f"{last} (step {read_last(last)['step']})" if last.exists() else "none written yet"
+            where = f"loss is {loss} (non-finite)" if world == 1 else "non-finite loss on rank " + ", ".join(
+                str(r) for r, b in enumerate(bad) if b)
+            raise TrainingError(f"step {step}: {where}; training stopped. Last good checkpoint: {kept}")
         step += 1
         if rank == 0:
             row = {"step": step, "epoch": epoch, "wall_s": round(time.perf_counter() - t0, 3),
@@ -266,40 +226,47 @@ def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathL
             if step % cfg.log_every == 0 or step == cfg.steps:
                 bar.set_postfix({k: f"{float(v):.4g}" for k, v in out_logs.items()})
         bar.update(1)
-        reason = _over_budget(cfg, spent())
-        over = torch.tensor([float(bool(reason))])
-        if world > 1:
-            dist.broadcast(over, 0)  # rank 0's clock decides for every rank
-        if val_batches and (step % cfg.val_every == 0 or step == cfg.steps or over.item()):
+        if validating and (step % cfg.val_every == 0 or step == cfg.steps or over):
+            err = None
             if rank == 0:
-                scores = validate(model, val_batches, device)
-                if cfg.select_on not in scores:
-                    raise TrainingError(f"validation_step of {model.name} returned {sorted(scores)}, "
-                                        f"no {cfg.select_on!r} to select on (set train.select_on)")
-                improved = scores[cfg.select_on] < best
-                if improved:
-                    best, best_step = scores[cfg.select_on], step
-                    save_checkpoint(best_path, model, step=step, best=best, select_on=cfg.select_on, **extra)
-                logs[1].write({"step": step, **scores, "best": int(improved)})
-                if tb:
-                    for k, v in scores.items():
-                        tb.add_scalar(f"val/{k}", v, step)
-            if world > 1:
-                dist.barrier()
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps or over.item():
+                try:
+                    best, best_step = _validate_and_select(model, val_batches, device, cfg, step, best, best_step,
+                                                           best_path, logs[1], tb, extra)
+                except Exception as e:  # every rank stops with it (share_error), none waits for a timeout
+                    err = e
+            distributed.share_error(err)
+        if step % cfg.checkpoint_every == 0 or step == cfg.steps or over:
             save_last(step)
-        if over.item():
+        if over:
             stopped = reason or "budget reached (rank 0)"
             break
     bar.close()
+    del loader  # its workers end now
     if rank == 0 and not best_path.exists():  # no validation split: the last weights are the selected ones
         save_checkpoint(best_path, model, step=step, best=best, select_on="none (no validation split)", **extra)
     if tb:
         tb.close()
     total = spent()
     return {"steps": step, "steps_planned": cfg.steps, "resumed_from": start if resume else None,
-            "stopped": stopped, "best_step": best_step, "select_on": cfg.select_on if val_batches else None,
+            "stopped": stopped, "best_step": best_step, "select_on": cfg.select_on if validating else None,
             "best_score": best if math.isfinite(best) else None, "val_split": val_split, "world_size": world,
-            "device": str(device), "amp_bf16": amp, "wall_time_s": round(total["wall_s"], 3),
-            "cpu_time_s": round(total["cpu_s"], 3),
+            "device": str(device), "amp_bf16": amp, "compile": cfg.compile or None, "num_workers": workers,
+            "wall_time_s": round(total["wall_s"], 3), "cpu_time_s": round(total["cpu_s"], 3),
             "checkpoint": str(best_path), "config": asdict(cfg)}
+
+
+def _validate_and_select(model, val_batches, device, cfg, step, best, best_step, best_path, log, tb, extra):
+    """Rank 0: validate, keep ``best.pt`` when the ``select_on`` score improved, log; returns (best, best_step)."""
+    scores = validate(model, val_batches, device)
+    if cfg.select_on not in scores:
+        raise TrainingError(f"validation_step of {model.name} returned {sorted(scores)}, "
+                            f"no {cfg.select_on!r} to select on (set train.select_on)")
+    improved = scores[cfg.select_on] < best
+    if improved:
+        best, best_step = scores[cfg.select_on], step
+        save_checkpoint(best_path, model, step=step, best=best, select_on=cfg.select_on, **extra)
+    log.write({"step": step, **scores, "best": int(improved)})
+    if tb:
+        for k, v in scores.items():
+            tb.add_scalar(f"val/{k}", v, step)
+    return best, best_step
