@@ -165,7 +165,7 @@ def test_quality_rules_on_arrays():
 
 def test_decode_errors_carry_ffmpegs_message(www, tmp_path):
     with pytest.raises(MediaError, match="No such file or directory"):
-        decode_clip(tmp_path / "missing.mp4", 0.0, 30, 90, 64, 22050)
+        decode_clip(tmp_path / "missing.mp4", 0.0, 30, 90, 64, 22050, tmp_dir=tmp_path)
     with pytest.raises(MediaError, match="Invalid data found|moov atom not found"):
         probe(www / "corrupt.mp4")
     info = probe(www / "drum0.mp4")

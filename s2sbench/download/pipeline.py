@@ -28,7 +28,8 @@ from s2sbench.download.assemble import AssemblyResult, assemble
 from s2sbench.download.fetch import FetchError, Pacer, fetch
 from s2sbench.download.jobs import DownloadConfig, VideoJob
 from s2sbench.download.manifest import Row, StateStore, VideoState, clip_id
-from s2sbench.download.media import MediaError, MediaInfo, decode_clip, probe
+from s2sbench.download.media import MediaError, Timeline, decode_clip, timeline
+from s2sbench.download.place import check_first_frame, place, window_of
 from s2sbench.download.quality import fit_audio, reject_reason
 
 
@@ -37,46 +38,42 @@ def clip_sha256(clip: Clip) -> str:
     return hashlib.sha256(clip.frames.tobytes() + audio_to_int16(clip.audio).tobytes()).hexdigest()
 
 
-def _locate(start: float, length: float, windows: list[list[float]] | None,
-            files: list[str]) -> tuple[str, float] | None:
-    """The fetched file holding ``[start, start + length]`` and the clip's offset in it."""
-    if not windows:
-        return files[0], start
-    for (a, b), f in zip(windows, files):
-        if a - 1e-6 <= start and start + length <= b + 1e-6:
-            return f, start - a
-    return None
-
-
 def _cut(job: VideoJob, raw: Path, record: dict[str, Any], cfg: DownloadConfig,
          attempts: int) -> tuple[list[Row], list[Clip]]:
     spec, length = cfg.spec, cfg.spec.num_frames / cfg.spec.fps
     files = record["files"]
-    probed: dict[str, MediaInfo] = {}
+    timelines: dict[str, Timeline] = {}
     starts = job.starts
     if starts is None:
         assert job.plan is not None
-        probed[files[0]] = probe(raw / files[0])
-        starts = job.plan(probed[files[0]].duration or 0.0)
+        timelines[files[0]] = timeline(raw / files[0])
+        tl0 = timelines[files[0]]
+        starts = job.plan(tl0.end - tl0.origin if tl0.video or tl0.audio else 0.0)
     rows: list[Row] = []
     clips: list[Clip] = []
+    staging = cfg.out / "clips"
     for s in starts:
         cid = clip_id(job.key, s)
         row = Row(cid, job.key, job.url, s, s + length, "ok", attempts)
         rows.append(row)
-        where = _locate(s, length, record.get("windows"), files)
+        where = window_of(s, length, record.get("windows"), files)
         if where is None:
             row.status, row.error = "rejected:short", "clip is not inside the fetched window"
             continue
         try:
-            info = probed.get(where[0]) or probed.setdefault(where[0], probe(raw / where[0]))
-            if not info.has_video or not info.has_audio:
-                row.status = "rejected:no_video" if not info.has_video else "rejected:no_audio"
+            tl = timelines.get(where[0]) or timelines.setdefault(where[0], timeline(raw / where[0]))
+            p = place(s, length, where[0], where[1], record.get("duration"), tl)
+            if p.status != "ok":
+                row.status, row.error = p.status, p.error
                 continue
-            frames, audio = decode_clip(raw / where[0], where[1], spec.fps, spec.num_frames, spec.height,
-                                        spec.sample_rate)
+            frames, audio, first = decode_clip(raw / p.file, p.start, spec.fps, spec.num_frames, spec.height,
+                                               spec.sample_rate, tmp_dir=staging, origin=tl.origin)
         except MediaError as e:
             row.status, row.error = "failed_decode", str(e)
+            continue
+        off = check_first_frame(p, first)
+        if off:
+            row.status, row.error = "rejected:unplaced", off
             continue
         reason = reject_reason(frames, audio, spec, cfg.quality)
         if reason:
@@ -144,8 +141,9 @@ def run_download(jobs: list[VideoJob], cfg: DownloadConfig) -> AssemblyResult:
         raise ValueError("duplicate video keys in the job list")
     cfg.out.mkdir(parents=True, exist_ok=True)
     (cfg.out / "clips").mkdir(exist_ok=True)
-    for tmp in (cfg.out / "clips").glob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
+    for pattern in (".*.tmp", "s2s-audio-*.f32"):  # left by a killed run: staged shards, decode scratch files
+        for tmp in (cfg.out / "clips").glob(pattern):
+            tmp.unlink(missing_ok=True)
     store = StateStore(cfg.out / "state")
     states = {j.key: st for j in jobs if (st := store.load(j.key)) is not None}
     pacer = Pacer(cfg.fetch.sleep, cfg.fetch.backoff, cfg.fetch.max_sleep)
