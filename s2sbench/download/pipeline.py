@@ -11,7 +11,8 @@ own processes):
    ``DIR/state/<video>.json`` (``s2sbench.download.manifest``);
 3. assigns splits by video and writes ``DIR/shards`` + ``index.json`` and ``DIR/manifest.csv`` (``s2sbench.download.assemble``).
 
-Re-running skips videos whose state is final; a SIGKILL at any moment loses at most the videos in flight, and the
+With ``cfg.shard`` (i, n) only this host's share of the videos is processed (``s2sbench.download.merge`` joins
+the shares). Re-running skips videos whose state is final; a SIGKILL at any moment loses at most the videos in flight, and the
 shards are rebuilt from the committed states, so they come out the same as after an uninterrupted run.
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ from s2sbench.download.assemble import AssemblyResult, assemble
 from s2sbench.download.fetch import FetchError, Pacer, fetch
 from s2sbench.download.jobs import DownloadConfig, VideoJob
 from s2sbench.download.manifest import Row, StateStore, VideoState, clip_id
+from s2sbench.download.merge import in_shard, save_plan
 from s2sbench.download.media import MediaError, Timeline, decode_clip, timeline
 from s2sbench.download.place import check_first_frame, place, window_of
 from s2sbench.download.quality import fit_audio, reject_reason
@@ -139,7 +141,11 @@ def run_download(jobs: list[VideoJob], cfg: DownloadConfig) -> AssemblyResult:
 
     if len({j.key for j in jobs}) != len(jobs):
         raise ValueError("duplicate video keys in the job list")
+    if cfg.shard is not None and cfg.max_clips is not None:
+        raise ValueError("--max-clips cannot be combined with --shard (the cut needs every host's clip counts)")
     cfg.out.mkdir(parents=True, exist_ok=True)
+    save_plan(jobs, cfg)
+    jobs = [j for j in jobs if in_shard(j.key, cfg.shard)]
     (cfg.out / "clips").mkdir(exist_ok=True)
     for pattern in (".*.tmp", "s2s-audio-*.f32"):  # left by a killed run: staged shards, decode scratch files
         for tmp in (cfg.out / "clips").glob(pattern):
