@@ -41,6 +41,8 @@ def downloaded(real_www, tmp_path_factory):
     seg = root / "segments.csv"
     seg.write_text("".join(f'{c.name}, {s:.3f}, {s + 3:.3f}, "/m/026t6"\n' for c in COMBOS for s, _ in markers(c)))
     out = root / "out"
+    (out / "clips").mkdir(parents=True)
+    (out / "clips" / "s2s-audio-killed.f32").write_bytes(b"\0" * 64)  # as a killed decode leaves it
     with MediaServer(www) as server:
         server.aliases.update(served)
         res = CliRunner().invoke(main, ["download", "audioset-drums", "--segments", str(seg), "--out", str(out),
@@ -85,6 +87,6 @@ def test_windows_were_cut_in_copy_mode_before_the_clip(downloaded):
     assert snapped >= 6
 
 
-def test_no_decode_scratch_files_left(downloaded):
+def test_decode_scratch_files_live_in_the_staging_folder_and_are_cleaned(downloaded):
     out, _, _ = downloaded
-    assert not list((out / "clips").glob("s2s-audio-*"))
+    assert not list((out / "clips").glob("s2s-audio-*"))  # the stale one was removed at start, none left behind
