@@ -11,7 +11,6 @@ flash in the expected frame +-1 and the hit within one frame of the flash.
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 from _mediaserver import MediaServer
@@ -79,7 +78,7 @@ def test_windows_were_cut_in_copy_mode_before_the_clip(downloaded):
     snapped = 0
     for c in COMBOS:
         for f in sorted((out / "raw" / c.name).glob("*.*")):
-            if f.suffix in (".mp4", ".mkv", ".webm"):
+            if f.suffix in (".mp4", ".mkv", ".webm"):  # named by yt-dlp after the window start
                 tl = timeline(f)
                 window_start = float(f.stem)
                 assert tl.video[0] <= window_start + c.frame
@@ -90,3 +89,32 @@ def test_windows_were_cut_in_copy_mode_before_the_clip(downloaded):
 def test_decode_scratch_files_live_in_the_staging_folder_and_are_cleaned(downloaded):
     out, _, _ = downloaded
     assert not list((out / "clips").glob("s2s-audio-*"))  # the stale one was removed at start, none left behind
+
+
+def test_a_window_without_the_sources_timestamps_is_rejected_not_misplaced(real_www, tmp_path):
+    """The bug's own repro (``ffmpeg -ss A -t D -i x.webm -c copy``: t = 0 is the keyframe before A) is caught."""
+    import json
+
+    from s2sbench.download.jobs import DownloadConfig, VideoJob
+    from s2sbench.download.media import run_ffmpeg
+    from s2sbench.download.pipeline import run_download
+
+    www, served = real_www
+    (s, _), (s2, _) = markers(COMBOS[1])  # webm_vp9_opus: keyframes every 4 s
+    windows = [(s - 1, s + 4), (s2 - 1, s2 + 4)]
+    raw = tmp_path / "out" / "raw" / "cut"
+    raw.mkdir(parents=True)
+    files = []
+    for i, (a, b) in enumerate(windows):
+        files.append(f"{a}.webm")
+        copyts = [] if i else ["-copyts"]  # the first as the fixed fetch makes it; the second snaps 10.7 -> 8.0 s
+        run_ffmpeg(["-ss", f"{a}", "-t", f"{b - a}", *copyts, "-i", str(www / served[COMBOS[1].name]),
+                    "-c", "copy", "-y", str(raw / files[-1])])
+    url = "http://127.0.0.1:9/cut"
+    (raw / "fetch.json").write_text(json.dumps({"url": url, "windows": windows, "files": files, "duration": 20.0,
+                                                "timestamps": "source", "attempts": 1}))
+    cfg = DownloadConfig(out=tmp_path / "out", spec=SPEC, progress=False, split_sizes={"train": 9, "val": 0, "test": 0})
+    res = run_download([VideoJob("cut", url, windows=windows, starts=[s, s2])], cfg)
+    rows = {r.start: r for r in res.rows}
+    assert rows[s2].status == "rejected:unplaced" and "timestamps are not the source's" in rows[s2].error
+    assert rows[s].status == "ok"

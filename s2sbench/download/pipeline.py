@@ -6,14 +6,17 @@ own processes):
 
 1. fetches each video or its padded windows (``s2sbench.download.fetch``: retries, backoff, rate-limit pacing) into
    ``DIR/raw/<video>/``;
-2. cuts every clip exactly in its own decode (``s2sbench.download.media.decode_clip``), rejects short, black, frozen or silent
-   ones (``s2sbench.download.quality``), stages the good ones in ``DIR/clips/<video>.h5`` and commits the video's rows in
-   ``DIR/state/<video>.json`` (``s2sbench.download.manifest``);
+2. places every clip in its fetched file from the file's own timestamps (``s2sbench.download.place``), cuts it
+   exactly in its own decode (``s2sbench.download.media.decode_clip``), checks that the first decoded frame is at
+   the labelled time, rejects short, black, frozen or silent ones (``s2sbench.download.quality``), stages the good
+   ones in ``DIR/clips/<video>.h5`` and commits the video's rows in ``DIR/state/<video>.json``
+   (``s2sbench.download.manifest``);
 3. assigns splits by video and writes ``DIR/shards`` + ``index.json`` and ``DIR/manifest.csv`` (``s2sbench.download.assemble``).
 
 With ``cfg.shard`` (i, n) only this host's share of the videos is processed (``s2sbench.download.merge`` joins
-the shares). Re-running skips videos whose state is final; a SIGKILL at any moment loses at most the videos in flight, and the
-shards are rebuilt from the committed states, so they come out the same as after an uninterrupted run.
+the shares). Re-running skips videos whose state is final; a SIGKILL at any moment loses at most the videos in
+flight, and the shards and manifest are rebuilt from the committed states, so they come out the same as after an
+uninterrupted run.
 """
 from __future__ import annotations
 
