@@ -321,8 +321,8 @@ def test_format_choice_prefers_360p_30fps_landscape_and_portrait(www, server):
                 '</AdaptationSet><AdaptationSet mimeType="audio/mp4"><Representation id="a" codecs="mp4a.40.2" '
                 'bandwidth="128000"><BaseURL>a.m4a</BaseURL></Representation></AdaptationSet></Period></MPD>')
 
-    menus = {"land": [(1920, 1080, 60), (1280, 720, 60), (1280, 720, 30), (854, 480, 30), (640, 360, 60), (640, 360, 30),
-                      (426, 240, 30), (256, 144, 30)],
+    menus = {"land": [(1920, 1080, 60), (1280, 720, 60), (1280, 720, 30), (854, 480, 30), (640, 360, 60),
+                      (640, 360, 30), (426, 240, 30), (256, 144, 30)],
              "portrait": [(1080, 1920, 30), (720, 1280, 60), (360, 640, 30), (240, 426, 30), (144, 256, 30)],
              "only60": [(1280, 720, 60), (640, 360, 60), (320, 180, 60)]}
     cfg = FetchConfig()

@@ -218,7 +218,8 @@ def load_fetched(raw_dir: Path, url: str, windows: list[tuple[float, float]] | N
         return None
     want = [list(w) for w in windows] if windows else None
     same = record.get("url") == url and (record.get("windows") or None) == want
-    same = same and (not windows or record.get("timestamps") == "source")  # older fetches of windows kept no source timestamps
+    # windows fetched by older versions kept no source timestamps: fetched again
+    same = same and (not windows or record.get("timestamps") == "source")
     return record if same and all((raw_dir / f).exists() for f in record["files"]) else None
 
 

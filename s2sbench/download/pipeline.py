@@ -67,7 +67,7 @@ def _cut(job: VideoJob, raw: Path, record: dict[str, Any], cfg: DownloadConfig,
             continue
         try:
             tl = timelines.get(where[0]) or timelines.setdefault(where[0], timeline(raw / where[0]))
-            p = place(s, length, where[0], where[1], record.get("duration"), tl)
+            p = place(s, where[0], where[1], record.get("duration"), tl)
             if p.status != "ok":
                 row.status, row.error = p.status, p.error
                 continue

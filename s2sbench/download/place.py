@@ -41,7 +41,7 @@ def window_of(start: float, length: float, windows: list[list[float]] | None,
     return None
 
 
-def place(start: float, length: float, file: str, window: tuple[float, float] | None, duration: float | None,
+def place(start: float, file: str, window: tuple[float, float] | None, duration: float | None,
           tl: Timeline) -> Placement:
     """Check that ``file`` (read as ``tl``) holds the clip at ``start`` of its own timeline (see module docstring)."""
     if tl.video is None:

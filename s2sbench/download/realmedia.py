@@ -70,7 +70,7 @@ def _decode_audio(src: Path, rate: int, seconds: float, loop: bool) -> np.ndarra
 
 
 def soundtrack(footage: Path, combo: Combo, markers: list[float]) -> np.ndarray:
-    """(n, 2) float32: the footage's own sound at -34 dB, the snare's attack at each marker, slightly unequal channels."""
+    """(n, 2) float32: the footage's own sound at -34 dB, the snare's attack at each marker; unequal channels."""
     bed = _decode_audio(footage, combo.rate, combo.seconds, loop=True)
     bed = np.pad(bed, (0, max(0, int(combo.seconds * combo.rate) - bed.size)))[: int(combo.seconds * combo.rate)]
     bed *= 0.02 / max(1e-6, float(np.abs(bed).max()))
