@@ -2,7 +2,8 @@
 
 ``MediaServer(directory)`` serves files with ``Accept-Ranges`` and 206 answers; ``faults[name]`` is a list of actions
 consumed one per GET of that file: an int answers with that HTTP status, ``"cut"`` sends half the body and drops the
-connection. ``log`` records (method, name, Range header) for every request. Use as a context manager.
+connection. ``aliases[name]`` serves another file under ``name`` (an id without extension, as YouTube's are).
+``log`` records (method, name, Range header) for every request. Use as a context manager.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
     def send_head(self):
         name = self.path.lstrip("/").split("?", 1)[0]
+        if name in self.server.aliases:
+            self.path = "/" + self.server.aliases[name]
         with self.server.lock:
             self.server.log.append((self.command, name, self.headers.get("Range")))
             queue = self.server.faults.get(name)
@@ -65,6 +68,7 @@ class MediaServer:
     def __init__(self, directory: str | os.PathLike) -> None:
         self.httpd = _Server(("127.0.0.1", 0), functools.partial(_Handler, directory=str(directory)))
         self.httpd.faults, self.httpd.log, self.httpd.lock = {}, [], threading.Lock()
+        self.httpd.aliases = {}
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
@@ -74,6 +78,10 @@ class MediaServer:
     @property
     def faults(self) -> dict:
         return self.httpd.faults
+
+    @property
+    def aliases(self) -> dict:
+        return self.httpd.aliases
 
     @property
     def log(self) -> list:

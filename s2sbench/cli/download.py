@@ -36,6 +36,9 @@ def _common(f):
                      help="Keep the downloaded files in DIR/raw after cutting."),
         click.option("--format", "fmt", default=None,
                      help="yt-dlp format selector (default: smallest stream >= 64 px)."),
+        click.option("--shard", default=None, metavar="I/N",
+                     help="Process only share I of N of the videos (split by video id), for several hosts; join "
+                          "their folders with `s2sbench download merge`."),
         click.option("--quiet", is_flag=True, help="No progress bar."),
     ]
     for o in reversed(opts):
@@ -48,6 +51,7 @@ def _config(dataset: str, o: dict, source: dict):
     from s2sbench.download.fetch import FetchConfig
     from s2sbench.download.jobs import DownloadConfig
     from s2sbench.download.manifest import read_keep_list
+    from s2sbench.download.merge import parse_shard
 
     info = DATASETS.get(dataset)
     fetch = FetchConfig(retries=o["retries"], backoff=o["backoff"], sleep=o["sleep"], cookies=o["cookies"])
@@ -64,7 +68,8 @@ def _config(dataset: str, o: dict, source: dict):
                           max_clips=o["max_clips"], keep=read_keep_list(o["keep_list"]) if o["keep_list"] else None,
                           seed=o["seed"], split_sizes=dict(zip(("train", "val", "test"), sizes)),
                           keep_raw=o["keep_raw"], clips_per_shard=o["clips_per_shard"],
-                          source={"dataset": dataset, **source}, progress=not o["quiet"])
+                          source={"dataset": dataset, **source}, progress=not o["quiet"],
+                          shard=parse_shard(o["shard"]) if o["shard"] else None)
 
 
 def _run(jobs, cfg) -> None:
@@ -128,6 +133,22 @@ def youtube_painting(playlists, max_per_video, margin, **o) -> None:
         _run(painting_jobs(playlists, o["url_template"], rule, o["cookies"], keep=cfg.keep), cfg)
     except (ValueError, MediaError, FetchError) as e:
         raise click.ClickException(str(e)) from None
+
+
+@download.command("merge")
+@click.argument("dirs", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="New dataset folder for the merged states, shards and manifest.")
+def merge_cmd(dirs, out) -> None:
+    """Merge the folders of a download run as --shard 1/N .. N/N into one dataset (same as a single-host run)."""
+    from s2sbench.download.merge import merge
+
+    try:
+        result = merge(list(dirs), out)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(result.table())
+    click.echo(f"manifest: {out / 'manifest.csv'}\nshards:   {out / 'shards'}")
 
 
 COMMANDS = [download]

@@ -1,9 +1,12 @@
 """Fetching one video (or padded time windows of it) with yt-dlp used as a library, politely and fault-tolerantly.
 
 - ``fetch(job_url, raw_dir, windows, cfg, pacer)`` downloads whole videos or sections (``download_ranges`` in yt-dlp's
-  default copy mode: cuts snap to keyframes, which is why windows are padded and the exact cut happens later in
-  ``s2sbench.download.media.decode_clip``), checks every file with ffprobe (yt-dlp can report success for a truncated or empty
-  file) and records ``fetch.json`` beside the files, so a re-run reuses them without touching the network.
+  default copy mode: cuts snap to the keyframe before the window start, which is why windows are padded and the
+  exact cut happens later in ``s2sbench.download.media.decode_clip``). The cut keeps the source's own timestamps
+  (``-copyts`` for yt-dlp's ffmpeg): MP4 could hide the snap behind an edit list, but Matroska and WebM have none, so
+  without it t = 0 of a fetched window is that earlier keyframe, not the window start. Every file is checked with
+  ffprobe (yt-dlp can report success for a truncated or empty file) and ``fetch.json`` is recorded beside the files,
+  with the attempts it took, so a re-run reuses them without touching the network and counts the same attempts.
 - Failures are classified from yt-dlp's message (``classify``): permanent (``unavailable``, ``private``) are raised at
   once; ``rate_limited`` and transient ones (5xx, connection drops, truncated files) are retried with exponential
   backoff; an ffmpeg failure is retried once and then reported as ``failed_decode`` with ffprobe's own message.
@@ -21,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.data.shards import atomic_write_bytes
-from s2sbench.download.media import MediaError, ffmpeg_exe, probe
+from s2sbench.download.media import MediaError, ffmpeg_exe, probe, timeline
 from s2sbench.optional import require
 
 PERMANENT = ("unavailable", "private")
@@ -69,8 +72,10 @@ class FetchConfig:
     sleep: float = 1.0  # minimum seconds between two fetch starts, across all workers
     max_sleep: float = 600.0  # ceiling of the slowed-down spacing after rate limiting
     cookies: str | None = None  # Netscape cookie file handed to yt-dlp
-    format: str = "bv*[height>=64]+ba/b[height>=64]/bv*+ba/b"
-    format_sort: tuple[str, ...] = ("res:360", "+size", "+br")  # smallest good-enough stream (<= 360p)
+    format: str = "bv*[height>=64][width>=64]+ba/b[height>=64][width>=64]/bv*+ba/b"
+    # the smallest good-enough stream: <= 360 px on the short side (portrait too) and <= 30 fps, where decoding a
+    # clip costs ~0.3 CPU s (720p60 costs ~1 s and is scaled down to 64x64 all the same)
+    format_sort: tuple[str, ...] = ("res:360", "fps:30", "+size", "+br")
     socket_timeout: float = 30.0
 
 
@@ -129,6 +134,7 @@ def _ydl_options(raw_dir: Path, windows: list[tuple[float, float]] | None, cfg: 
     if cfg.cookies:
         opts["cookiefile"] = cfg.cookies
     if windows:
+        opts["external_downloader_args"] = {"ffmpeg_i": ["-copyts"]}  # keep the source's timestamps (see above)
         opts["download_ranges"] = lambda info, ydl: [{"start_time": a, "end_time": b} for a, b in windows]
     return opts
 
@@ -138,7 +144,8 @@ def _media_url(info: dict[str, Any]) -> tuple[str | None, dict[str, str]]:
     return fmt.get("url"), fmt.get("http_headers") or {}
 
 
-def _fetch_once(url: str, raw_dir: Path, windows: list[tuple[float, float]] | None, cfg: FetchConfig) -> dict[str, Any]:
+def _fetch_once(url: str, raw_dir: Path, windows: list[tuple[float, float]] | None, cfg: FetchConfig,
+                attempt: int = 1) -> dict[str, Any]:
     yt_dlp = require("yt_dlp", "download")
 
     shutil.rmtree(raw_dir, ignore_errors=True)
@@ -171,15 +178,19 @@ def _fetch_once(url: str, raw_dir: Path, windows: list[tuple[float, float]] | No
             duration = None
     for i, f in enumerate(files):
         try:
-            got = probe(f)
+            probe(f)
+            tl = timeline(f)
         except MediaError as e:
             raise FetchError("decode", str(e)) from None
         a, b = windows[i] if windows else (0.0, duration or 0.0)
         want = (min(b, duration) if duration else b) - a
-        if got.duration is None or got.duration < want - 0.5:
-            raise FetchError("truncated", f"{f.name}: truncated download ({got.duration} s of {want:.2f} s)")
+        starts = [s[0] for s in (tl.video, tl.audio) if s is not None]
+        got = tl.end - max(min(starts), a) if starts else 0.0
+        if got < want - 0.5:
+            raise FetchError("truncated", f"{f.name}: truncated download ({got:.2f} s of {want:.2f} s)")
     record = {"url": url, "windows": windows, "files": [f.name for f in files], "duration": duration,
-              "id": info.get("id"), "title": info.get("title"), "extractor": info.get("extractor_key")}
+              "id": info.get("id"), "title": info.get("title"), "extractor": info.get("extractor_key"),
+              "timestamps": "source", "attempts": attempt}
     atomic_write_bytes(raw_dir / "fetch.json", json.dumps(record, sort_keys=True).encode())
     return record
 
@@ -208,6 +219,8 @@ def load_fetched(raw_dir: Path, url: str, windows: list[tuple[float, float]] | N
         return None
     want = [list(w) for w in windows] if windows else None
     same = record.get("url") == url and (record.get("windows") or None) == want
+    # windows fetched by older versions kept no source timestamps: fetched again
+    same = same and (not windows or record.get("timestamps") == "source")
     return record if same and all((raw_dir / f).exists() for f in record["files"]) else None
 
 
@@ -218,12 +231,12 @@ def fetch(url: str, raw_dir: Path, windows: list[tuple[float, float]] | None, cf
         windows = None  # yt-dlp cannot cut file:// media (FFmpegFD lacks the protocol): copy it whole
     done = load_fetched(raw_dir, url, windows)
     if done is not None:
-        return done, 0
+        return done, int(done.get("attempts", 1))
     last: FetchError | None = None
     for attempt in range(1, cfg.retries + 2):
         pacer.wait()
         try:
-            record = _fetch_once(url, raw_dir, windows, cfg)
+            record = _fetch_once(url, raw_dir, windows, cfg, attempt)
             pacer.reward()
             return record, attempt
         except FetchError as e:

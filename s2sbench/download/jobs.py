@@ -43,3 +43,4 @@ class DownloadConfig:
     keep_raw: bool = True
     source: dict[str, Any] = field(default_factory=dict)  # recorded in index.json
     progress: bool = True
+    shard: tuple[int, int] | None = None  # (i, n): only this host's share of the videos (s2sbench.download.merge)

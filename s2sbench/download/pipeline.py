@@ -6,13 +6,17 @@ own processes):
 
 1. fetches each video or its padded windows (``s2sbench.download.fetch``: retries, backoff, rate-limit pacing) into
    ``DIR/raw/<video>/``;
-2. cuts every clip exactly in its own decode (``s2sbench.download.media.decode_clip``), rejects short, black, frozen or silent
-   ones (``s2sbench.download.quality``), stages the good ones in ``DIR/clips/<video>.h5`` and commits the video's rows in
-   ``DIR/state/<video>.json`` (``s2sbench.download.manifest``);
+2. places every clip in its fetched file from the file's own timestamps (``s2sbench.download.place``), cuts it
+   exactly in its own decode (``s2sbench.download.media.decode_clip``), checks that the first decoded frame is at
+   the labelled time, rejects short, black, frozen or silent ones (``s2sbench.download.quality``), stages the good
+   ones in ``DIR/clips/<video>.h5`` and commits the video's rows in ``DIR/state/<video>.json``
+   (``s2sbench.download.manifest``);
 3. assigns splits by video and writes ``DIR/shards`` + ``index.json`` and ``DIR/manifest.csv`` (``s2sbench.download.assemble``).
 
-Re-running skips videos whose state is final; a SIGKILL at any moment loses at most the videos in flight, and the
-shards are rebuilt from the committed states, so they come out the same as after an uninterrupted run.
+With ``cfg.shard`` (i, n) only this host's share of the videos is processed (``s2sbench.download.merge`` joins
+the shares). Re-running skips videos whose state is final; a SIGKILL at any moment loses at most the videos in
+flight, and the shards and manifest are rebuilt from the committed states, so they come out the same as after an
+uninterrupted run.
 """
 from __future__ import annotations
 
@@ -28,7 +32,9 @@ from s2sbench.download.assemble import AssemblyResult, assemble
 from s2sbench.download.fetch import FetchError, Pacer, fetch
 from s2sbench.download.jobs import DownloadConfig, VideoJob
 from s2sbench.download.manifest import Row, StateStore, VideoState, clip_id
-from s2sbench.download.media import MediaError, MediaInfo, decode_clip, probe
+from s2sbench.download.merge import in_shard, save_plan
+from s2sbench.download.media import MediaError, Timeline, decode_clip, timeline
+from s2sbench.download.place import check_first_frame, place, window_of
 from s2sbench.download.quality import fit_audio, reject_reason
 
 
@@ -37,46 +43,42 @@ def clip_sha256(clip: Clip) -> str:
     return hashlib.sha256(clip.frames.tobytes() + audio_to_int16(clip.audio).tobytes()).hexdigest()
 
 
-def _locate(start: float, length: float, windows: list[list[float]] | None,
-            files: list[str]) -> tuple[str, float] | None:
-    """The fetched file holding ``[start, start + length]`` and the clip's offset in it."""
-    if not windows:
-        return files[0], start
-    for (a, b), f in zip(windows, files):
-        if a - 1e-6 <= start and start + length <= b + 1e-6:
-            return f, start - a
-    return None
-
-
 def _cut(job: VideoJob, raw: Path, record: dict[str, Any], cfg: DownloadConfig,
          attempts: int) -> tuple[list[Row], list[Clip]]:
     spec, length = cfg.spec, cfg.spec.num_frames / cfg.spec.fps
     files = record["files"]
-    probed: dict[str, MediaInfo] = {}
+    timelines: dict[str, Timeline] = {}
     starts = job.starts
     if starts is None:
         assert job.plan is not None
-        probed[files[0]] = probe(raw / files[0])
-        starts = job.plan(probed[files[0]].duration or 0.0)
+        timelines[files[0]] = timeline(raw / files[0])
+        tl0 = timelines[files[0]]
+        starts = job.plan(tl0.end - tl0.origin if tl0.video or tl0.audio else 0.0)
     rows: list[Row] = []
     clips: list[Clip] = []
+    staging = cfg.out / "clips"
     for s in starts:
         cid = clip_id(job.key, s)
         row = Row(cid, job.key, job.url, s, s + length, "ok", attempts)
         rows.append(row)
-        where = _locate(s, length, record.get("windows"), files)
+        where = window_of(s, length, record.get("windows"), files)
         if where is None:
             row.status, row.error = "rejected:short", "clip is not inside the fetched window"
             continue
         try:
-            info = probed.get(where[0]) or probed.setdefault(where[0], probe(raw / where[0]))
-            if not info.has_video or not info.has_audio:
-                row.status = "rejected:no_video" if not info.has_video else "rejected:no_audio"
+            tl = timelines.get(where[0]) or timelines.setdefault(where[0], timeline(raw / where[0]))
+            p = place(s, where[0], where[1], record.get("duration"), tl)
+            if p.status != "ok":
+                row.status, row.error = p.status, p.error
                 continue
-            frames, audio = decode_clip(raw / where[0], where[1], spec.fps, spec.num_frames, spec.height,
-                                        spec.sample_rate)
+            frames, audio, first = decode_clip(raw / p.file, p.start, spec.fps, spec.num_frames, spec.height,
+                                               spec.sample_rate, tmp_dir=staging, origin=tl.origin)
         except MediaError as e:
             row.status, row.error = "failed_decode", str(e)
+            continue
+        off = check_first_frame(p, first)
+        if off:
+            row.status, row.error = "rejected:unplaced", off
             continue
         reason = reject_reason(frames, audio, spec, cfg.quality)
         if reason:
@@ -142,10 +144,15 @@ def run_download(jobs: list[VideoJob], cfg: DownloadConfig) -> AssemblyResult:
 
     if len({j.key for j in jobs}) != len(jobs):
         raise ValueError("duplicate video keys in the job list")
+    if cfg.shard is not None and cfg.max_clips is not None:
+        raise ValueError("--max-clips cannot be combined with --shard (the cut needs every host's clip counts)")
     cfg.out.mkdir(parents=True, exist_ok=True)
+    save_plan(jobs, cfg)
+    jobs = [j for j in jobs if in_shard(j.key, cfg.shard)]
     (cfg.out / "clips").mkdir(exist_ok=True)
-    for tmp in (cfg.out / "clips").glob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
+    for pattern in (".*.tmp", "s2s-audio-*.f32"):  # left by a killed run: staged shards, decode scratch files
+        for tmp in (cfg.out / "clips").glob(pattern):
+            tmp.unlink(missing_ok=True)
     store = StateStore(cfg.out / "state")
     states = {j.key: st for j in jobs if (st := store.load(j.key)) is not None}
     pacer = Pacer(cfg.fetch.sleep, cfg.fetch.backoff, cfg.fetch.max_sleep)
