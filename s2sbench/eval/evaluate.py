@@ -185,7 +185,8 @@ def evaluate(model: VideoPredictor, data_root: str | os.PathLike, dataset: str, 
     if ious:
         iou = torch.cat(ious)[:, :, None]  # (N, S, 1)
         out["block_iou"] = {p: float(apply(p, iou).mean()) for p in cfg.protocols}
-    div: dict[str, Any] = {"best_of_k": {n: best_of_k(full[n], m.higher_is_better) for n, m in metrics.items()}}
+    div: dict[str, Any] = {"best_of_k": {n: best_of_k(full[n], m.higher_is_better, m.cap)
+                                         for n, m in metrics.items()}}
     if pair_img:
         div["pairwise_ssim_paper"] = pairwise_curve(torch.stack(pair_img))
         div["diversity_clips"] = len(pair_img)

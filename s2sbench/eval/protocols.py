@@ -59,11 +59,14 @@ def apply(protocol: str, scores: Tensor, higher_is_better: bool = True) -> Tenso
 
 def summarize(per_clip: Tensor, cap: float | None = None) -> dict:
     """Per-clip curves (N, T) -> ``curve`` (mean over clips), ``std`` (over clips), ``avg`` (mean of the curve),
-    ``avg_std`` (std over clips of each clip's frame-average) and ``n_clamped`` (infinite values clamped to cap)."""
+    ``avg_std`` (std over clips of each clip's frame-average), ``n_clamped`` (infinite values clamped to cap) and
+    ``n_clamped_curve`` (their count per frame)."""
     x = per_clip.double()
-    n_clamped = int(torch.isinf(x).sum())
+    inf = torch.isinf(x)
+    n_clamped = int(inf.sum())
     if cap is not None:
         x = x.clamp(-cap, cap)
     clip_avg = x.mean(1)
     return {"curve": x.mean(0).tolist(), "std": x.std(0, unbiased=False).tolist(), "avg": float(clip_avg.mean()),
-            "avg_std": float(clip_avg.std(unbiased=False)), "n_clamped": n_clamped}
+            "avg_std": float(clip_avg.std(unbiased=False)), "n_clamped": n_clamped,
+            "n_clamped_curve": inf.sum(0).tolist()}

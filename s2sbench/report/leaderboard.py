@@ -1,5 +1,10 @@
 """Leaderboard CSVs: every run result under a directory merged into one CSV per dataset, byte-stable.
 
+``reference`` marks the reference predictors (black / mean frame / copy-last: what a score is worth without a
+model); ``train_steps`` are the steps run, ``best_step`` the step of the evaluated checkpoint (selected on
+validation); ``psnr_capped_frames`` counts the (clip, frame) PSNRs that were +inf (exact matches) and entered the
+averages as the metric's cap.
+
 One row per (model, preset, protocol, SSIM variant, N samples, protocol lengths, clips, data, model config); runs that
 differ only by seed are merged (mean over seeds; ``*_std`` = sample std over seeds, empty for one seed). Columns are
 declared in ``columns()`` (the frame columns follow the dataset's table frames), rows are sorted by protocol, SSIM
@@ -18,7 +23,7 @@ from statistics import mean, stdev
 
 from s2sbench.data.datasets import DATASETS
 from s2sbench.data.shards import atomic_write_bytes
-from s2sbench.report.results import RunResult, find_results
+from s2sbench.report.results import RunResult, find_results, is_reference
 
 SSIM_VARIANTS = ("ssim_paper", "ssim")
 PROTOCOL_ORDER = ("best_per_frame", "best_sequence", "mean")
@@ -26,10 +31,10 @@ PROTOCOL_ORDER = ("best_per_frame", "best_sequence", "mean")
 
 def columns(dataset: str) -> list[str]:
     frames = DATASETS.get(dataset).table_frames
-    return (["model", "modality", "uses_audio", "stochastic", "preset", "protocol", "ssim_variant", "split", "n_past",
+    return (["model", "reference", "modality", "uses_audio", "stochastic", "preset", "protocol", "ssim_variant", "split", "n_past",
              "n_future", "n_samples", "seeds", "n_runs", "ssim_avg", "ssim_avg_std"]
             + [f"ssim_fr{f}" for f in frames] + ["psnr_avg", "psnr_avg_std"] + [f"psnr_fr{f}" for f in frames]
-            + ["block_iou", "clips", "train_steps", "data_sha256", "config_sha256", "hardware", "code_version"])
+            + ["psnr_capped_frames", "block_iou", "clips", "train_steps", "best_step", "data_sha256", "config_sha256", "hardware", "code_version"])
 
 
 def _hardware(r: RunResult) -> str:
@@ -66,12 +71,13 @@ def rows_for(results: list[RunResult], dataset: str) -> list[dict[str, str]]:
     for key, rs in groups.items():
         p, v, model, preset, n, split, n_past, n_future, clips, sha, cfg = key
         rs = sorted(rs, key=lambda r: r.seed)
-        row = {"model": model, "modality": rs[0].modality, "uses_audio": str(rs[0].uses_audio).lower(),
+        row = {"model": model, "reference": str(is_reference(model)).lower(), "modality": rs[0].modality, "uses_audio": str(rs[0].uses_audio).lower(),
                "stochastic": str(rs[0].stochastic).lower(), "preset": preset, "protocol": p, "ssim_variant": v,
                "split": split, "n_past": str(n_past), "n_future": str(n_future), "n_samples": str(n),
                "seeds": " ".join(str(r.seed) for r in rs), "n_runs": str(len(rs)),
                "clips": str(clips),
                "train_steps": " ".join(sorted({str(r.train["steps"]) if r.train else "-" for r in rs})),
+               "best_step": " ".join(sorted({str(r.train.get("best_step", "?")) if r.train else "-" for r in rs})),
                "data_sha256": sha, "config_sha256": cfg, "hardware": " ".join(sorted({_hardware(r) for r in rs})),
                "code_version": " ".join(sorted({r.code_version for r in rs}))}
         for metric, col, digits in ((v, "ssim", 4), ("psnr", "psnr", 2)):
@@ -81,6 +87,8 @@ def rows_for(results: list[RunResult], dataset: str) -> list[dict[str, str]]:
             row[f"{col}_avg"], row[f"{col}_avg_std"] = _f(avg, digits), _f(sd, digits)
             for fr in frames:
                 row[f"{col}_fr{fr}"] = _f(mean(r.at_frame(p, metric, fr) for r in rs), digits)
+        if "psnr" in rs[0].scores[p]:  # (clip, frame) values that were +inf and count as the cap, over the seeds
+            row["psnr_capped_frames"] = str(sum(r.scores[p]["psnr"].get("n_clamped", 0) for r in rs))
         ious = [r.block_iou[p] for r in rs if r.block_iou and p in r.block_iou]
         row["block_iou"] = _f(mean(ious)) if ious else ""
         rows.append(row)
