@@ -187,7 +187,7 @@ def render(table: int, sections, protocol: str, ssim_variant: str) -> dict[str, 
         tex += [r"\end{tabular}", ""]
     md.append('Rows "paper: ..." are the numbers published in the paper (its SSIM = `ssim_paper`, best of 100 per '
               "frame), quoted for reference, not re-run. Bold: best; underlined: second; ranked separately among "
-              "runs and among paper rows.")
+              "runs, among references and among paper rows.")
     return {"csv": buf.getvalue(), "md": "\n".join(md) + "\n", "tex": "\n".join(tex) + "\n"}
 
 
