@@ -26,8 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from s2sbench.data.datasets import DATASETS  # noqa: E402
-from s2sbench.generators.m3so import VARIANTS, generate_clips, shard_buffers  # noqa: E402
+from s2sbench.generators.m3so import generate_clips, shard_buffers, variant_info  # noqa: E402
 from s2sbench.generators.m3so_reference import reference_clip  # noqa: E402
 from s2sbench.generators.mnist import load_digits  # noqa: E402
 
@@ -41,7 +40,7 @@ def _rate(fn, count: int, clock=time.process_time) -> float:
 def compare(variant: str, batch: int, sample: int, rounds: int, clock) -> tuple[float, float, float]:
     """Median clips/s of the generator (fresh arrays; reused buffers as make-m3so) and of the reference."""
     digits = load_digits("train")
-    out = shard_buffers(batch, DATASETS.get(VARIANTS[variant]).spec.num_frames)
+    out = shard_buffers(batch, variant_info(variant).spec.num_frames)
     fresh, reused, ref = [], [], []
     for r in range(rounds):
         start = r * batch

@@ -58,7 +58,7 @@ from pathlib import Path
 import numpy as np
 
 from s2sbench.data.clip import Clip
-from s2sbench.data.datasets import DATASETS
+from s2sbench.data.datasets import DatasetInfo, from_source
 from s2sbench.data.shards import ShardError, ShardIndex, ShardRecord, shard_name, write_shard
 
 from . import m3so_audio as audio
@@ -67,13 +67,26 @@ from .m3so_frames import render
 from .m3so_physics import BLOCK_FIRST, BLOCK_SIZE, CANVAS, LIMIT, draw, simulate_clips
 from .mnist import SPLITS, Digits, load_digits
 
-VARIANTS = {"m3so": "m3so", "nb": "m3so-nb"}  # --variant -> dataset name in s2sbench.data.datasets
+SOURCE = "m3so"  # this generator's name in s2sbench.data.sources.SOURCES (and index.json's "generator")
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
 GENERATOR_VERSION = 2  # 2: counter-based random numbers (counter_rng) instead of per-clip default_rng
 
 
 class M3SOError(ValueError):
     """A bad option or an unusable output directory for ``make_m3so``."""
+
+
+def variants() -> dict[str, DatasetInfo]:
+    """``--variant`` -> dataset entry: every dataset whose source is this generator, by its ``variant`` option (e.g.
+    ``m3so`` and ``nb`` -> M3SO-NB); the entry's ``block`` says whether the variant has the surprise block."""
+    return {d.source_options["variant"]: d for d in from_source(SOURCE)}
+
+
+def variant_info(variant: str) -> DatasetInfo:
+    known = variants()
+    if variant not in known:
+        raise M3SOError(f"unknown variant {variant!r} (use one of {', '.join(known)})")
+    return known[variant]
 
 
 _POINTS = [[x, y] for y in range(LIMIT + 1) for x in range(LIMIT + 1)]  # shared [x, y] lists of meta
@@ -109,14 +122,14 @@ def generate_clips(split: str, start: int, count: int, *, variant: str = "m3so",
     process), and the small ``[x, y]`` / ``[f1, f2]`` / ``[frame, kind]`` lists inside ``meta`` are shared between
     frames and clips: treat generated clips as read-only. ``block_size``: side of M3SO's block in px.
     """
-    if variant not in VARIANTS or law not in audio.LAWS or split not in SPLIT_CODES:
-        raise M3SOError(f"bad variant/law/split {variant!r}/{law!r}/{split!r} (variants {', '.join(VARIANTS)}; "
+    if variant not in variants() or law not in audio.LAWS or split not in SPLIT_CODES:
+        raise M3SOError(f"bad variant/law/split {variant!r}/{law!r}/{split!r} (variants {', '.join(variants())}; "
                         f"laws {', '.join(audio.LAWS)}; splits {', '.join(SPLIT_CODES)})")
     _check_block(block_size)
     if count <= 0:
         return []
-    name = VARIANTS[variant]
-    T = DATASETS.get(name).spec.num_frames
+    info = variant_info(variant)
+    name, T = info.name, info.spec.num_frames
     if out is not None and (out[0].shape != (count, T, CANVAS, CANVAS, 1) or out[0].dtype != np.uint8
                             or out[1].shape != (count, T * audio.SAMPLES_PER_FRAME) or out[1].dtype != np.float32):
         raise M3SOError(f"out arrays {out[0].dtype}{out[0].shape}, {out[1].dtype}{out[1].shape} do not fit "
@@ -128,7 +141,7 @@ def generate_clips(split: str, start: int, count: int, *, variant: str = "m3so",
     images, labels = digits.images[pick], digits.labels[pick]
     try:
         traj = simulate_clips(seed, SPLIT_CODES[split], indices, d, digits.ink[pick], T, law,
-                              block_size if variant == "m3so" else None)
+                              block_size if info.block else None)
     except ValueError as e:
         raise M3SOError(f"{split}: {e}") from None
     frames = render(images, traj.positions, traj.block_box, out=None if out is None else out[0])
@@ -175,7 +188,7 @@ class _ShardJob:
 
 
 def _run_job(job: _ShardJob) -> tuple[_ShardJob, ShardRecord]:
-    spec = DATASETS.get(VARIANTS[job.variant]).spec
+    spec = variant_info(job.variant).spec
     clips = generate_clips(job.split, job.start, job.count, variant=job.variant, seed=job.seed, law=job.law,
                            mnist=job.mnist, out=shard_buffers(job.count, spec.num_frames),
                            block_size=job.block_size)
@@ -206,8 +219,7 @@ def _check_block(block_size: int) -> None:
 def _check_options(variant: str, law: str, n: int, n_val: int, n_test: int, seed: int, workers: int,
                    clips_per_shard: int, mnist: Path | None, block_size: int = BLOCK_SIZE) -> None:
     _check_block(block_size)
-    if variant not in VARIANTS:
-        raise M3SOError(f"unknown variant {variant!r} (use one of {', '.join(VARIANTS)})")
+    variant_info(variant)
     if law not in audio.LAWS:
         raise M3SOError(f"unknown law {law!r} (use one of {', '.join(audio.LAWS)})")
     if n < 1 or n_val < 0 or n_test < 0:
@@ -248,9 +260,10 @@ def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | N
     _prepare_out(out)
     jobs = [_ShardJob(out, s, k, a, min(clips_per_shard, counts[s] - a), variant, seed, law, mnist, block_size)
             for s in SPLITS for k, a in enumerate(range(0, counts[s], clips_per_shard))]
-    spec = DATASETS.get(VARIANTS[variant]).spec
+    info = variant_info(variant)
+    spec = info.spec
     done: dict[tuple[str, int], ShardRecord] = {}
-    with tqdm(total=sum(counts.values()), unit="clip", desc=f"make {VARIANTS[variant]}", disable=not progress) as bar:
+    with tqdm(total=sum(counts.values()), unit="clip", desc=f"make {info.name}", disable=not progress) as bar:
         if workers == 1 or len(jobs) == 1:
             results = map(_run_job, jobs)
             pool = None
@@ -276,9 +289,9 @@ def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | N
                                      "split": "train: MNIST-train 0-54999, val: 55000-59999, test: MNIST-test"})
     digits["pool_sizes"] = {s: len(p) for s, p in pools.items()}
     index = ShardIndex(spec=spec, shards=records, source={
-        "generator": "m3so", "generator_version": GENERATOR_VERSION, "dataset": VARIANTS[variant],
+        "generator": SOURCE, "generator_version": GENERATOR_VERSION, "dataset": info.name,
         "variant": variant, "law": law, "seed": seed, "clips": counts, "clips_per_shard": clips_per_shard,
-        "digits": digits, "block_size": None if variant == "nb" else int(block_size),
+        "digits": digits, "block_size": int(block_size) if info.block else None,
         "tones_hz": {str(i): t for i, t in enumerate(audio.TONES.tolist()[:10])} | {
             "wall": audio.TONES[audio.WALL].tolist(), "block": audio.TONES[audio.BLOCK].tolist()}})
     index.save(out)

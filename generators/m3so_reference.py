@@ -14,7 +14,6 @@ import numpy as np
 from PIL import Image, ImageChops
 
 from s2sbench.data.clip import Clip
-from s2sbench.data.datasets import DATASETS
 
 from .m3so_audio import BLOCK, D0, D_MAX, SAMPLE_RATE, SAMPLES_PER_FRAME, TONES, WALL
 from .m3so_physics import BLOCK_FIRST, BLOCK_SIZE, CANVAS, LIMIT, MAX_ATTEMPTS, draw
@@ -50,22 +49,22 @@ def reference_clip(split: str, index: int, digits: Digits, *, variant: str = "m3
                    law: str = "paper", block_size: int = BLOCK_SIZE) -> Clip:
     """Clip ``index`` of ``split``, built frame by frame; a draw of the motion that leaves no place for the block
     is thrown away and the next one of the clip's stream taken (the digit stays)."""
-    from .m3so import SPLIT_CODES, VARIANTS
+    from .m3so import SPLIT_CODES, variant_info
 
-    name = VARIANTS[variant]
-    T = DATASETS.get(name).spec.num_frames
+    info = variant_info(variant)
+    name, T = info.name, info.spec.num_frames
     d0 = draw(seed, SPLIT_CODES[split], [index], T)
     k = min(int(d0.digit_u[0] * len(digits)), len(digits) - 1)
     for attempt in range(MAX_ATTEMPTS + 1):
         try:
             return _build(name, split, index, digits, k, draw(seed, SPLIT_CODES[split], [index], T, attempt),
-                          T, variant, law, block_size)
+                          T, info.block, law, block_size)
         except _NoPlace:
             continue
     raise ValueError(f"no place for a {block_size} px block in clip {index}")
 
 
-def _build(name: str, split: str, index: int, digits: Digits, k: int, d, T: int, variant: str, law: str,
+def _build(name: str, split: str, index: int, digits: Digits, k: int, d, T: int, with_block: bool, law: str,
            block_size: int) -> Clip:
     label = int(digits.labels[k])
     digit = Image.fromarray(digits.images[k])
@@ -108,7 +107,7 @@ def _build(name: str, split: str, index: int, digits: Digits, k: int, d, T: int,
                 need_y = 0 if not hit_y else 1 if (wall_y and vy < 0) or (block_y and my < 0) else -1
                 vx, vy = _new_velocity(speed, need_x, need_y, u_bounce[t])
             x, y = qx, qy
-        if variant == "m3so" and t == BLOCK_FIRST:
+        if with_block and t == BLOCK_FIRST:
             box = _place_block(x, y, ink, d.block_u[0], block_size)
             if box is None:
                 raise _NoPlace

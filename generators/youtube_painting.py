@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 from s2sbench.download.fetch import FetchError, _clean, _QuietLogger, classify
 from s2sbench.download.jobs import VideoJob
+from s2sbench.optional import require
 
 PAPER_PLAYLIST = "https://www.youtube.com/playlist?list=PL5Y0dQ2DJHj47sK5jsbVkvPvTQ9r7T090X"  # paper, ref. [2]
 YOUTUBE = "https://www.youtube.com/watch?v={ytid}"
@@ -50,16 +51,14 @@ class Entry:
 def _key(entry: dict) -> str:
     if entry.get("id"):
         return str(entry["id"])
-    from yt_dlp.utils import unsmuggle_url
-
+    unsmuggle_url = require("yt_dlp.utils", "download").unsmuggle_url
     return PurePosixPath(urlparse(unsmuggle_url(entry["url"])[0]).path).stem or "video"
 
 
 def list_playlist(url: str, url_template: str | None = None, cookies: str | None = None) -> list[Entry]:
     """The videos of a playlist (any yt-dlp playlist, RSS feed or page); ``FetchError`` if it cannot be listed."""
-    import yt_dlp
-    from yt_dlp.utils import unsmuggle_url
-
+    yt_dlp = require("yt_dlp", "download")
+    unsmuggle_url = require("yt_dlp.utils", "download").unsmuggle_url
     opts = {"quiet": True, "no_warnings": True, "extract_flat": "in_playlist", "enable_file_urls": True,
             "logger": _QuietLogger()}
     if cookies:

@@ -20,6 +20,8 @@ def to_dict(cfg: Any) -> dict[str, Any]:
 
 def _coerce(name: str, tp: Any, value: Any) -> Any:
     origin = typing.get_origin(tp)
+    if origin in (tuple, list) and isinstance(value, str) and typing.get_args(tp)[:1] == (str,):
+        value = [v.strip() for v in value.split(",") if v.strip()]  # --set eval.metrics=ssim_paper,psnr
     if dataclasses.is_dataclass(tp) and isinstance(value, Mapping):
         return from_dict(tp, value)
     if origin in (tuple, list) and isinstance(value, (list, tuple)):

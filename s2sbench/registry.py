@@ -9,9 +9,14 @@ Example::
     MODELS.get("copy_last")        # imports s2sbench.baselines.copy_last on first use
     @MODELS.register("my_model")   # or register eagerly with a decorator
     class MyModel: ...
+    with MODELS.registered("toy", Toy): ...   # only inside the block (tests)
+
+``keys()`` is sorted (CLI choices, listings); ``ordered()`` keeps the order of registration, which reports use
+for their column and section order (the first-declared entry comes first).
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import threading
@@ -48,9 +53,30 @@ class Registry(Generic[T]):
 
         return deco if obj is None else deco(obj)
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (lazy or registered); unknown names raise ``RegistryError``."""
+        with self._lock:
+            if name not in self:
+                raise RegistryError(self._unknown(name))
+            self._lazy.pop(name, None)
+            self._items.pop(name, None)
+
+    @contextlib.contextmanager
+    def registered(self, name: str, obj: T) -> Iterator[T]:
+        """Register ``obj`` as ``name`` for the duration of a ``with`` block (tests, experiments)."""
+        self.register(name, obj)
+        try:
+            yield obj
+        finally:
+            self.unregister(name)
+
     def keys(self) -> list[str]:
         """All names, sorted, without importing anything."""
         return sorted(set(self._lazy) | set(self._items))
+
+    def ordered(self) -> list[str]:
+        """All names in the order they were declared (lazy entries first, in their given order)."""
+        return list(self._lazy) + [k for k in self._items if k not in self._lazy]
 
     def __contains__(self, name: object) -> bool:
         return name in self._lazy or name in self._items

@@ -2,7 +2,8 @@
 
 - ``write_fake_dataset(root, dataset, sizes)`` writes clips with the registered dataset's ``ClipSpec``: a bright
   square moving at constant velocity on a dark background (so prediction is learnable and metrics are non-trivial),
-  random audio, and for ``m3so`` a white block from frame 42 with ``meta["block"]`` as the generator records it.
+  random audio, and for a dataset whose entry has ``block`` (M3SO) a white block from frame 42 with ``meta["block"]``
+  as the generator records it.
 - ``TinyPredictor`` (registered as ``testing_tiny`` on import of this module): a stochastic two-layer conv net that
   predicts each frame from the previous one and a noise channel. Config ``nan_at_step`` makes the loss NaN at that
   step (to test the trainer's NaN stop).
@@ -64,7 +65,7 @@ def write_fake_dataset(root: str | os.PathLike, dataset: str = "m3so-nb",
         rng = np.random.default_rng([seed, k])
         with ShardWriter(root, info.spec, split, clips_per_shard=clips_per_shard) as w:
             for i in range(n):
-                w.write(fake_clip(info.spec, rng, f"fake/{split}/{i:06d}", block=dataset == "m3so"))
+                w.write(fake_clip(info.spec, rng, f"fake/{split}/{i:06d}", block=info.block))
         records += w.records
     index = ShardIndex(info.spec, records, source={"name": "s2sbench.testing.write_fake_dataset", "dataset": dataset,
                                                    "seed": seed})

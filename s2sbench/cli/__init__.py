@@ -3,7 +3,8 @@
 Commands live in the modules of this package (one topic per file), each exposing ``COMMANDS``, a list of click
 commands; this group collects them, so adding a command never edits a central list. Command modules import
 heavy libraries inside the command functions so that ``s2sbench --help`` stays fast.
-Known user errors (bad data, unknown names, bad configs) are printed as one ``Error:`` line and exit 1.
+Known user errors (bad data, unknown names, bad configs, a missing optional package: ``s2sbench.optional``) are
+printed as one ``Error:`` line and exit 1.
 """
 from __future__ import annotations
 
@@ -26,11 +27,12 @@ class _Group(click.Group):
         from s2sbench.config import ConfigError
         from s2sbench.data.clip import ClipError
         from s2sbench.data.shards import ShardError
+        from s2sbench.optional import MissingExtraError
         from s2sbench.registry import RegistryError
 
         try:
             return super().invoke(ctx)
-        except (ShardError, ClipError, ConfigError, RegistryError, FileNotFoundError) as e:
+        except (ShardError, ClipError, ConfigError, RegistryError, FileNotFoundError, MissingExtraError) as e:
             raise click.ClickException(str(e)) from None
 
 

@@ -13,32 +13,35 @@ from typing import Callable
 import click
 
 DEMO_CLIPS = 400  # training clips; validation and test get 50 each
+DEMO_DATASET = "m3so-nb"  # a synthetic dataset: its source generates it
 
 
 def ensure_demo_data(root: Path | None = None, *, n: int = DEMO_CLIPS, seed: int = 0,
-                     echo: Callable[[str], None] = click.echo, progress: bool = True) -> Path:
-    """Return a verified M3SO-NB directory: ``root`` if it already holds one, else generate ``n``/n/8/n/8 clips there.
+                     echo: Callable[[str], None] = click.echo, progress: bool = True,
+                     dataset: str = DEMO_DATASET) -> Path:
+    """Return a verified ``dataset`` directory: ``root`` if it already holds one, else generate ``n``/n/8/n/8 clips
+    there with the dataset's source (a synthesizer).
 
-    Any M3SO-NB set made by ``make-m3so --variant nb`` that verifies is reused as it is (e.g. a full 8000-clip set).
+    Any set its source made with the dataset's options that verifies is reused as it is (e.g. a full 8000-clip set).
     """
     from s2sbench.data.datasets import DATASETS
     from s2sbench.data.shards import ShardError, ShardIndex
-    from s2sbench.generators.m3so import make_m3so
 
-    root = Path(root) if root is not None else DATASETS.get("m3so-nb").default_dir()
+    info = DATASETS.get(dataset)
+    source = info.source_entry
+    root = Path(root) if root is not None else info.default_dir()
     if (root / "index.json").exists():
         try:
             index = ShardIndex.load(root)
-            same = index.source.get("generator") == "m3so" and index.source.get("variant") == "nb"
-            problems = index.verify(root) if same else ["not an M3SO-NB set"]
+            problems = index.verify(root) if source.made(index.source, info) else [f"not an {info.title} set"]
         except ShardError as e:
             problems = [str(e)]
         if not problems:
-            echo(f"using the existing M3SO-NB set in {root} (verified)")
+            echo(f"using the existing {info.title} set in {root} (verified)")
             return root
         echo(f"{root}: existing data unusable ({problems[0]}); generating it again")
-    echo(f"generating M3SO-NB ({n}/{n // 8}/{n // 8} clips, embedded MNIST digits, seed {seed}) into {root}")
-    make_m3so(root, variant="nb", n=n, seed=seed, progress=progress)
+    echo(f"generating {info.title} ({n}/{n // 8}/{n // 8} clips, embedded MNIST digits, seed {seed}) into {root}")
+    source.generate(root, info, n=n, seed=seed, progress=progress)
     return root
 
 
@@ -60,7 +63,7 @@ def run_demo_model(root: Path, runs: Path, model: str = "copy_last") -> str:
     """Train/evaluate ``model`` with the smoke preset on every test clip of ``root``; return the per-frame table."""
     from s2sbench.train.runner import per_frame_table, run
 
-    result, run_dir = run(model, "m3so-nb", preset="smoke", data=root, out=runs / f"{model}-smoke",
+    result, run_dir = run(model, DEMO_DATASET, preset="smoke", data=root, out=runs / f"{model}-smoke",
                           sets=("eval.n_clips=0",), echo=click.echo)
     return per_frame_table(result) + f"\n(run directory: {run_dir}: result.json, samples.h5, grid.gif)"
 

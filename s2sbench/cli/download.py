@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from s2sbench.optional import require
+
 YOUTUBE = "https://www.youtube.com/watch?v={ytid}"
 
 
@@ -51,7 +53,7 @@ def _config(dataset: str, o: dict, source: dict):
     fetch = FetchConfig(retries=o["retries"], backoff=o["backoff"], sleep=o["sleep"], cookies=o["cookies"])
     if o["fmt"]:
         fetch.format = o["fmt"]
-    sizes = {"audioset-drums": (6000, 1000, 1000), "youtube-painting": (4800, 500, 500)}[dataset]  # paper
+    sizes = info.sizes  # the paper's
     if o["split_sizes"]:
         try:
             sizes = tuple(int(x) for x in o["split_sizes"].split(","))
@@ -92,6 +94,7 @@ def download() -> None:
 @_common
 def audioset_drums(segments, labels, clips_per_segment, pad, **o) -> None:
     """AudioSet segments with a Drum label, as 3 s 64x64 30 fps clips with 22050 Hz mono audio."""
+    require("yt_dlp", "download")  # before any work: one line naming the extra if it is missing
     from s2sbench.download.media import MediaError
     from s2sbench.generators.audioset_drums import drum_jobs, read_segments
 
@@ -113,6 +116,7 @@ def audioset_drums(segments, labels, clips_per_segment, pad, **o) -> None:
 @_common
 def youtube_painting(playlists, max_per_video, margin, **o) -> None:
     """Painting videos cut into 3 s 64x64 30 fps clips with 22050 Hz mono audio (rule: see README)."""
+    require("yt_dlp", "download")
     from s2sbench.download.fetch import FetchError
     from s2sbench.download.media import MediaError
     from s2sbench.generators.youtube_painting import PAPER_PLAYLIST, WindowRule, painting_jobs

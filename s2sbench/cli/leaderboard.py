@@ -40,7 +40,8 @@ def show_cmd(dataset, board_dir, protocol):
 @click.option("--runs", "runs_dir", type=click.Path(file_okay=False), default="leaderboard/runs", show_default=True,
               help="Run directories go to RUNS/<dataset>/<model>-<preset>-seed<seed>.")
 @click.option("--preset", default="board", show_default=True, help="Budget preset of every run.")
-@click.option("--dataset", "datasets", multiple=True, default=("m3so-nb", "m3so"), show_default=True)
+@click.option("--dataset", "datasets", multiple=True,
+              help="Datasets (repeatable; default: every synthetic dataset, i.e. those its source generates).")
 @click.option("--model", "models", multiple=True, help="Models (default: every registered model).")
 @click.option("--seed", "seeds", multiple=True, type=int, default=(0,), show_default=True)
 @click.option("--jobs", default=1, show_default=True, type=int, help="Runs at once.")
@@ -52,11 +53,13 @@ def show_cmd(dataset, board_dir, protocol):
 def run_cmd(runs_dir, preset, datasets, models, seeds, jobs, threads, data, dry_run):
     """Run every (dataset, model, seed) of a board that has no result.json yet (interrupted ones resume), each as
     its own `s2sbench run` process logging to RUN_DIR/run.log."""
+    from s2sbench.data.datasets import DATASETS
     from s2sbench.models import MODELS
     from s2sbench.report.board import plan, run_board
 
+    datasets = list(datasets) or [d for d in DATASETS.ordered() if DATASETS.get(d).synthetic]
     with friendly_errors():
-        runs = plan(runs_dir, list(datasets), list(models) or MODELS.keys(), list(seeds), preset)
+        runs = plan(runs_dir, datasets, list(models) or MODELS.keys(), list(seeds), preset)
         dirs = dict(d.split("=", 1) for d in data if "=" in d)
         if len(dirs) != len(data):
             bad = [d for d in data if "=" not in d]

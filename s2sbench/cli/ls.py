@@ -1,15 +1,15 @@
-"""``s2sbench ls``: what is registered (datasets, models, metrics, audio features)."""
+"""``s2sbench ls``: what is registered (datasets, dataset sources, models, metrics, audio features)."""
 from __future__ import annotations
 
 import click
 
 
 @click.command("ls")
-@click.argument("what", required=False, type=click.Choice(["datasets", "models", "metrics", "features"]))
+@click.argument("what", required=False, type=click.Choice(["datasets", "sources", "models", "metrics", "features"]))
 @click.option("--params", is_flag=True, help="With models: build each at its paper config and count parameters.")
 @click.option("--dataset", default="m3so-nb", show_default=True, help="Data spec used for --params.")
 def ls_cmd(what: str | None, params: bool, dataset: str) -> None:
-    """List registered datasets, models, metrics and audio features."""
+    """List registered datasets, dataset sources, models, metrics and audio features."""
     from s2sbench.data.audio import AUDIO_FEATURES
     from s2sbench.data.datasets import DATASETS
     from s2sbench.models import MODELS
@@ -18,7 +18,15 @@ def ls_cmd(what: str | None, params: bool, dataset: str) -> None:
         click.echo("datasets:")
         for name in DATASETS.keys():
             d = DATASETS.get(name)
-            click.echo(f"  {name:18s} {d.n_past} seen / {d.n_future_test} predicted at test; {d.summary}")
+            click.echo(f"  {name:18s} {d.n_past} seen / {d.n_future_test} predicted at test; {d.summary} "
+                       f"[source {d.source}]")
+    if what in (None, "sources"):
+        from s2sbench.data.sources import SOURCES
+
+        click.echo("dataset sources:")
+        for name in SOURCES.keys():
+            s = SOURCES.get(name)
+            click.echo(f"  {name:18s} [{s.kind}] {s.summary}")
     if what in (None, "models"):
         click.echo("models:")
         spec = None
@@ -42,7 +50,8 @@ def ls_cmd(what: str | None, params: bool, dataset: str) -> None:
             click.echo("metrics:")
             for name in METRICS.keys():
                 m = METRICS.get(name)
-                click.echo(f"  {name:12s} ({'higher' if m.higher_is_better else 'lower'} is better) {m.description}")
+                click.echo(f"  {name:12s} ({'higher' if m.higher_is_better else 'lower'} is better, v{m.version}) "
+                           f"{m.description}")
     if what in (None, "features"):
         click.echo("audio features: " + ", ".join(AUDIO_FEATURES.keys()))
 

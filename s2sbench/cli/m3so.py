@@ -5,14 +5,17 @@ from pathlib import Path
 
 import click
 
+from s2sbench.data.datasets import from_source
+
+_VARIANTS = {d.source_options["variant"]: d for d in from_source("m3so")}  # the datasets the m3so source makes
 
 @click.command("make-m3so")
 @click.option("--n", "n", type=click.IntRange(min=1), default=8000, show_default=True,
               help="Training clips; validation and test get n/8 each (8000 -> 8000/1000/1000).")
 @click.option("--n-val", type=click.IntRange(min=0), default=None, help="Validation clips [default: n/8].")
 @click.option("--n-test", type=click.IntRange(min=0), default=None, help="Test clips [default: n/8].")
-@click.option("--variant", type=click.Choice(["m3so", "nb"]), default="m3so", show_default=True,
-              help="m3so: 70 frames with the surprise block from frame 42; nb: M3SO-NB, 25 frames, no block.")
+@click.option("--variant", type=click.Choice(list(_VARIANTS)), default="m3so",
+              show_default=True, help="; ".join(f"{v}: {d.title}, {d.summary}" for v, d in _VARIANTS.items()) + ".")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output directory [default: $S2SBENCH_DATA/<dataset>, i.e. data/m3so or data/m3so-nb].")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
@@ -38,12 +41,11 @@ def make_m3so_cmd(n: int, n_val: int | None, n_test: int | None, variant: str, o
     import time
 
     from s2sbench.cli.datadir import summary_lines
-    from s2sbench.data.datasets import DATASETS
-    from s2sbench.generators.m3so import VARIANTS, M3SOError, make_m3so
+    from s2sbench.generators.m3so import M3SOError, make_m3so, variant_info
     from s2sbench.generators.m3so_physics import BLOCK_SIZE
     from s2sbench.generators.mnist import DigitSourceError
 
-    out = out if out is not None else DATASETS.get(VARIANTS[variant]).default_dir()
+    out = out if out is not None else variant_info(variant).default_dir()
     t = time.perf_counter()
     try:
         index = make_m3so(out, variant=variant, n=n, n_val=n_val, n_test=n_test, seed=seed, workers=workers,

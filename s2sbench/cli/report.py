@@ -5,11 +5,27 @@ import click
 
 from s2sbench.cli._errors import friendly_errors
 
-_protocol = click.option("--protocol", default="best_per_frame", show_default=True,
-                         type=click.Choice(["best_per_frame", "best_sequence", "mean"]),
-                         help="Protocol the runs are read under (the paper's rows appear only with best_per_frame).")
-_variant = click.option("--ssim", "ssim_variant", default="ssim_paper", show_default=True,
-                        type=click.Choice(["ssim_paper", "ssim"]), help="SSIM variant (ssim_paper = the paper's).")
+
+
+def _check(kind: str):
+    """Validate a protocol / SSIM variant against its registry when the command runs (keeps --help free of torch)."""
+    def check(ctx, param, value):
+        if kind == "protocol":
+            from s2sbench.eval.protocols import PROTOCOLS as known
+        else:
+            from s2sbench.report.columns import variants
+            known = variants()
+        if value not in known:
+            raise click.BadParameter(f"{value!r} is not one of {', '.join(known)}")
+        return value
+    return check
+
+
+_protocol = click.option("--protocol", default="best_per_frame", show_default=True, callback=_check("protocol"),
+                         help="Protocol the runs are read under (PROTOCOLS: best_per_frame, best_sequence, mean; the "
+                              "paper's rows appear only with best_per_frame).")
+_variant = click.option("--ssim", "ssim_variant", default="ssim_paper", show_default=True, callback=_check("ssim"),
+                        help="SSIM variant, a metric of the ssim family (ssim_paper = the paper's, ssim).")
 
 
 @click.command("tables")

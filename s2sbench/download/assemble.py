@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from s2sbench.data.shards import INDEX_NAME, ShardIndex, ShardRecord, ShardWriter, open_shard, read_clips
 from s2sbench.download.manifest import Row, VideoState, write_manifest
+from s2sbench.optional import require
 
 if TYPE_CHECKING:
     from s2sbench.download.jobs import DownloadConfig, VideoJob
@@ -102,8 +103,7 @@ def assemble(jobs: list["VideoJob"], states: dict[str, VideoState], cfg: "Downlo
         assert old is not None
         records = old.shards
     statuses = Counter(r.status for r in rows if r.is_clip)
-    import yt_dlp
-
+    yt_dlp = require("yt_dlp", "download")
     source = {**cfg.source, "listed_clips": sum(r.is_clip for r in rows), "obtained_clips": len(chosen),
               "status_counts": dict(sorted(statuses.items())), "split_targets": cfg.split_sizes, "seed": cfg.seed,
               "keep_list": len(cfg.keep) if cfg.keep is not None else None, "clips_digest": digest,

@@ -22,6 +22,7 @@ from typing import Any
 
 from s2sbench.data.shards import atomic_write_bytes
 from s2sbench.download.media import MediaError, ffmpeg_exe, probe
+from s2sbench.optional import require
 
 PERMANENT = ("unavailable", "private")
 
@@ -138,7 +139,7 @@ def _media_url(info: dict[str, Any]) -> tuple[str | None, dict[str, str]]:
 
 
 def _fetch_once(url: str, raw_dir: Path, windows: list[tuple[float, float]] | None, cfg: FetchConfig) -> dict[str, Any]:
-    import yt_dlp
+    yt_dlp = require("yt_dlp", "download")
 
     shutil.rmtree(raw_dir, ignore_errors=True)
     raw_dir.mkdir(parents=True)
@@ -185,7 +186,7 @@ def _fetch_once(url: str, raw_dir: Path, windows: list[tuple[float, float]] | No
 
 def _source_message(url: str, cfg: FetchConfig) -> str:
     """ffprobe's own words about the source, for an ffmpeg failure inside yt-dlp (which keeps them to itself)."""
-    import yt_dlp
+    yt_dlp = require("yt_dlp", "download")
 
     try:
         with yt_dlp.YoutubeDL({**_ydl_options(Path("."), None, cfg), "simulate": True}) as ydl:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from s2sbench.optional import require
+
 
 class MediaError(RuntimeError):
     """ffmpeg failed or is missing; the message carries ffmpeg's own last lines."""
@@ -71,8 +73,7 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int, audio: np
         if audio is not None and suffix == ".mp4":
             if not sample_rate:
                 raise ValueError("sample_rate is required with audio")
-            import soundfile
-
+            soundfile = require("soundfile", "download")
             fdw, wav = tempfile.mkstemp(suffix=".wav")
             os.close(fdw)
             soundfile.write(wav, np.clip(audio, -1, 1).astype(np.float32), sample_rate, subtype="PCM_16")

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from s2sbench.download.media import run_ffmpeg
+from s2sbench.optional import require
 
 
 def synthetic_frames(seconds: float, fps: int, width: int, height: int, seed: int = 0, kind: str = "moving",
@@ -50,8 +51,7 @@ def make_test_video(path: str | os.PathLike, seconds: float = 6.0, fps: int = 25
                     flash_at: float | None = None, beep_at: float | None = None, keyint: int = 50,
                     audio: bool = True) -> Path:
     """Write a test MP4 to ``path`` (atomically) and return the path."""
-    import soundfile
-
+    soundfile = require("soundfile", "download")
     path = Path(path)
     frames = synthetic_frames(seconds, fps, width, height, seed, kind, flash_at)
     args = ["-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:"]

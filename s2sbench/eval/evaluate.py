@@ -3,8 +3,8 @@
 For each batch of clips the model sees the ``n_past`` ground-truth frames and the audio of the whole clip and
 returns N samples of the ``n_future`` frames (``DatasetInfo.n_future_test``). Stochastic models are sampled N times;
 deterministic ones once, and that sample stands for all N (recorded in ``RunResult.sampling``). Every registered
-metric scores every sample and frame; each protocol (``s2sbench.eval.protocols``) reduces them to per-clip curves that
-are averaged over clips. The first ``n_clips`` clips of the split are used, in order (the paper: the first 1000).
+metric (unless ``eval.metrics`` restricts them) scores every sample and frame, and its definition version is
+recorded; each protocol (``s2sbench.eval.protocols``) reduces them to per-clip curves that are averaged over clips. The first ``n_clips`` clips of the split are used, in order (the paper: the first 1000).
 
 Also computed: block IoU on the final predicted frame when clips carry ``meta["block"]`` (M3SO), best-of-K curves,
 mean pairwise SSIM among samples (and on Farneback flow for real datasets) for the first ``diversity_clips`` clips.
@@ -37,7 +37,7 @@ class EvalConfig:
     n_samples: int = 100
     n_clips: int = 0  # 0: every clip of the split
     protocols: tuple[str, ...] = ("best_per_frame", "best_sequence", "mean")
-    metrics: tuple[str, ...] = ("ssim_paper", "ssim", "psnr")
+    metrics: tuple[str, ...] = ()  # () = every registered metric (METRICS, in registration order)
     batch_clips: int = 0  # clips per sampling batch; 0: as many as fit memory_mb
     sample_chunk: int = 0  # samples per model.sample call; 0: all N at once
     memory_mb: int = 512  # budget for one batch of predictions (B x N x T x C x H x W float32)
@@ -101,7 +101,8 @@ def evaluate(model: VideoPredictor, data_root: str | os.PathLike, dataset: str, 
 
     t_start = time.perf_counter()
     info, device = DATASETS.get(dataset), torch.device(device)
-    unknown = [p for p in cfg.protocols if p not in PROTOCOLS] + [m for m in cfg.metrics if m not in METRICS]
+    names = tuple(cfg.metrics) or tuple(METRICS.ordered())
+    unknown = [p for p in cfg.protocols if p not in PROTOCOLS] + [m for m in names if m not in METRICS]
     if unknown:
         raise ValueError(f"unknown protocol/metric {unknown}; known: {PROTOCOLS.keys()} / {METRICS.keys()}")
     ds = ClipDataset(data_root, cfg.split, num_frames=info.test_frames, audio_features=model.spec.audio_feature)
@@ -114,10 +115,10 @@ def evaluate(model: VideoPredictor, data_root: str | os.PathLike, dataset: str, 
     frame_bytes = s.channels * s.height * s.width * 4
     loader = make_loader(Subset(ds, range(n_clips)), _batch_clips(cfg, S * F * frame_bytes),
                          num_workers=cfg.num_workers)
-    metrics = {m: METRICS.get(m) for m in cfg.metrics}
+    metrics = {m: METRICS.get(m) for m in names}
     block = ds.clip(0).meta.get("block") if n_clips else None
     has_block = bool(block) and block.get("first_frame", 0) < info.test_frames
-    select = "ssim_paper" if "ssim_paper" in metrics else cfg.metrics[0]
+    select = "ssim_paper" if "ssim_paper" in metrics else names[0]
     scores: dict[str, list[torch.Tensor]] = {m: [] for m in metrics}
     ious, pair_img, pair_flow, flow_best = [], [], [], []
     writer = SampleWriter(model.name, dataset, cfg.split, P, F, str(data_root), min(cfg.save_samples, n_clips))
@@ -172,13 +173,12 @@ def evaluate(model: VideoPredictor, data_root: str | os.PathLike, dataset: str, 
         "split": cfg.split, "n_past": P, "n_future": F, "n_samples": S,
         "sampling": ("stochastic: N independent samples per clip" if model.stochastic
                      else "deterministic: sampled once, the sample replicated N times"),
-        "protocols": list(cfg.protocols), "metrics": {n: {"higher_is_better": m.higher_is_better,
-                                                          "description": m.description, "unit": m.unit,
-                                                          "cap": m.cap} for n, m in metrics.items()},
+        "protocols": list(cfg.protocols), "metrics": {n: m.record() for n, m in metrics.items()},
         "scores": {p: {n: summarize(apply(p, full[n], m.higher_is_better), m.cap) for n, m in metrics.items()}
                    for p in cfg.protocols},
         "clips_used": n_clips, "clips_available": len(ds), "table_frames": list(info.table_frames),
-        "eval": {**asdict(cfg), "sampling_s": round(t_sample, 3), "scoring_s": round(t_score, 3)},
+        "eval": {**asdict(cfg), "metrics": list(names), "sampling_s": round(t_sample, 3),
+                 "scoring_s": round(t_score, 3)},
     }
     if judge and n_clips:
         out["fooling_rate"] = fooled / n_clips  # share of generated clips the discriminator calls real

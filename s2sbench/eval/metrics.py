@@ -250,7 +250,12 @@ def psnr(pred: Tensor, target: Tensor, chunk_pixels: int | None = None) -> Tenso
 
 @dataclass(frozen=True)
 class Metric:
-    """A registered per-frame scorer: ``fn(pred, target)`` on ``(..., C, H, W)`` returns ``(...)``."""
+    """A registered per-frame scorer: ``fn(pred, target)`` on ``(..., C, H, W)`` returns ``(...)``.
+
+    Evaluation computes every registered metric (unless ``eval.metrics`` restricts them) and records each one's
+    ``version`` in the ``RunResult``: bump it when the definition changes. Reports read the rest: ``family`` (the
+    report column, default the name; metrics of one family are variants of one measurement, shown one at a time,
+    e.g. ``ssim_paper`` / ``ssim`` under ``ssim``), ``label`` (table header), ``digits`` (decimals printed)."""
 
     name: str
     fn: Callable[[Tensor, Tensor], Tensor]
@@ -258,6 +263,18 @@ class Metric:
     description: str
     unit: str = ""
     cap: float | None = None  # summaries clamp +-inf to +-cap (and count them); None: no infinities expected
+    version: int = 1
+    family: str = ""  # report column ("" = the name)
+    label: str = ""  # table header ("" = the name)
+    digits: int = 4
+
+    @property
+    def column(self) -> str:
+        return self.family or self.name
+
+    @property
+    def title(self) -> str:
+        return self.label or self.name
 
     def __call__(self, pred: Tensor, target: Tensor) -> Tensor:
         return self.fn(pred, target)
@@ -266,13 +283,19 @@ class Metric:
         """``pred`` (B, S, T, C, H, W) against ``target`` (B, T, C, H, W) -> scores (B, S, T)."""
         return self.fn(pred, target.unsqueeze(1))
 
+    def record(self) -> dict:
+        """What a ``RunResult`` keeps of the definition (``RunResult.metrics[name]``)."""
+        return {"higher_is_better": self.higher_is_better, "description": self.description, "unit": self.unit,
+                "cap": self.cap, "version": self.version}
 
-METRICS: Registry[Metric] = Registry("metric")
+
+METRICS: Registry[Metric] = Registry("metric")  # registration order = report column order
 for _m in (
     Metric("ssim_paper", ssim_paper, True, "SSIM as in the paper: skimage-0.15 float defaults (7x7 uniform window, "
-           "sample covariance, data range 2), per channel"),
-    Metric("ssim", ssim, True, "standard SSIM (Wang 2004): Gaussian sigma 1.5 11x11, data range 1, per channel"),
+           "sample covariance, data range 2), per channel", family="ssim", label="SSIM"),
+    Metric("ssim", ssim, True, "standard SSIM (Wang 2004): Gaussian sigma 1.5 11x11, data range 1, per channel",
+           family="ssim", label="SSIM"),
     Metric("psnr", psnr, True, "PSNR, data range 1, per channel; identical frames = +inf, clamped to 100 dB in "
-           "summaries", unit="dB", cap=100.0),
+           "summaries", unit="dB", cap=100.0, label="PSNR", digits=2),
 ):
     METRICS.register(_m.name, _m)

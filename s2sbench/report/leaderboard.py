@@ -1,15 +1,16 @@
 """Leaderboard CSVs: every run result under a directory merged into one CSV per dataset, byte-stable.
 
+One row per (model, preset, protocol, SSIM variant, N samples, protocol lengths, clips, data, model config, metric
+versions); runs that differ only by seed are merged (mean over seeds; ``*_std`` = sample std over seeds, empty for one
+seed). Columns are declared in ``columns()``: the metric columns come from ``METRICS`` (``s2sbench.report.columns``:
+one group per metric family the results have, in registration order, printed with the metric's decimals) and the
+frame columns follow the dataset's table frames. Rows are sorted by protocol, SSIM variant, model, preset, N and
+clips; nothing depends on file order, time or machine, so rebuilding from the same result files gives the same bytes.
+
 ``reference`` marks the reference predictors (black / mean frame / copy-last: what a score is worth without a
 model); ``train_steps`` are the steps run, ``best_step`` the step of the evaluated checkpoint (selected on
-validation); ``psnr_capped_frames`` counts the (clip, frame) PSNRs that were +inf (exact matches) and entered the
-averages as the metric's cap.
-
-One row per (model, preset, protocol, SSIM variant, N samples, protocol lengths, clips, data, model config); runs that
-differ only by seed are merged (mean over seeds; ``*_std`` = sample std over seeds, empty for one seed). Columns are
-declared in ``columns()`` (the frame columns follow the dataset's table frames), rows are sorted by protocol, SSIM
-variant, model, preset, N and clips; numbers are printed with fixed decimals; nothing depends on file order, time or
-machine, so rebuilding from the same result files gives the same bytes.
+validation); ``capped_frames`` counts the (clip, frame) values that were infinite (PSNR of exact matches) and
+entered the averages as their metric's cap.
 """
 from __future__ import annotations
 
@@ -17,24 +18,31 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 from statistics import mean, stdev
 
 from s2sbench.data.datasets import DATASETS
 from s2sbench.data.shards import atomic_write_bytes
+from s2sbench.eval.protocols import PROTOCOLS
+from s2sbench.report.columns import VARIANT_FAMILY, Column, metric_columns, metrics_in, variants
 from s2sbench.report.results import RunResult, find_results, is_reference
 
-SSIM_VARIANTS = ("ssim_paper", "ssim")
-PROTOCOL_ORDER = ("best_per_frame", "best_sequence", "mean")
+IDENTITY = ["model", "reference", "modality", "uses_audio", "stochastic", "preset", "protocol", f"{VARIANT_FAMILY}_variant",
+            "split", "n_past", "n_future", "n_samples", "seeds", "n_runs"]
+TRAILER = ["capped_frames", "block_iou", "clips", "train_steps", "best_step", "data_sha256", "config_sha256", "hardware", "code_version"]
+VARIANT = f"{VARIANT_FAMILY}_variant"
 
 
-def columns(dataset: str) -> list[str]:
+def columns(dataset: str, cols: list[Column] | None = None) -> list[str]:
+    """The CSV header: identity columns, per metric column (default: every registered one) its average, the
+    average's std over seeds and one column per report frame of the dataset, then block IoU and provenance."""
     frames = DATASETS.get(dataset).table_frames
-    return (["model", "reference", "modality", "uses_audio", "stochastic", "preset", "protocol", "ssim_variant", "split", "n_past",
-             "n_future", "n_samples", "seeds", "n_runs", "ssim_avg", "ssim_avg_std"]
-            + [f"ssim_fr{f}" for f in frames] + ["psnr_avg", "psnr_avg_std"] + [f"psnr_fr{f}" for f in frames]
-            + ["psnr_capped_frames", "block_iou", "clips", "train_steps", "best_step", "data_sha256", "config_sha256", "hardware", "code_version"])
+    out = list(IDENTITY)
+    for c in metric_columns() if cols is None else cols:
+        out += [f"{c.family}_avg", f"{c.family}_avg_std"] + [f"{c.family}_fr{f}" for f in frames]
+    return out + TRAILER
 
 
 def _hardware(r: RunResult) -> str:
@@ -56,23 +64,29 @@ def _agg(vals: list[float]) -> tuple[float, float | None]:
     return mean(vals), (stdev(vals) if len(vals) > 1 else None)
 
 
+def _versions(r: RunResult, protocol: str) -> tuple:
+    """(metric, definition version) of every metric the run scored under ``protocol``: rows never mix versions."""
+    return tuple((m, r.metric_version(m)) for m in sorted(r.scores.get(protocol, {})))
+
+
 def rows_for(results: list[RunResult], dataset: str) -> list[dict[str, str]]:
     frames = DATASETS.get(dataset).table_frames
+    results = [r for r in results if r.dataset == dataset]
+    cols, order_v = metric_columns(metrics_in(results)), variants()
     groups: dict[tuple, list[RunResult]] = defaultdict(list)
     for r in results:
-        if r.dataset != dataset:
-            continue
         for p in r.protocols:
-            for v in SSIM_VARIANTS:
-                if v in r.scores.get(p, {}):
-                    groups[(p, v, r.model, r.preset, r.n_samples, r.split, r.n_past, r.n_future, r.clips_used,
-                            r.data_sha256, _config_sha(r))].append(r)
+            have = r.scores.get(p, {})
+            for v in [v for v in order_v if v in have] or [""]:  # "": the run scored no variant of the family
+                groups[(p, v, r.model, r.preset, r.n_samples, r.split, r.n_past, r.n_future, r.clips_used,
+                        r.data_sha256, _config_sha(r), _versions(r, p))].append(r)
     rows = []
     for key, rs in groups.items():
-        p, v, model, preset, n, split, n_past, n_future, clips, sha, cfg = key
+        p, v, model, preset, n, split, n_past, n_future, clips, sha, cfg, _ = key
         rs = sorted(rs, key=lambda r: r.seed)
-        row = {"model": model, "reference": str(is_reference(model)).lower(), "modality": rs[0].modality, "uses_audio": str(rs[0].uses_audio).lower(),
-               "stochastic": str(rs[0].stochastic).lower(), "preset": preset, "protocol": p, "ssim_variant": v,
+        row = {"model": model, "reference": str(is_reference(model)).lower(), "modality": rs[0].modality,
+               "uses_audio": str(rs[0].uses_audio).lower(), "stochastic": str(rs[0].stochastic).lower(),
+               "preset": preset, "protocol": p, VARIANT: v,
                "split": split, "n_past": str(n_past), "n_future": str(n_future), "n_samples": str(n),
                "seeds": " ".join(str(r.seed) for r in rs), "n_runs": str(len(rs)),
                "clips": str(clips),
@@ -80,43 +94,48 @@ def rows_for(results: list[RunResult], dataset: str) -> list[dict[str, str]]:
                "best_step": " ".join(sorted({str(r.train.get("best_step", "?")) if r.train else "-" for r in rs})),
                "data_sha256": sha, "config_sha256": cfg, "hardware": " ".join(sorted({_hardware(r) for r in rs})),
                "code_version": " ".join(sorted({r.code_version for r in rs}))}
-        for metric, col, digits in ((v, "ssim", 4), ("psnr", "psnr", 2)):
-            if metric not in rs[0].scores[p]:
+        capped = 0
+        for c in cols:
+            metric = c.pick(v, rs[0].scores[p])
+            if metric is None:
                 continue
             avg, sd = _agg([r.scores[p][metric]["avg"] for r in rs])
-            row[f"{col}_avg"], row[f"{col}_avg_std"] = _f(avg, digits), _f(sd, digits)
+            row[f"{c.family}_avg"], row[f"{c.family}_avg_std"] = c.fmt(avg), c.fmt(sd)
             for fr in frames:
-                row[f"{col}_fr{fr}"] = _f(mean(r.at_frame(p, metric, fr) for r in rs), digits)
-        if "psnr" in rs[0].scores[p]:  # (clip, frame) values that were +inf and count as the cap, over the seeds
-            row["psnr_capped_frames"] = str(sum(r.scores[p]["psnr"].get("n_clamped", 0) for r in rs))
+                row[f"{c.family}_fr{fr}"] = c.fmt(mean(r.at_frame(p, metric, fr) for r in rs))
+            capped += sum(r.scores[p][metric].get("n_clamped", 0) for r in rs)
+        row["capped_frames"] = str(capped)
         ious = [r.block_iou[p] for r in rs if r.block_iou and p in r.block_iou]
         row["block_iou"] = _f(mean(ious)) if ious else ""
         rows.append(row)
-    order = {p: i for i, p in enumerate(PROTOCOL_ORDER)}
-    rows.sort(key=lambda r: (order.get(r["protocol"], 99), r["protocol"], SSIM_VARIANTS.index(r["ssim_variant"]),
+    order = {p: i for i, p in enumerate(PROTOCOLS.ordered())}
+    rank_v = {v: i for i, v in enumerate(order_v)}
+    rows.sort(key=lambda r: (order.get(r["protocol"], 99), r["protocol"], rank_v.get(r[VARIANT], len(rank_v)),
                              r["model"], r["preset"], int(r["n_samples"]), int(r["clips"]), r["seeds"],
                              r["config_sha256"],
                              r["data_sha256"]))
     return rows
 
 
-def to_csv(rows: list[dict[str, str]], dataset: str) -> str:
+def to_csv(rows: list[dict[str, str]], dataset: str, cols: list[Column] | None = None) -> str:
     buf = io.StringIO()
-    w = csv.DictWriter(buf, columns(dataset), restval="", lineterminator="\n")
+    w = csv.DictWriter(buf, columns(dataset, cols), restval="", lineterminator="\n")
     w.writeheader()
     w.writerows(rows)
     return buf.getvalue()
 
 
 def build(runs_dir: str | Path, out_dir: str | Path) -> list[Path]:
-    """Write ``out_dir/<dataset>.csv`` for every dataset with results under ``runs_dir``; returns the paths."""
+    """Write ``out_dir/<dataset>.csv`` for every dataset with results under ``runs_dir``; returns the paths. Metric
+    columns: those of the metrics the dataset's results have (``columns.metric_columns``)."""
     results = [r for _, r in find_results(runs_dir)]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for ds in sorted({r.dataset for r in results}):
         path = out_dir / f"{ds}.csv"
-        atomic_write_bytes(path, to_csv(rows_for(results, ds), ds).encode())
+        cols = metric_columns(metrics_in(r for r in results if r.dataset == ds))
+        atomic_write_bytes(path, to_csv(rows_for(results, ds), ds, cols).encode())
         paths.append(path)
     return paths
 
@@ -127,11 +146,12 @@ def show(dataset: str, board_dir: str | Path = "leaderboard", protocol: str | No
     if not path.exists():
         raise FileNotFoundError(f"{path}: no leaderboard for {dataset} (run `s2sbench leaderboard build RUNS_DIR`)")
     with open(path, newline="") as f:
-        rows = [r for r in csv.DictReader(f) if protocol in (None, r["protocol"])]
-    frames = DATASETS.get(dataset).table_frames
-    cols = ["model", "preset", "protocol", "ssim_variant", "n_samples", "seeds", "ssim_avg"] + \
-           [f"ssim_fr{f}" for f in frames] + ["psnr_avg"] + [f"psnr_fr{f}" for f in frames] + ["block_iou"]
-    cols = [c for c in cols if any(r.get(c) for r in rows) or c in ("model", "ssim_avg")]
+        reader = csv.DictReader(f)
+        rows = [r for r in reader if protocol in (None, r["protocol"])]
+        header = reader.fieldnames or []
+    scores = [c for c in header if re.fullmatch(r".+_(avg|fr\d+)", c)]  # every metric column, in the CSV's order
+    cols = ["model", "preset", "protocol", VARIANT, "n_samples", "seeds"] + scores + ["block_iou"]
+    cols = [c for c in cols if any(r.get(c) for r in rows) or c in ("model", f"{VARIANT_FAMILY}_avg")]
     width = {c: max([len(c)] + [len(r.get(c, "")) for r in rows]) for c in cols}
     lines = ["  ".join(c.ljust(width[c]) for c in cols)]
     lines += ["  ".join(r.get(c, "").ljust(width[c]) for c in cols) for r in rows]

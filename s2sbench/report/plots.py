@@ -3,7 +3,8 @@ sample diversity (Fig. 5c: mean pairwise SSIM among K samples, on frames and, fo
 
 One line per group of ``results.comparable_groups`` (model, preset, data, N, clips), averaged over its seeds.
 Curves are read under one protocol (default the paper's ``best_per_frame``); the x axis of per-frame curves is the
-1-based frame number.
+1-based frame number; the curve panels are one per metric column of ``METRICS`` the runs have (the SSIM variant
+asked for, PSNR, ...). Needs matplotlib (``pip install 's2sbench[plots]'``).
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from s2sbench.optional import require
+from s2sbench.report.columns import metric_columns, metrics_in
 from s2sbench.report.results import RunResult, comparable_groups
 
 
@@ -32,8 +35,7 @@ def _save(fig, path: Path) -> Path:
 
 def plot_dataset(results: list[RunResult], dataset: str, out_dir: Path, protocol: str = "best_per_frame",
                  ssim_variant: str = "ssim_paper") -> list[Path]:
-    import matplotlib
-
+    matplotlib = require("matplotlib", "plots")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from cycler import cycler
@@ -49,14 +51,17 @@ def _plot_dataset(results: list[RunResult], dataset: str, out_dir: Path, protoco
     groups, paths = comparable_groups(results, dataset), []
     if not groups:
         return paths
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    have = metrics_in([r for r in results if r.dataset == dataset], protocol)  # one panel per metric column:
+    shown = [m for m in (c.pick(ssim_variant, have) for c in metric_columns(have)) if m] or [ssim_variant]
+    fig, axes = plt.subplots(1, len(shown), figsize=(5 * len(shown), 4), squeeze=False)
+    axes = axes[0]
     for label, rs in groups.items():
-        for ax, metric in zip(axes, (ssim_variant, "psnr")):
+        for ax, metric in zip(axes, shown):
             curves = [r.scores[protocol][metric]["curve"] for r in rs if metric in r.scores.get(protocol, {})]
             if curves:
                 x = np.arange(len(curves[0][: min(map(len, curves))])) + rs[0].n_past + 1
                 ax.plot(x, _mean_curves(curves), marker=".", label=label)
-    for ax, metric in zip(axes, (ssim_variant, "psnr")):
+    for ax, metric in zip(axes, shown):
         ax.set(xlabel="frame", ylabel=metric, title=f"{dataset}: {metric} ({protocol})")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
@@ -99,6 +104,7 @@ def _plot_dataset(results: list[RunResult], dataset: str, out_dir: Path, protoco
 
 def write_plots(results: list[RunResult], out_dir: str | Path, protocol: str = "best_per_frame",
                 ssim_variant: str = "ssim_paper") -> list[Path]:
+    require("matplotlib", "plots")  # before anything is written
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -8,6 +8,9 @@ sampling, and splitting them would let rows drift apart): ``scores[protocol][met
 - ``avg``: the mean of the curve; ``avg_std``: std over clips of each clip's frame average;
 - ``n_clamped``: infinite values (PSNR of exact matches) clamped to the metric's cap before averaging.
 
+``metrics[name]`` records the metric's definition as evaluated, with its ``version`` (``metric_version``; results
+written before versions were recorded read as version 1).
+
 ``at_frame(protocol, metric, frame)`` reads a curve at a 1-based frame number as the paper's tables quote them.
 """
 from __future__ import annotations
@@ -40,7 +43,7 @@ class RunResult:
     n_samples: int
     sampling: str  # how the N samples were obtained (stochastic, or deterministic replicated)
     protocols: list[str]
-    metrics: dict[str, dict]  # name -> higher_is_better, description, unit, cap
+    metrics: dict[str, dict]  # name -> higher_is_better, description, unit, cap, version
     scores: dict[str, dict[str, dict]]  # protocol -> metric -> summary (see module docstring)
     clips_used: int
     clips_available: int
@@ -71,6 +74,10 @@ class RunResult:
         if not 0 <= i < len(curve):
             raise ValueError(f"frame {frame} is not a predicted frame ({self.n_past + 1}..{self.n_past + len(curve)})")
         return curve[i]
+
+    def metric_version(self, name: str) -> int:
+        """The definition version of metric ``name`` this run was scored with (1 when not recorded)."""
+        return int((self.metrics.get(name) or {}).get("version", 1))
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=1, sort_keys=True, allow_nan=True) + "\n"

@@ -1,15 +1,17 @@
 """The paper's Tables 1-3 rendered from run results, next to the paper's published numbers (rows labelled "paper").
 
 - Table 1: M3SO-NB (frames 6/15/25) and M3SO (31/42/70); Table 2: AudioSet-Drums and YouTube-Painting (16/30/45):
-  SSIM and PSNR at those 1-based frames. Table 3: block IoU on M3SO (final predicted frame).
+  each metric column (SSIM, PSNR, ... from ``METRICS``, see ``s2sbench.report.columns``) at those 1-based frames.
+  Table 3: block IoU on M3SO (final predicted frame). Sections, titles and frames come from the dataset table
+  (``DatasetInfo.table``, ``block``, ``title``, ``table_frames``); a metric's columns appear where runs have it.
 - Run rows: one per (model, preset), averaged over the seeds found, read under one protocol and SSIM variant
   (default: the paper's, ``best_per_frame`` and ``ssim_paper``). Paper rows: ``paper_results.csv``, transcribed from
   the paper (scikit-image-0.15 SSIM, best of 100 per frame); they are quoted, not re-run.
 - Reference predictors (models whose class says ``reference = True``: black frame, mean training frame, copy-last)
   are rows "reference: ...", ranked among themselves: what a score is worth without a model.
 - Bold = best, underlined = second best per column, ranked separately among the runs, the references and the
-  paper's rows. A PSNR cell marked † averages in exact matches (+inf dB) at the metric's cap; the note under the
-  section says how many (clip, frame) values that is.
+  paper's rows. A cell marked † averages in infinite values (PSNR of exact matches) at the metric's cap; the note
+  under the section says how many (clip, frame) values that is.
 - Written as CSV (long format: one value per line), Markdown and LaTeX.
 """
 from __future__ import annotations
@@ -22,12 +24,25 @@ from statistics import mean
 
 from s2sbench.data.datasets import DATASETS
 from s2sbench.eval.metrics import METRICS
+from s2sbench.report.columns import column_of, metric_columns
 from s2sbench.report.results import RunResult, comparable_groups, is_reference
 
 PAPER_CSV = Path(__file__).with_name("paper_results.csv")
-TABLES = {1: ("m3so-nb", "m3so"), 2: ("audioset-drums", "youtube-painting"), 3: ("m3so",)}
-TITLES = {"m3so-nb": "M3SO-NB", "m3so": "M3SO", "audioset-drums": "AudioSet-Drums",
-          "youtube-painting": "YouTube-Painting"}
+BLOCK_TABLE = 3  # the paper's Table 3: block IoU of every dataset whose entry has a block
+
+
+def tables() -> dict[int, list[str]]:
+    """Table number -> its datasets (sections), from the dataset table: each dataset's ``table``, then Table 3."""
+    infos = [DATASETS.get(d) for d in DATASETS.ordered()]
+    out = {t: [d.name for d in infos if d.table == t] for t in sorted({d.table for d in infos})}
+    out[BLOCK_TABLE] = [d.name for d in infos if d.block]
+    return out
+
+
+def paper_metrics(table: int) -> set[str]:
+    """The metrics the paper's ``table`` quotes (its columns are shown even where no run has them)."""
+    with open(PAPER_CSV, newline="") as f:
+        return {r["metric"] for r in csv.DictReader(f) if int(r["table"]) == table}
 
 
 @dataclass
@@ -37,7 +52,7 @@ class Row:
     type: str
     values: dict[tuple[str, int], float] = field(default_factory=dict)  # (metric, frame or 0) -> value
     info: dict[str, str] = field(default_factory=dict)
-    capped: dict[int, int] = field(default_factory=dict)  # PSNR frame -> (clip, frame) values at the cap, all seeds
+    capped: dict[tuple[str, int], int] = field(default_factory=dict)  # (metric, frame) -> values at the cap
 
 
 def paper_rows(table: int, dataset: str) -> list[Row]:
@@ -59,37 +74,39 @@ def run_rows(results: list[RunResult], table: int, dataset: str, protocol: str, 
         row = Row("reference" if is_reference(rs[0].model) else "run", label, rs[0].modality,
                   info={"preset": rs[0].preset, "seeds": " ".join(map(str, seeds)), "n_samples": str(rs[0].n_samples),
                         "data_sha256": rs[0].data_sha256[:12], "clips": str(rs[0].clips_used)})
-        if table == 3:
+        if table == BLOCK_TABLE:
             ious = [r.block_iou[protocol] for r in rs if r.block_iou and protocol in r.block_iou]
             if ious:
                 row.values[("block_iou", 0)] = mean(ious)
         else:
-            for metric in (ssim_variant, "psnr"):
-                if all(metric in r.scores[protocol] for r in rs):
-                    for fr in DATASETS.get(dataset).table_frames:
-                        row.values[(metric, fr)] = mean(r.at_frame(protocol, metric, fr) for r in rs)
-            for fr in DATASETS.get(dataset).table_frames:
-                n = sum(_capped(r, protocol, fr) for r in rs)
-                if n:
-                    row.capped[fr] = n
+            shared = set.intersection(*(set(r.scores[protocol]) for r in rs))
+            for col in metric_columns(shared):
+                metric = col.pick(ssim_variant, shared)
+                for fr in (DATASETS.get(dataset).table_frames if metric else ()):
+                    row.values[(metric, fr)] = mean(r.at_frame(protocol, metric, fr) for r in rs)
+                    n = sum(_capped(r, protocol, metric, fr) for r in rs)
+                    if n:
+                        row.capped[(metric, fr)] = n
         if row.values:
             rows.append(row)
     return rows
 
 
-def _capped(r: RunResult, protocol: str, frame: int) -> int:
-    """PSNR values at ``frame`` that were +inf and count as the cap (-1: some, at frames this result did not record)."""
-    s = r.scores[protocol].get("psnr", {})
+def _capped(r: RunResult, protocol: str, metric: str, frame: int) -> int:
+    """(clip, frame) values of ``metric`` at ``frame`` that were infinite and count as the metric's cap (-1: some,
+    at frames this result did not record)."""
+    s = r.scores[protocol].get(metric, {})
     if "n_clamped_curve" in s:
         return s["n_clamped_curve"][frame - r.n_past - 1]
     return -1 if s.get("n_clamped") else 0
 
 
-def _capped_note(rows: list[Row], cap: str) -> str:
-    parts = [f"{_label(r)} frame {fr}: " + ("some (per-frame counts not recorded)" if n < 0 else str(n))
-             for r in rows for fr, n in sorted(r.capped.items())]
-    return (f"† PSNR averages in exact matches (+inf dB) counted as {cap} dB, (clip, frame) values: "
-            + "; ".join(parts) + ".") if parts else ""
+def _capped_note(rows: list[Row]) -> str:
+    parts = [f"{_label(r)} {m} frame {fr}: " + ("some (per-frame counts not recorded)" if n < 0 else str(n))
+             for r in rows for (m, fr), n in sorted(r.capped.items())]
+    caps = sorted({f"{m} {METRICS.get(m).cap:g}" for r in rows for m, _ in r.capped if m in METRICS})
+    return ("† averages in infinite values (PSNR of exact matches) counted as the metric's cap (" + ", ".join(caps)
+            + "); (clip, frame) values: " + "; ".join(parts) + ".") if parts else ""
 
 
 def _runs_note(rows: list[Row]) -> str:
@@ -110,18 +127,26 @@ def _runs_note(rows: list[Row]) -> str:
     return "Runs: " + ", ".join(parts) + "."
 
 
-def _columns(table: int, dataset: str, ssim_variant: str) -> list[tuple[str, int, str]]:
-    if table == 3:
+def _columns(table: int, dataset: str, ssim_variant: str, rows: list[Row]) -> list[tuple[str, int, str]]:
+    """(metric, frame, header) of a section: per metric column (``METRICS`` order) the variant shown, at each report
+    frame, for the columns the rows have or the paper's table quotes."""
+    if table == BLOCK_TABLE:
         return [("block_iou", 0, "Localization IoU")]
     frames = DATASETS.get(dataset).table_frames
-    return [(ssim_variant, f, f"SSIM Fr {f}") for f in frames] + [("psnr", f, f"PSNR Fr {f}") for f in frames]
+    have = {m for r in rows for m, _ in r.values} | paper_metrics(table)
+    out = []
+    for col in metric_columns(have):
+        metric = ssim_variant if ssim_variant in col.metrics else col.pick(ssim_variant, have)
+        out += [(metric, f, f"{col.title} Fr {f}") for f in frames]
+    return out
 
 
 def _ranks(rows: list[Row], key: tuple[str, int]) -> dict[int, int]:
-    """Row position -> rank (1 best, 2 second) within each source group; higher is better for every column."""
+    """Row position -> rank (1 best, 2 second) within each source group, in the metric's direction."""
     out: dict[int, int] = {}
+    higher = key[0] == "block_iou" or column_of(key[0]).higher_is_better
     for src in ("run", "reference", "paper"):
-        vals = sorted({r.values[key] for r in rows if r.source == src and key in r.values}, reverse=True)
+        vals = sorted({r.values[key] for r in rows if r.source == src and key in r.values}, reverse=higher)
         for i, r in enumerate(rows):
             if r.source == src and key in r.values and r.values[key] in vals[:2]:
                 out[i] = vals.index(r.values[key]) + 1
@@ -132,16 +157,16 @@ def build(results: list[RunResult], table: int, protocol: str = "best_per_frame"
           ssim_variant: str = "ssim_paper") -> list[tuple[str, list[Row], list[tuple[str, int, str]]]]:
     """Sections of one table: (dataset, rows (runs first, then paper rows), columns)."""
     out = []
-    for ds in TABLES[table]:
+    for ds in tables()[table]:
         rows = run_rows(results, table, ds, protocol, ssim_variant)
         if ssim_variant == "ssim_paper" and protocol == "best_per_frame":
             rows += paper_rows(table, ds)  # the paper's numbers are only comparable under its own protocol
-        out.append((ds, rows, _columns(table, ds, ssim_variant)))
+        out.append((ds, rows, _columns(table, ds, ssim_variant, rows)))
     return out
 
 
 def _fmt(metric: str, v: float | None) -> str:
-    return "" if v is None else f"{v:.2f}" if metric == "psnr" else f"{v:.4f}"
+    return "" if v is None else f"{v:.4f}" if metric == "block_iou" else column_of(metric).fmt(v)
 
 
 def _label(r: Row) -> str:
@@ -158,10 +183,10 @@ def render(table: int, sections, protocol: str, ssim_variant: str) -> dict[str, 
     tex = [f"% Table {table}: {protocol}, SSIM variant {ssim_variant}; bold best, underlined second"]
     for ds, rows, cols in sections:
         info = DATASETS.get(ds)
-        md += [f"**{TITLES[ds]}** ({info.n_past} seen frames)", "",
+        md += [f"**{info.title}** ({info.n_past} seen frames)", "",
                "| Method | Type | " + " | ".join(c[2] for c in cols) + " |", "|---|---|" + "---|" * len(cols)]
         tex += [r"\begin{tabular}{ll" + "r" * len(cols) + "}", r"\multicolumn{%d}{l}{%s, %d seen frames} \\" %
-                (len(cols) + 2, TITLES[ds], info.n_past), "Method & Type & " + " & ".join(c[2] for c in cols) +
+                (len(cols) + 2, info.title, info.n_past), "Method & Type & " + " & ".join(c[2] for c in cols) +
                 r" \\ \hline"]
         ranks = {c[:2]: _ranks(rows, c[:2]) for c in cols}
         for i, r in enumerate(rows):
@@ -169,7 +194,7 @@ def render(table: int, sections, protocol: str, ssim_variant: str) -> dict[str, 
             for metric, fr, _ in cols:
                 v = r.values.get((metric, fr))
                 s, rk = _fmt(metric, v), ranks[(metric, fr)].get(i)
-                mark = "†" if metric == "psnr" and fr in r.capped else ""
+                mark = "†" if (metric, fr) in r.capped else ""
                 cells_md.append((f"**{s}**" if rk == 1 else f"<u>{s}</u>" if rk == 2 else s) + mark)
                 cells_tex.append((rf"\textbf{{{s}}}" if rk == 1 else rf"\underline{{{s}}}" if rk == 2 else s)
                                  + (r"$^\dagger$" if mark else ""))
@@ -182,7 +207,7 @@ def render(table: int, sections, protocol: str, ssim_variant: str) -> dict[str, 
             tex.append(f"{name} & {r.type} & " + " & ".join(cells_tex) + r" \\")
         if not rows:
             md.append("| (no runs) | |" + " |" * len(cols))
-        note = " ".join(n for n in (_runs_note(rows), _capped_note(rows, f"{METRICS.get('psnr').cap:g}")) if n)
+        note = " ".join(n for n in (_runs_note(rows), _capped_note(rows)) if n)
         md += ["", note, ""] if note else [""]
         tex += [r"\end{tabular}", ""]
     md.append('Rows "paper: ..." are the numbers published in the paper (its SSIM = `ssim_paper`, best of 100 per '
@@ -198,7 +223,7 @@ def write_tables(results: list[RunResult], out_dir: str | Path, protocol: str = 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for t in TABLES:
+    for t in tables():
         texts = render(t, build(results, t, protocol, ssim_variant), protocol, ssim_variant)
         for ext, text in texts.items():
             p = out_dir / f"table{t}.{ext}"

@@ -30,15 +30,13 @@ def ensure_data(dataset: str, root: str | os.PathLike | None = None, echo: Calla
     root = Path(root) if root else info.default_dir()
     if (root / INDEX_NAME).exists():
         return root
-    if not info.synthetic:
+    source = info.source_entry  # the dataset's SOURCES entry: a synthesizer generates, a downloader cannot
+    if not source.synthetic:
         raise FileNotFoundError(f"{root}: no {dataset} data here. Get it with:\n  {info.make_command}\n"
                                 f"then pass --data DIR (or set S2SBENCH_DATA)")
-    from s2sbench.generators.m3so import make_m3so  # lazy: the generator is only needed here
-
-    variant = "nb" if dataset == "m3so-nb" else "m3so"
     echo(f"No {dataset} data at {root}: generating the embedded default first "
-         f"(s2sbench.generators.m3so.make_m3so, variant {variant!r}, seed 0) ...")
-    make_m3so(root, variant=variant, seed=0, progress=True)
+         f"({source.describe(info)}, seed 0) ...")
+    source.generate(root, info, seed=0, progress=True)
     return root
 
 
@@ -155,7 +153,10 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, *, dataset: str | None = 
 
 def per_frame_table(r: RunResult, protocol: str = "best_per_frame") -> str:
     """The per-frame curves of one protocol as a text table; frames quoted by the paper's tables are starred."""
-    metrics = [m for m in ("ssim_paper", "ssim", "psnr") if m in r.scores.get(protocol, {})]
+    from s2sbench.eval.metrics import METRICS
+
+    have = r.scores.get(protocol, {})  # every metric the run has, in METRICS order (unregistered ones last)
+    metrics = [m for m in METRICS.ordered() if m in have] + sorted(set(have) - set(METRICS.keys()))
     how = f"best of {r.n_samples}" if r.stochastic else f"deterministic: 1 sample counted as {r.n_samples}"
     head = f"{r.model} on {r.dataset} ({r.split}, {r.clips_used} clips, {how}, {protocol})"
     lines = [head, "frame  " + "  ".join(f"{m:>10s}" for m in metrics)]
@@ -167,9 +168,11 @@ def per_frame_table(r: RunResult, protocol: str = "best_per_frame") -> str:
     for p in r.protocols:
         if p != protocol:
             lines.append(f"{p}: " + ", ".join(f"{m} {r.scores[p][m]['avg']:.4f}" for m in metrics) + " (avg)")
-    clamped = r.scores[protocol].get("psnr", {}).get("n_clamped", 0)
-    if clamped:
-        lines.append(f"psnr: {clamped} exact match(es) (+inf dB) counted as {r.metrics['psnr']['cap']:g} dB")
+    for m in metrics:
+        clamped, d = have[m].get("n_clamped", 0), r.metrics.get(m, {})
+        if clamped:
+            unit = f" {d['unit']}" if d.get("unit") else ""
+            lines.append(f"{m}: {clamped} infinite value(s) (exact matches) counted as {d.get('cap', 0):g}{unit}")
     if r.block_iou:
         lines.append("block IoU (final frame): " + ", ".join(f"{p} {v:.4f}" for p, v in r.block_iou.items()))
     return "\n".join(lines)
