@@ -76,3 +76,16 @@ def test_reports_mark_references(root, tmp_path):
         ("copy_last", "true", "0", "0"), ("mean_frame", "true", "0", "0")}
     md = render(1, build(results, 1), "best_per_frame", "ssim_paper")["md"]
     assert "| reference: copy_last (smoke) |" in md and "| reference: mean_frame (smoke) |" in md
+
+
+def test_skill_is_relative_to_the_best_reference_on_the_same_clips():
+    from s2sbench.report.leaderboard import _skill
+
+    base = {"protocol": "best_per_frame", "ssim_variant": "ssim_paper", "split": "test", "n_past": "5",
+            "n_future": "20", "clips": "50", "data_sha256": "d1"}
+    rows = [{**base, "model": "copy_last", "reference": "true", "ssim_avg": "0.6000"},
+            {**base, "model": "constant_background", "reference": "true", "ssim_avg": "0.8000"},
+            {**base, "model": "m", "reference": "false", "ssim_avg": "0.9000"},
+            {**base, "model": "m", "reference": "false", "ssim_avg": "0.7000", "clips": "10"}]  # no reference there
+    _skill(rows)
+    assert [r.get("ssim_skill") for r in rows] == ["-1.0000", "0.0000", "0.5000", None]

@@ -9,7 +9,9 @@ clips; nothing depends on file order, time or machine, so rebuilding from the sa
 
 ``reference`` marks the reference predictors (black / mean frame / copy-last: what a score is worth without a
 model); ``train_steps`` are the steps run, ``best_step`` the step of the evaluated checkpoint (selected on
-validation); ``capped_frames`` counts the (clip, frame) values that were infinite (PSNR of exact matches) and
+validation); ``ssim_skill`` is ``(s - r) / (1 - r)`` of the row's SSIM average ``s`` against the best reference
+predictor's ``r`` on the same data, clips and protocol (0: no better than the best trivial output, 1: perfect,
+< 0: worse; empty without reference rows); ``capped_frames`` counts the (clip, frame) values that were infinite (PSNR of exact matches) and
 entered the averages as their metric's cap.
 """
 from __future__ import annotations
@@ -31,7 +33,7 @@ from s2sbench.report.results import RunResult, find_results, is_reference
 
 IDENTITY = ["model", "reference", "modality", "uses_audio", "stochastic", "preset", "protocol", f"{VARIANT_FAMILY}_variant",
             "split", "n_past", "n_future", "n_samples", "seeds", "n_runs"]
-TRAILER = ["capped_frames", "block_iou", "clips", "train_steps", "best_step", "data_sha256", "config_sha256", "hardware", "code_version"]
+TRAILER = ["ssim_skill", "capped_frames", "block_iou", "clips", "train_steps", "best_step", "data_sha256", "config_sha256", "hardware", "code_version"]
 VARIANT = f"{VARIANT_FAMILY}_variant"
 
 
@@ -67,6 +69,20 @@ def _agg(vals: list[float]) -> tuple[float, float | None]:
 def _versions(r: RunResult, protocol: str) -> tuple:
     """(metric, definition version) of every metric the run scored under ``protocol``: rows never mix versions."""
     return tuple((m, r.metric_version(m)) for m in sorted(r.scores.get(protocol, {})))
+
+
+def _skill(rows: list[dict[str, str]]) -> None:
+    """Fill ``ssim_skill``: each row's SSIM average against the best reference row on the same data and protocol."""
+    same = ("protocol", VARIANT, "split", "n_past", "n_future", "clips", "data_sha256")
+    best: dict[tuple, float] = {}
+    for r in rows:
+        if r["reference"] == "true" and r.get("ssim_avg"):
+            k = tuple(r[c] for c in same)
+            best[k] = max(best.get(k, -1.0), float(r["ssim_avg"]))
+    for r in rows:
+        ref = best.get(tuple(r[c] for c in same))
+        if ref is not None and r.get("ssim_avg") and ref < 1:
+            r["ssim_skill"] = f"{(float(r['ssim_avg']) - ref) / (1 - ref):.4f}"
 
 
 def rows_for(results: list[RunResult], dataset: str) -> list[dict[str, str]]:
@@ -108,6 +124,7 @@ def rows_for(results: list[RunResult], dataset: str) -> list[dict[str, str]]:
         ious = [r.block_iou[p] for r in rs if r.block_iou and p in r.block_iou]
         row["block_iou"] = _f(mean(ious)) if ious else ""
         rows.append(row)
+    _skill(rows)
     order = {p: i for i, p in enumerate(PROTOCOLS.ordered())}
     rank_v = {v: i for i, v in enumerate(order_v)}
     rows.sort(key=lambda r: (order.get(r["protocol"], 99), r["protocol"], rank_v.get(r[VARIANT], len(rank_v)),
