@@ -83,7 +83,10 @@ def run_rows(results: list[RunResult], table: int, dataset: str, protocol: str, 
             for col in metric_columns(shared):
                 metric = col.pick(ssim_variant, shared)
                 for fr in (DATASETS.get(dataset).table_frames if metric else ()):
-                    row.values[(metric, fr)] = mean(r.at_frame(protocol, metric, fr) for r in rs)
+                    v = mean(r.at_frame(protocol, metric, fr) for r in rs)
+                    if v != v:  # NaN: a frame the metric does not score (no block yet), an empty cell
+                        continue
+                    row.values[(metric, fr)] = v
                     n = sum(_capped(r, protocol, metric, fr) for r in rs)
                     if n:
                         row.capped[(metric, fr)] = n
