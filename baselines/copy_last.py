@@ -1,6 +1,7 @@
-"""``copy_last``: repeats the last seen frame. The floor of every table and the harness's own end-to-end subject.
+"""``copy_last``: repeats the last seen frame. A reference predictor and the harness's own end-to-end subject.
 
-It has no parameters to learn; ``training_step`` only reports the error it would make on the batch.
+It has no parameters to learn (``trainable = False``: the trainer runs no steps); ``training_step`` only reports
+the error it would make on a batch.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ class CopyLastConfig:
 
 class CopyLast(VideoPredictor):
     name = "copy_last"
+    reference = True
+    trainable = False
     uses_audio = False
     stochastic = False
     Config = CopyLastConfig

@@ -56,11 +56,12 @@ def item_keys(seed: int, split: int, indices: Sequence[int] | np.ndarray) -> np.
         return mix64(key + (idx + np.uint64(1)) * GOLDEN)
 
 
-def uniforms(seed: int, split: int, indices: Sequence[int] | np.ndarray, count: int) -> np.ndarray:
-    """Uniforms (len(indices), count) float64 in [0, 1): row ``r`` is item ``indices[r]``'s stream, ``u[k]``."""
+def uniforms(seed: int, split: int, indices: Sequence[int] | np.ndarray, count: int, offset: int = 0) -> np.ndarray:
+    """Uniforms (len(indices), count) float64 in [0, 1): row ``r`` is item ``indices[r]``'s stream,
+    ``u[offset : offset + count]``."""
     keys = item_keys(seed, split, indices)
     with np.errstate(over="ignore"):
-        z = keys[:, None] + np.arange(1, count + 1, dtype=np.uint64) * GOLDEN  # (N, count)
+        z = keys[:, None] + np.arange(offset + 1, offset + count + 1, dtype=np.uint64) * GOLDEN  # (N, count)
         mix64(z)
     z >>= _S11
     return z.astype(np.float64) * 2.0**-53

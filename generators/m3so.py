@@ -30,11 +30,15 @@ Deviations (from the original generator, ``S2S@217d663``; the paper decides wher
   (low tone by ``label // 4``, high tone by ``label % 4``) and giving the two bounce pairs a low tone of their own.
   A frame with both a wall and a block bounce sounds the block pair (the original kept the digit's tone).
 - Audio is stored centred in [-1, 1] (int16 in the shards) without the original's +32767 offset and int16 wrap.
-- Block: 10 x 10 px (the original's 32 px square cannot be placed next to a 28 px digit on a 48 px canvas; 10 px
-  always fits, see ``m3so_physics``), uniform among the locations free of the digit in its first frame (the
-  original's fixed bottom-right region always overlapped), present from 0-based frame 41 (paper: "appears at the
-  42nd frame"; the original: frame index 11 of 30). Collisions use the digit's ink box (the original tested only
-  the top-left corner's path, so digits passed into the block and were hidden); the digit never overlaps it.
+- Block: ``block_size`` px square, default 24 (``m3so_physics.BLOCK_SIZE``; the original's side is digit + 4 =
+  32 px at 48, 24 px if its data were rendered at 64 and resized to 48 as its loader suggests; the README's M3SO
+  section compares the trivial predictors at 10 / 16 / 24 / 32 px with the original's); ``block_size=10`` is the
+  earlier geometry (always placeable, data byte-identical to generator version 2 before the option). The block is
+  uniform among the locations free of the digit's ink in its first frame (the original's fixed bottom-right region
+  overlapped the digit, which it then hid); when there is none, the clip's motion is drawn again from its own
+  counter stream (``m3so_physics.simulate_clips``). Present from 0-based frame 41 (paper: "appears at the 42nd
+  frame"; the original: frame index 11 of 30). Collisions use the digit's ink box (the original tested only the
+  top-left corner's path, so digits passed into the block and were hidden); the digit never overlaps it.
 - Clip lengths, splits and the M3SO-NB variant follow the paper (the original had 30-frame clips, no split sizes,
   no working test split and no NB switch). Digits come from disjoint per-split pools (``s2sbench.generators.mnist``).
 - Frames are the digit pasted on black (no resize, no per-frame normalisation), block pixels 255.
@@ -60,7 +64,7 @@ from s2sbench.data.shards import ShardError, ShardIndex, ShardRecord, shard_name
 from . import m3so_audio as audio
 from .counter_rng import MAX_SEED
 from .m3so_frames import render
-from .m3so_physics import BLOCK_FIRST, BLOCK_SIZE, CANVAS, LIMIT, draw, simulate
+from .m3so_physics import BLOCK_FIRST, BLOCK_SIZE, CANVAS, LIMIT, draw, simulate_clips
 from .mnist import SPLITS, Digits, load_digits
 
 SOURCE = "m3so"  # this generator's name in s2sbench.data.sources.SOURCES (and index.json's "generator")
@@ -109,19 +113,19 @@ def _gc_paused():
 
 def generate_clips(split: str, start: int, count: int, *, variant: str = "m3so", seed: int = 0,
                    law: str = "paper", mnist: Path | None = None, digits: Digits | None = None,
-                   out: tuple[np.ndarray, np.ndarray] | None = None) -> list[Clip]:
+                   out: tuple[np.ndarray, np.ndarray] | None = None, block_size: int = BLOCK_SIZE) -> list[Clip]:
     """Clips ``start .. start + count - 1`` of ``split``, identical to those ``make_m3so`` stores.
 
     All clips are made together: random draws per clip, then physics, frames, audio and meta for the whole batch.
     The clips' frames and audio are views of batch arrays, ``out = (frames, audio)`` of shapes
     (count, T, 48, 48, 1) uint8 and (count, T * 440) float32 if given (the shard jobs reuse one pair per
     process), and the small ``[x, y]`` / ``[f1, f2]`` / ``[frame, kind]`` lists inside ``meta`` are shared between
-frames and clips:
-    treat generated clips as read-only.
+    frames and clips: treat generated clips as read-only. ``block_size``: side of M3SO's block in px.
     """
     if variant not in variants() or law not in audio.LAWS or split not in SPLIT_CODES:
         raise M3SOError(f"bad variant/law/split {variant!r}/{law!r}/{split!r} (variants {', '.join(variants())}; "
                         f"laws {', '.join(audio.LAWS)}; splits {', '.join(SPLIT_CODES)})")
+    _check_block(block_size)
     if count <= 0:
         return []
     info = variant_info(variant)
@@ -131,10 +135,15 @@ frames and clips:
         raise M3SOError(f"out arrays {out[0].dtype}{out[0].shape}, {out[1].dtype}{out[1].shape} do not fit "
                         f"{count} clips of {T} frames")
     digits = digits if digits is not None else load_digits(split, mnist)
-    d = draw(seed, SPLIT_CODES[split], range(start, start + count), T)
+    indices = range(start, start + count)
+    d = draw(seed, SPLIT_CODES[split], indices, T)
     pick = np.minimum((d.digit_u * len(digits)).astype(np.int64), len(digits) - 1)
     images, labels = digits.images[pick], digits.labels[pick]
-    traj = simulate(d, digits.ink[pick], T, law, with_block=info.block)
+    try:
+        traj = simulate_clips(seed, SPLIT_CODES[split], indices, d, digits.ink[pick], T, law,
+                              block_size if info.block else None)
+    except ValueError as e:
+        raise M3SOError(f"{split}: {e}") from None
     frames = render(images, traj.positions, traj.block_box, out=None if out is None else out[0])
     cell = traj.positions[..., 1] * (LIMIT + 1) + traj.positions[..., 0]  # (N, T) index into _POINTS
     sym = audio.symbols(labels, traj.wall, traj.block)
@@ -175,12 +184,14 @@ class _ShardJob:
     seed: int
     law: str
     mnist: Path | None
+    block_size: int = BLOCK_SIZE
 
 
 def _run_job(job: _ShardJob) -> tuple[_ShardJob, ShardRecord]:
     spec = variant_info(job.variant).spec
     clips = generate_clips(job.split, job.start, job.count, variant=job.variant, seed=job.seed, law=job.law,
-                           mnist=job.mnist, out=shard_buffers(job.count, spec.num_frames))
+                           mnist=job.mnist, out=shard_buffers(job.count, spec.num_frames),
+                           block_size=job.block_size)
     return job, write_shard(job.out / shard_name(job.split, job.shard), spec, job.split, clips)
 
 
@@ -199,8 +210,15 @@ def _prepare_out(out: Path) -> None:
     (out / "index.json").unlink(missing_ok=True)  # the old index must not describe a half-rewritten directory
 
 
+def _check_block(block_size: int) -> None:
+    if not (isinstance(block_size, (int, np.integer)) and 1 <= block_size <= CANVAS - 8):
+        raise M3SOError(f"block size must be a whole number of pixels in 1..{CANVAS - 8}, got {block_size!r} "
+                        f"(default {BLOCK_SIZE}; 10 is the earlier geometry)")
+
+
 def _check_options(variant: str, law: str, n: int, n_val: int, n_test: int, seed: int, workers: int,
-                   clips_per_shard: int, mnist: Path | None) -> None:
+                   clips_per_shard: int, mnist: Path | None, block_size: int = BLOCK_SIZE) -> None:
+    _check_block(block_size)
     variant_info(variant)
     if law not in audio.LAWS:
         raise M3SOError(f"unknown law {law!r} (use one of {', '.join(audio.LAWS)})")
@@ -220,12 +238,14 @@ def default_workers() -> int:
 
 def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | None = None,
               n_test: int | None = None, seed: int = 0, workers: int | None = None, clips_per_shard: int = 500,
-              law: str = "paper", mnist: Path | None = None, progress: bool = True) -> ShardIndex:
+              law: str = "paper", mnist: Path | None = None, progress: bool = True,
+              block_size: int = BLOCK_SIZE) -> ShardIndex:
     """Generate M3SO (``variant="m3so"``) or M3SO-NB (``"nb"``) into ``out``, verify it and return its index.
 
     ``n`` training clips, ``n_val`` / ``n_test`` (default ``n // 8`` each) validation / test clips, in shards of
     ``clips_per_shard``. Whole shards are spread over ``workers`` processes (default: the usable CPUs); the bytes
-    written do not depend on ``workers``. Raises ``M3SOError`` for bad options or an unwritable ``out``.
+    written do not depend on ``workers``. ``block_size``: M3SO's block side in px (ignored for M3SO-NB; 10 is the
+    earlier geometry). Raises ``M3SOError`` for bad options or an unwritable ``out``.
     """
     from tqdm import tqdm
 
@@ -233,12 +253,12 @@ def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | N
     n_val = n // 8 if n_val is None else n_val
     n_test = n // 8 if n_test is None else n_test
     workers = workers if workers is not None else default_workers()
-    _check_options(variant, law, n, n_val, n_test, seed, workers, clips_per_shard, mnist)
+    _check_options(variant, law, n, n_val, n_test, seed, workers, clips_per_shard, mnist, block_size)
     counts = {"train": n, "val": n_val, "test": n_test}
     mnist = Path(mnist).resolve() if mnist is not None else None
     pools = {s: load_digits(s, mnist) for s in SPLITS if counts[s]}  # loads once here; forked workers inherit it
     _prepare_out(out)
-    jobs = [_ShardJob(out, s, k, a, min(clips_per_shard, counts[s] - a), variant, seed, law, mnist)
+    jobs = [_ShardJob(out, s, k, a, min(clips_per_shard, counts[s] - a), variant, seed, law, mnist, block_size)
             for s in SPLITS for k, a in enumerate(range(0, counts[s], clips_per_shard))]
     info = variant_info(variant)
     spec = info.spec
@@ -271,7 +291,7 @@ def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | N
     index = ShardIndex(spec=spec, shards=records, source={
         "generator": SOURCE, "generator_version": GENERATOR_VERSION, "dataset": info.name,
         "variant": variant, "law": law, "seed": seed, "clips": counts, "clips_per_shard": clips_per_shard,
-        "digits": digits, "block_size": BLOCK_SIZE if info.block else None,
+        "digits": digits, "block_size": int(block_size) if info.block else None,
         "tones_hz": {str(i): t for i, t in enumerate(audio.TONES.tolist()[:10])} | {
             "wall": audio.TONES[audio.WALL].tolist(), "block": audio.TONES[audio.BLOCK].tolist()}})
     index.save(out)

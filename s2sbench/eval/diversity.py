@@ -20,9 +20,11 @@ FARNEBACK = dict(pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, po
 FLOW_MAX_PX = 8.0
 
 
-def best_of_k(scores: Tensor, higher_is_better: bool = True) -> list[float]:
-    """``scores`` (B, S, T) -> list of S values: mean over clips and frames of the best among the first K samples."""
-    x = scores.double().clamp(-1e9, 1e9)
+def best_of_k(scores: Tensor, higher_is_better: bool = True, cap: float | None = None) -> list[float]:
+    """``scores`` (B, S, T) -> list of S values: mean over clips and frames of the best among the first K samples.
+    +-inf (PSNR of exact matches) counts as +-``cap``, the metric's cap, as in every other summary."""
+    x = scores.double()
+    x = x.clamp(-cap, cap) if cap is not None else x
     best = x.cummax(1).values if higher_is_better else x.cummin(1).values  # (B, S, T)
     return best.mean((0, 2)).tolist()
 

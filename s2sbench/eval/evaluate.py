@@ -89,6 +89,16 @@ def _check_pred(pred: torch.Tensor, want: tuple, model: str) -> torch.Tensor:
     return pred.float().clamp(0.0, 1.0)
 
 
+def _truth(ds: ClipDataset, index: torch.Tensor, n_past: int, has_block: bool):
+    """The ground truth of the clips ``index`` for the metrics that need it (``truth_metrics.Truth``)."""
+    from s2sbench.eval.truth_metrics import Truth
+
+    if not has_block:
+        return Truth(None)
+    metas = [ds.clip(int(i)).meta["block"] for i in index]
+    return Truth(torch.tensor([m["box"] for m in metas]), max(0, metas[0]["first_frame"] - n_past))
+
+
 def evaluate(model: VideoPredictor, data_root: str | os.PathLike, dataset: str, cfg: EvalConfig, *,
              device: torch.device | str = "cpu", out_dir: str | os.PathLike | None = None,
              progress: bool = True) -> dict[str, Any]:
@@ -115,9 +125,17 @@ def evaluate(model: VideoPredictor, data_root: str | os.PathLike, dataset: str, 
     frame_bytes = s.channels * s.height * s.width * 4
     loader = make_loader(Subset(ds, range(n_clips)), _batch_clips(cfg, S * F * frame_bytes),
                          num_workers=cfg.num_workers)
-    metrics = {m: METRICS.get(m) for m in names}
-    block = ds.clip(0).meta.get("block") if n_clips else None
+    meta0 = ds.clip(0).meta if n_clips else {}
+    block = meta0.get("block")
     has_block = bool(block) and block.get("first_frame", 0) < info.test_frames
+    if not has_block:
+        meta0 = {k: v for k, v in meta0.items() if k != "block"}
+    lacking = [m for m in cfg.metrics if not METRICS.get(m).applies(meta0)]
+    if lacking:
+        raise ValueError(f"metric(s) {lacking} need ground truth that the clips of {data_root} lack (their meta has "
+                         f"{sorted(meta0) or 'nothing'})")
+    metrics = {m: METRICS.get(m) for m in names if METRICS.get(m).applies(meta0)}  # () = every one that applies
+    needs_truth = any(m.truth for m in metrics.values())
     select = "ssim_paper" if "ssim_paper" in metrics else names[0]
     scores: dict[str, list[torch.Tensor]] = {m: [] for m in metrics}
     ious, pair_img, pair_flow, flow_best = [], [], [], []
@@ -138,9 +156,10 @@ def evaluate(model: VideoPredictor, data_root: str | os.PathLike, dataset: str, 
             pred = _sample(model, batch.video[:, :P], batch.audio, F, S, cfg.sample_chunk)  # (B, S, F, C, H, W)
         t1 = time.perf_counter()
         scored = pred if model.stochastic else pred[:, :1]  # replicated samples score identically
+        truth = _truth(ds, batch.index, P, has_block) if needs_truth else None
         with _threads(cfg.score_threads if device.type == "cpu" else 0):
             for name, m in metrics.items():
-                scores[name].append(m.per_frame(scored, target).cpu().expand(-1, S, -1))
+                scores[name].append(m.per_frame(scored, target, truth).cpu().expand(-1, S, -1))
             t_score += time.perf_counter() - t1
             if has_block:  # true box from the clip meta; block IoU on the final predicted frame
                 boxes = np.array([ds.clip(int(i)).meta["block"]["box"] for i in batch.index])[:, None]  # (B, 1, 4)
@@ -177,7 +196,7 @@ def evaluate(model: VideoPredictor, data_root: str | os.PathLike, dataset: str, 
         "scores": {p: {n: summarize(apply(p, full[n], m.higher_is_better), m.cap) for n, m in metrics.items()}
                    for p in cfg.protocols},
         "clips_used": n_clips, "clips_available": len(ds), "table_frames": list(info.table_frames),
-        "eval": {**asdict(cfg), "metrics": list(names), "sampling_s": round(t_sample, 3),
+        "eval": {**asdict(cfg), "metrics": list(metrics), "sampling_s": round(t_sample, 3),
                  "scoring_s": round(t_score, 3)},
     }
     if judge and n_clips:
@@ -185,7 +204,8 @@ def evaluate(model: VideoPredictor, data_root: str | os.PathLike, dataset: str, 
     if ious:
         iou = torch.cat(ious)[:, :, None]  # (N, S, 1)
         out["block_iou"] = {p: float(apply(p, iou).mean()) for p in cfg.protocols}
-    div: dict[str, Any] = {"best_of_k": {n: best_of_k(full[n], m.higher_is_better) for n, m in metrics.items()}}
+    div: dict[str, Any] = {"best_of_k": {n: best_of_k(full[n], m.higher_is_better, m.cap)
+                                         for n, m in metrics.items()}}
     if pair_img:
         div["pairwise_ssim_paper"] = pairwise_curve(torch.stack(pair_img))
         div["diversity_clips"] = len(pair_img)

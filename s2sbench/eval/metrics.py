@@ -267,6 +267,7 @@ class Metric:
     family: str = ""  # report column ("" = the name)
     label: str = ""  # table header ("" = the name)
     digits: int = 4
+    truth: str = ""  # "": an image metric; "digit" / "block": needs that ground truth (``truth_metrics``)
 
     @property
     def column(self) -> str:
@@ -276,12 +277,18 @@ class Metric:
     def title(self) -> str:
         return self.label or self.name
 
-    def __call__(self, pred: Tensor, target: Tensor) -> Tensor:
-        return self.fn(pred, target)
+    def __call__(self, pred: Tensor, target: Tensor, truth=None) -> Tensor:
+        return self.fn(pred, target, truth) if self.truth else self.fn(pred, target)
 
-    def per_frame(self, pred: Tensor, target: Tensor) -> Tensor:
-        """``pred`` (B, S, T, C, H, W) against ``target`` (B, T, C, H, W) -> scores (B, S, T)."""
-        return self.fn(pred, target.unsqueeze(1))
+    def per_frame(self, pred: Tensor, target: Tensor, truth=None) -> Tensor:
+        """``pred`` (B, S, T, C, H, W) against ``target`` (B, T, C, H, W) -> scores (B, S, T); ``truth`` (a
+        ``truth_metrics.Truth``) for metrics that need ground truth."""
+        return self(pred, target.unsqueeze(1), truth)
+
+    def applies(self, meta: dict) -> bool:
+        """Whether clips with this ``meta`` have the ground truth the metric needs."""
+        return (not self.truth or (self.truth == "digit" and "positions" in meta)
+                or (self.truth == "block" and bool(meta.get("block"))))
 
     def record(self) -> dict:
         """What a ``RunResult`` keeps of the definition (``RunResult.metrics[name]``)."""

@@ -41,7 +41,7 @@ def best_per_frame(scores: Tensor, higher_is_better: bool = True) -> Tensor:
 def best_sequence(scores: Tensor, higher_is_better: bool = True) -> Tensor:
     """(B, S, T) -> (B, T): the curve of the sample with the best mean over frames (first one on ties)."""
     _check(scores)
-    mean = scores.mean(2)  # (B, S)
+    mean = scores.nanmean(2)  # (B, S); NaN marks frames a metric does not score (no block yet)
     pick = mean.argmax(1) if higher_is_better else mean.argmin(1)  # (B,)
     return scores[torch.arange(scores.shape[0]), pick]
 
@@ -50,7 +50,7 @@ def best_sequence(scores: Tensor, higher_is_better: bool = True) -> Tensor:
 def mean_over_samples(scores: Tensor, higher_is_better: bool = True) -> Tensor:
     """(B, S, T) -> (B, T): the average sample."""
     _check(scores)
-    return scores.mean(1)
+    return scores.nanmean(1)
 
 
 def apply(protocol: str, scores: Tensor, higher_is_better: bool = True) -> Tensor:
@@ -59,11 +59,26 @@ def apply(protocol: str, scores: Tensor, higher_is_better: bool = True) -> Tenso
 
 def summarize(per_clip: Tensor, cap: float | None = None) -> dict:
     """Per-clip curves (N, T) -> ``curve`` (mean over clips), ``std`` (over clips), ``avg`` (mean of the curve),
-    ``avg_std`` (std over clips of each clip's frame-average) and ``n_clamped`` (infinite values clamped to cap)."""
+    ``avg_std`` (std over clips of each clip's frame-average), ``n_clamped`` (infinite values clamped to cap) and
+    ``n_clamped_curve`` (their count per frame), ``median`` (over every clip and frame). NaN values (frames a metric
+    does not score) are left out of every statistic; a frame with no value at all is NaN."""
     x = per_clip.double()
-    n_clamped = int(torch.isinf(x).sum())
+    inf = torch.isinf(x)
+    n_clamped = int(inf.sum())
     if cap is not None:
         x = x.clamp(-cap, cap)
+    if torch.isnan(x).any():
+        scored = ~torch.isnan(x).all(0)  # frames with a value
+        clip_avg = x[:, scored].nanmean(1)
+        return {"curve": x.nanmean(0).tolist(), "std": _nanstd(x, 0).tolist(), "avg": float(clip_avg.mean()),
+                "avg_std": float(clip_avg.std(unbiased=False)), "n_clamped": n_clamped,
+                "n_clamped_curve": inf.sum(0).tolist(), "median": float(x.nanmedian())}
     clip_avg = x.mean(1)
     return {"curve": x.mean(0).tolist(), "std": x.std(0, unbiased=False).tolist(), "avg": float(clip_avg.mean()),
-            "avg_std": float(clip_avg.std(unbiased=False)), "n_clamped": n_clamped}
+            "avg_std": float(clip_avg.std(unbiased=False)), "n_clamped": n_clamped,
+            "n_clamped_curve": inf.sum(0).tolist(), "median": float(x.median())}
+
+
+def _nanstd(x: Tensor, dim: int) -> Tensor:
+    m = x.nanmean(dim, keepdim=True)
+    return ((x - m) ** 2).nanmean(dim).sqrt()

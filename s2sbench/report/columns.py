@@ -36,7 +36,8 @@ class Column:
         return next((m for m in self.metrics if m in have), None)
 
     def fmt(self, v: float | None) -> str:
-        return "" if v is None else f"{v:.{self.digits}f}"
+        """Fixed decimals; empty for None and NaN (a frame the metric does not score, e.g. no block yet)."""
+        return "" if v is None or v != v else f"{v:.{self.digits}f}"
 
 
 def metric_columns(present: Iterable[str] | None = None) -> list[Column]:

@@ -6,6 +6,13 @@ seed). Columns are declared in ``columns()``: the metric columns come from ``MET
 one group per metric family the results have, in registration order, printed with the metric's decimals) and the
 frame columns follow the dataset's table frames. Rows are sorted by protocol, SSIM variant, model, preset, N and
 clips; nothing depends on file order, time or machine, so rebuilding from the same result files gives the same bytes.
+
+``reference`` marks the reference predictors (black / mean frame / copy-last: what a score is worth without a
+model); ``train_steps`` are the steps run, ``best_step`` the step of the evaluated checkpoint (selected on
+validation); ``ssim_skill`` is ``(s - r) / (1 - r)`` of the row's SSIM average ``s`` against the best reference
+predictor's ``r`` on the same data, clips and protocol (0: no better than the best trivial output, 1: perfect,
+< 0: worse; empty without reference rows); ``capped_frames`` counts the (clip, frame) values that were infinite (PSNR of exact matches) and
+entered the averages as their metric's cap.
 """
 from __future__ import annotations
 
@@ -22,11 +29,11 @@ from s2sbench.data.datasets import DATASETS
 from s2sbench.data.shards import atomic_write_bytes
 from s2sbench.eval.protocols import PROTOCOLS
 from s2sbench.report.columns import VARIANT_FAMILY, Column, metric_columns, metrics_in, variants
-from s2sbench.report.results import RunResult, find_results
+from s2sbench.report.results import RunResult, find_results, is_reference
 
-IDENTITY = ["model", "modality", "uses_audio", "stochastic", "preset", "protocol", f"{VARIANT_FAMILY}_variant",
+IDENTITY = ["model", "reference", "modality", "uses_audio", "stochastic", "preset", "protocol", f"{VARIANT_FAMILY}_variant",
             "split", "n_past", "n_future", "n_samples", "seeds", "n_runs"]
-TRAILER = ["block_iou", "clips", "train_steps", "data_sha256", "config_sha256", "hardware", "code_version"]
+TRAILER = ["ssim_skill", "capped_frames", "block_iou", "clips", "train_steps", "best_step", "data_sha256", "config_sha256", "hardware", "code_version"]
 VARIANT = f"{VARIANT_FAMILY}_variant"
 
 
@@ -64,6 +71,20 @@ def _versions(r: RunResult, protocol: str) -> tuple:
     return tuple((m, r.metric_version(m)) for m in sorted(r.scores.get(protocol, {})))
 
 
+def _skill(rows: list[dict[str, str]]) -> None:
+    """Fill ``ssim_skill``: each row's SSIM average against the best reference row on the same data and protocol."""
+    same = ("protocol", VARIANT, "split", "n_past", "n_future", "clips", "data_sha256")
+    best: dict[tuple, float] = {}
+    for r in rows:
+        if r["reference"] == "true" and r.get("ssim_avg"):
+            k = tuple(r[c] for c in same)
+            best[k] = max(best.get(k, -1.0), float(r["ssim_avg"]))
+    for r in rows:
+        ref = best.get(tuple(r[c] for c in same))
+        if ref is not None and r.get("ssim_avg") and ref < 1:
+            r["ssim_skill"] = f"{(float(r['ssim_avg']) - ref) / (1 - ref):.4f}"
+
+
 def rows_for(results: list[RunResult], dataset: str) -> list[dict[str, str]]:
     frames = DATASETS.get(dataset).table_frames
     results = [r for r in results if r.dataset == dataset]
@@ -79,14 +100,17 @@ def rows_for(results: list[RunResult], dataset: str) -> list[dict[str, str]]:
     for key, rs in groups.items():
         p, v, model, preset, n, split, n_past, n_future, clips, sha, cfg, _ = key
         rs = sorted(rs, key=lambda r: r.seed)
-        row = {"model": model, "modality": rs[0].modality, "uses_audio": str(rs[0].uses_audio).lower(),
-               "stochastic": str(rs[0].stochastic).lower(), "preset": preset, "protocol": p, VARIANT: v,
+        row = {"model": model, "reference": str(is_reference(model)).lower(), "modality": rs[0].modality,
+               "uses_audio": str(rs[0].uses_audio).lower(), "stochastic": str(rs[0].stochastic).lower(),
+               "preset": preset, "protocol": p, VARIANT: v,
                "split": split, "n_past": str(n_past), "n_future": str(n_future), "n_samples": str(n),
                "seeds": " ".join(str(r.seed) for r in rs), "n_runs": str(len(rs)),
                "clips": str(clips),
                "train_steps": " ".join(sorted({str(r.train["steps"]) if r.train else "-" for r in rs})),
+               "best_step": " ".join(sorted({str(r.train.get("best_step", "?")) if r.train else "-" for r in rs})),
                "data_sha256": sha, "config_sha256": cfg, "hardware": " ".join(sorted({_hardware(r) for r in rs})),
                "code_version": " ".join(sorted({r.code_version for r in rs}))}
+        capped = 0
         for c in cols:
             metric = c.pick(v, rs[0].scores[p])
             if metric is None:
@@ -95,9 +119,12 @@ def rows_for(results: list[RunResult], dataset: str) -> list[dict[str, str]]:
             row[f"{c.family}_avg"], row[f"{c.family}_avg_std"] = c.fmt(avg), c.fmt(sd)
             for fr in frames:
                 row[f"{c.family}_fr{fr}"] = c.fmt(mean(r.at_frame(p, metric, fr) for r in rs))
+            capped += sum(r.scores[p][metric].get("n_clamped", 0) for r in rs)
+        row["capped_frames"] = str(capped)
         ious = [r.block_iou[p] for r in rs if r.block_iou and p in r.block_iou]
         row["block_iou"] = _f(mean(ious)) if ious else ""
         rows.append(row)
+    _skill(rows)
     order = {p: i for i, p in enumerate(PROTOCOLS.ordered())}
     rank_v = {v: i for i, v in enumerate(order_v)}
     rows.sort(key=lambda r: (order.get(r["protocol"], 99), r["protocol"], rank_v.get(r[VARIANT], len(rank_v)),

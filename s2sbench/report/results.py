@@ -138,6 +138,13 @@ def comparable_groups(results: list[RunResult], dataset: str) -> dict[str, list[
     return dict(sorted(out.items()))
 
 
+def is_reference(model: str) -> bool:
+    """Whether registered model ``model`` is a reference predictor (its class says ``reference = True``)."""
+    from s2sbench.models import MODELS
+
+    return model in MODELS and bool(getattr(MODELS.get(model), "reference", False))
+
+
 def code_version(src: str | os.PathLike | None = None) -> str:
     """Package version plus ``git describe`` of the source checkout (``src``, default this package's) when there is
     one, ``-dirty`` when a tracked file outside ``leaderboard/`` (committed results, rewritten while runs go) differs

@@ -7,7 +7,11 @@
 - Run rows: one per (model, preset), averaged over the seeds found, read under one protocol and SSIM variant
   (default: the paper's, ``best_per_frame`` and ``ssim_paper``). Paper rows: ``paper_results.csv``, transcribed from
   the paper (scikit-image-0.15 SSIM, best of 100 per frame); they are quoted, not re-run.
-- Bold = best, underlined = second best per column, ranked separately among the runs and among the paper's rows.
+- Reference predictors (models whose class says ``reference = True``: black frame, mean training frame, copy-last)
+  are rows "reference: ...", ranked among themselves: what a score is worth without a model.
+- Bold = best, underlined = second best per column, ranked separately among the runs, the references and the
+  paper's rows. A cell marked † averages in infinite values (PSNR of exact matches) at the metric's cap; the note
+  under the section says how many (clip, frame) values that is.
 - Written as CSV (long format: one value per line), Markdown and LaTeX.
 """
 from __future__ import annotations
@@ -19,8 +23,9 @@ from pathlib import Path
 from statistics import mean
 
 from s2sbench.data.datasets import DATASETS
+from s2sbench.eval.metrics import METRICS
 from s2sbench.report.columns import column_of, metric_columns
-from s2sbench.report.results import RunResult, comparable_groups
+from s2sbench.report.results import RunResult, comparable_groups, is_reference
 
 PAPER_CSV = Path(__file__).with_name("paper_results.csv")
 BLOCK_TABLE = 3  # the paper's Table 3: block IoU of every dataset whose entry has a block
@@ -42,11 +47,12 @@ def paper_metrics(table: int) -> set[str]:
 
 @dataclass
 class Row:
-    source: str  # "run" or "paper"
+    source: str  # "run", "reference" or "paper"
     method: str
     type: str
     values: dict[tuple[str, int], float] = field(default_factory=dict)  # (metric, frame or 0) -> value
     info: dict[str, str] = field(default_factory=dict)
+    capped: dict[tuple[str, int], int] = field(default_factory=dict)  # (metric, frame) -> values at the cap
 
 
 def paper_rows(table: int, dataset: str) -> list[Row]:
@@ -65,7 +71,7 @@ def run_rows(results: list[RunResult], table: int, dataset: str, protocol: str, 
     rows = []
     for label, rs in comparable_groups([r for r in results if protocol in r.scores], dataset).items():
         seeds = sorted({r.seed for r in rs})
-        row = Row("run", label, rs[0].modality,
+        row = Row("reference" if is_reference(rs[0].model) else "run", label, rs[0].modality,
                   info={"preset": rs[0].preset, "seeds": " ".join(map(str, seeds)), "n_samples": str(rs[0].n_samples),
                         "data_sha256": rs[0].data_sha256[:12], "clips": str(rs[0].clips_used)})
         if table == BLOCK_TABLE:
@@ -77,15 +83,38 @@ def run_rows(results: list[RunResult], table: int, dataset: str, protocol: str, 
             for col in metric_columns(shared):
                 metric = col.pick(ssim_variant, shared)
                 for fr in (DATASETS.get(dataset).table_frames if metric else ()):
-                    row.values[(metric, fr)] = mean(r.at_frame(protocol, metric, fr) for r in rs)
+                    v = mean(r.at_frame(protocol, metric, fr) for r in rs)
+                    if v != v:  # NaN: a frame the metric does not score (no block yet), an empty cell
+                        continue
+                    row.values[(metric, fr)] = v
+                    n = sum(_capped(r, protocol, metric, fr) for r in rs)
+                    if n:
+                        row.capped[(metric, fr)] = n
         if row.values:
             rows.append(row)
     return rows
 
 
+def _capped(r: RunResult, protocol: str, metric: str, frame: int) -> int:
+    """(clip, frame) values of ``metric`` at ``frame`` that were infinite and count as the metric's cap (-1: some,
+    at frames this result did not record)."""
+    s = r.scores[protocol].get(metric, {})
+    if "n_clamped_curve" in s:
+        return s["n_clamped_curve"][frame - r.n_past - 1]
+    return -1 if s.get("n_clamped") else 0
+
+
+def _capped_note(rows: list[Row]) -> str:
+    parts = [f"{_label(r)} {m} frame {fr}: " + ("some (per-frame counts not recorded)" if n < 0 else str(n))
+             for r in rows for (m, fr), n in sorted(r.capped.items())]
+    caps = sorted({f"{m} {METRICS.get(m).cap:g}" for r in rows for m, _ in r.capped if m in METRICS})
+    return ("† averages in infinite values (PSNR of exact matches) counted as the metric's cap (" + ", ".join(caps)
+            + "); (clip, frame) values: " + "; ".join(parts) + ".") if parts else ""
+
+
 def _runs_note(rows: list[Row]) -> str:
     """What the run rows of a section share (data, N, clips, seeds), or that they differ (then rows name it)."""
-    runs = [r for r in rows if r.source == "run"]
+    runs = [r for r in rows if r.source != "paper"]
     if not runs:
         return ""
     parts = []
@@ -119,7 +148,7 @@ def _ranks(rows: list[Row], key: tuple[str, int]) -> dict[int, int]:
     """Row position -> rank (1 best, 2 second) within each source group, in the metric's direction."""
     out: dict[int, int] = {}
     higher = key[0] == "block_iou" or column_of(key[0]).higher_is_better
-    for src in ("run", "paper"):
+    for src in ("run", "reference", "paper"):
         vals = sorted({r.values[key] for r in rows if r.source == src and key in r.values}, reverse=higher)
         for i, r in enumerate(rows):
             if r.source == src and key in r.values and r.values[key] in vals[:2]:
@@ -144,7 +173,7 @@ def _fmt(metric: str, v: float | None) -> str:
 
 
 def _label(r: Row) -> str:
-    return f"paper: {r.method}" if r.source == "paper" else r.method
+    return f"{r.source}: {r.method}" if r.source in ("paper", "reference") else r.method
 
 
 def render(table: int, sections, protocol: str, ssim_variant: str) -> dict[str, str]:
@@ -168,8 +197,10 @@ def render(table: int, sections, protocol: str, ssim_variant: str) -> dict[str, 
             for metric, fr, _ in cols:
                 v = r.values.get((metric, fr))
                 s, rk = _fmt(metric, v), ranks[(metric, fr)].get(i)
-                cells_md.append(f"**{s}**" if rk == 1 else f"<u>{s}</u>" if rk == 2 else s)
-                cells_tex.append(rf"\textbf{{{s}}}" if rk == 1 else rf"\underline{{{s}}}" if rk == 2 else s)
+                mark = "†" if (metric, fr) in r.capped else ""
+                cells_md.append((f"**{s}**" if rk == 1 else f"<u>{s}</u>" if rk == 2 else s) + mark)
+                cells_tex.append((rf"\textbf{{{s}}}" if rk == 1 else rf"\underline{{{s}}}" if rk == 2 else s)
+                                 + (r"$^\dagger$" if mark else ""))
                 if v is not None:
                     w.writerow([table, ds, r.source, r.method, r.type, protocol, metric, fr or "", s, rk or "",
                                 r.info.get("n_samples", ""), r.info.get("seeds", ""), r.info.get("clips", ""),
@@ -179,12 +210,12 @@ def render(table: int, sections, protocol: str, ssim_variant: str) -> dict[str, 
             tex.append(f"{name} & {r.type} & " + " & ".join(cells_tex) + r" \\")
         if not rows:
             md.append("| (no runs) | |" + " |" * len(cols))
-        note = _runs_note(rows)
+        note = " ".join(n for n in (_runs_note(rows), _capped_note(rows)) if n)
         md += ["", note, ""] if note else [""]
         tex += [r"\end{tabular}", ""]
     md.append('Rows "paper: ..." are the numbers published in the paper (its SSIM = `ssim_paper`, best of 100 per '
               "frame), quoted for reference, not re-run. Bold: best; underlined: second; ranked separately among "
-              "runs and among paper rows.")
+              "runs, among references and among paper rows.")
     return {"csv": buf.getvalue(), "md": "\n".join(md) + "\n", "tex": "\n".join(tex) + "\n"}
 
 

@@ -25,6 +25,8 @@
   training early with a final validation and checkpoint; the time used is stored in ``last.pt``, so a resumed run
   continues the same budget.
 - A NaN/inf loss stops the run with ``TrainingError`` naming the step; the checkpoints on disk stay the last good ones.
+- A model with ``trainable = False`` (the reference predictors) runs no steps: ``model.prepare(data_root)`` computes
+  what it needs from the training split, and that model is ``best.pt`` (step 0).
 """
 from __future__ import annotations
 
@@ -123,14 +125,29 @@ def _over_budget(cfg: TrainConfig, spent: dict[str, float]) -> str:
     return ""
 
 
-
-
 def _val_batches(data_root, split: str | None, cfg: TrainConfig, model: VideoPredictor, frames: int) -> list:
     if not split or cfg.val_batches <= 0:
         return []
     ds = ClipDataset(data_root, split, num_frames=frames, audio_features=model.spec.audio_feature)
     n, bs = min(len(ds), cfg.val_batches * cfg.batch_size), cfg.batch_size
     return [collate([ds[i] for i in range(j, min(j + bs, n))]) for j in range(0, n, bs)]
+
+
+def _prepare_only(model: VideoPredictor, data_root, out: Path, cfg: TrainConfig, device: torch.device, rank: int,
+                  world: int, extra: dict[str, Any]) -> dict[str, Any]:
+    """``fit`` of a model with ``trainable = False``: ``prepare`` on the data, saved as ``best.pt`` at step 0."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    note = model.prepare(data_root)
+    best_path = out / "best.pt"
+    if rank == 0:
+        for stale in ("last.pt", "train_log.csv", "val_log.csv"):
+            (out / stale).unlink(missing_ok=True)
+        save_checkpoint(best_path, model, step=0, best=None, select_on="none (not trained)", **extra)
+    return {"steps": 0, "steps_planned": 0, "resumed_from": None, "stopped": "not trained (trainable = False)",
+            "best_step": 0, "select_on": None, "best_score": None, "val_split": None, "world_size": world,
+            "device": str(device), "amp_bf16": False, "wall_time_s": round(time.perf_counter() - t0, 3),
+            "cpu_time_s": round(time.process_time() - c0, 3), "checkpoint": str(best_path), "config": asdict(cfg),
+            "prepared": note}
 
 
 def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathLike, cfg: TrainConfig, *,
@@ -149,6 +166,8 @@ def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathL
         out.mkdir(parents=True, exist_ok=True)
     seed_everything(cfg.seed + rank)
     model.to(device)
+    if not getattr(model, "trainable", True):
+        return _prepare_only(model, data_root, out, cfg, device, rank, world, extra)
     if world > 1:
         for t in model.state_dict().values():
             dist.broadcast(t, 0)
