@@ -62,6 +62,7 @@ class RunResult:
     hardware: dict = field(default_factory=dict)
     created: str = ""
     wall_time_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # e.g. fewer clips evaluated than the preset asks for
     format: int = RESULT_FORMAT
 
     def at_frame(self, protocol: str, metric: str, frame: int) -> float:

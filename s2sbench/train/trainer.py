@@ -33,7 +33,7 @@ import torch.distributed as dist
 from torch.utils.data import BatchSampler, DataLoader, DistributedSampler
 
 from s2sbench.data.loader import ClipDataset, collate
-from s2sbench.models import VideoPredictor, save_checkpoint
+from s2sbench.models import VideoPredictor, read_checkpoint, save_checkpoint
 
 VAL_SPLITS = ("val", "valid", "validation")
 
@@ -56,6 +56,10 @@ class TrainConfig:
     num_workers: int = 0
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     seed: int = 0
+
+    RANGES = {"steps": (1, None), "batch_size": (1, None), "time_budget_min": (0, None), "cpu_budget_min": (0, None),
+              "val_every": (1, None), "val_batches": (0, None), "checkpoint_every": (1, None), "log_every": (1, None),
+              "num_workers": (0, None), "seed": (0, 2**63 - 1)}  # checked by s2sbench.config.from_dict
 
 
 def _dist() -> tuple[int, int, int]:
@@ -203,15 +207,17 @@ def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathL
         val_batches = [collate([val_ds[i] for i in range(j, min(j + bs, n_val))]) for j in range(0, n_val, bs)]
     start, best, best_step, used = 0, math.inf, -1, {"wall_s": 0.0, "cpu_s": 0.0}
     last, best_path = out / "last.pt", out / "best.pt"
-    if resume and last.exists():
-        ck = torch.load(last, map_location=device, weights_only=True)
+    if resume and not last.exists():
+        raise TrainingError(f"{last}: no checkpoint to resume from; drop --resume to start a new run")
+    if resume:
+        ck = read_checkpoint(last, map_location=device)  # verified against its sha256
         model.load_state_dict(ck["state_dict"])
         for k, o in opts.items():
             o.load_state_dict(ck["optimizers"][k])
         start, best, best_step = ck["step"], ck["best"], ck["best_step"]
         used = {k: float(v) for k, v in ck.get("budget_used", used).items()}
         set_rng_state(ck["rng"][rank] if rank < len(ck["rng"]) else ck["rng"][0])
-    elif rank == 0:  # a fresh run: no stale checkpoints from an earlier run in this directory
+    elif rank == 0:  # a fresh run (the runner refuses to get here over a checkpoint without --overwrite)
         last.unlink(missing_ok=True)
         best_path.unlink(missing_ok=True)
     keep = start if resume else None
