@@ -42,7 +42,6 @@ Deviations (from the original generator, ``S2S@217d663``; the paper decides wher
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import re
 import tempfile
@@ -55,7 +54,9 @@ import numpy as np
 
 from s2sbench.data.clip import Clip
 from s2sbench.data.datasets import DATASETS
+from s2sbench.data.build import build_shards, finish
 from s2sbench.data.shards import ShardError, ShardIndex, ShardRecord, shard_name, write_shard
+from s2sbench.safety.claims import DirLock
 
 from . import m3so_audio as audio
 from .counter_rng import MAX_SEED
@@ -172,6 +173,7 @@ def _run_job(job: _ShardJob) -> tuple[_ShardJob, ShardRecord]:
 
 
 _STALE = re.compile(r"^\.?(train|val|test)-\d{5}\.h5(\..+\.tmp)?$")
+BYTES_PER_FRAME = 200  # on-disk size of one stored frame with its audio and meta (measured ~150; kept generous)
 
 
 def _prepare_out(out: Path) -> None:
@@ -183,7 +185,6 @@ def _prepare_out(out: Path) -> None:
             pass
     except OSError as e:
         raise M3SOError(f"{out}: output directory is not writable ({e.strerror or e})") from None
-    (out / "index.json").unlink(missing_ok=True)  # the old index must not describe a half-rewritten directory
 
 
 def _check_options(variant: str, law: str, n: int, n_val: int, n_test: int, seed: int, workers: int,
@@ -192,8 +193,9 @@ def _check_options(variant: str, law: str, n: int, n_val: int, n_test: int, seed
         raise M3SOError(f"unknown variant {variant!r} (use one of {', '.join(VARIANTS)})")
     if law not in audio.LAWS:
         raise M3SOError(f"unknown law {law!r} (use one of {', '.join(audio.LAWS)})")
-    if n < 1 or n_val < 0 or n_test < 0:
-        raise M3SOError(f"clip counts must be n >= 1 and n_val, n_test >= 0 (got {n}, {n_val}, {n_test})")
+    if n < 1 or n_val < 1 or n_test < 1:
+        raise M3SOError(f"every split needs clips: train {n}, val {n_val}, test {n_test} (val and test default "
+                        f"to n // 8); use --n >= 8 or set --n-val and --n-test >= 1")
     if not 0 <= seed <= MAX_SEED or workers < 1 or clips_per_shard < 1:
         raise M3SOError(f"need 0 <= seed < 2**64, workers >= 1, clips_per_shard >= 1 (got {seed}, {workers}, "
                         f"{clips_per_shard})")
@@ -208,12 +210,15 @@ def default_workers() -> int:
 
 def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | None = None,
               n_test: int | None = None, seed: int = 0, workers: int | None = None, clips_per_shard: int = 500,
-              law: str = "paper", mnist: Path | None = None, progress: bool = True) -> ShardIndex:
+              law: str = "paper", mnist: Path | None = None, progress: bool = True,
+              overwrite: bool = False) -> ShardIndex:
     """Generate M3SO (``variant="m3so"``) or M3SO-NB (``"nb"``) into ``out``, verify it and return its index.
 
     ``n`` training clips, ``n_val`` / ``n_test`` (default ``n // 8`` each) validation / test clips, in shards of
     ``clips_per_shard``. Whole shards are spread over ``workers`` processes (default: the usable CPUs); the bytes
-    written do not depend on ``workers``. Raises ``M3SOError`` for bad options or an unwritable ``out``.
+    written do not depend on ``workers``. Raises ``M3SOError`` for bad options or an unwritable ``out``. The
+    output policy (an existing dataset needs ``overwrite``; an interrupted build resumes; free space; Ctrl-C) is
+    ``s2sbench.data.build``'s.
     """
     from tqdm import tqdm
 
@@ -229,24 +234,26 @@ def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | N
     jobs = [_ShardJob(out, s, k, a, min(clips_per_shard, counts[s] - a), variant, seed, law, mnist)
             for s in SPLITS for k, a in enumerate(range(0, counts[s], clips_per_shard))]
     spec = DATASETS.get(VARIANTS[variant]).spec
-    done: dict[tuple[str, int], ShardRecord] = {}
-    with tqdm(total=sum(counts.values()), unit="clip", desc=f"make {VARIANTS[variant]}", disable=not progress) as bar:
-        if workers == 1 or len(jobs) == 1:
-            results = map(_run_job, jobs)
-            pool = None
-        else:
-            pool = multiprocessing.get_context().Pool(min(workers, len(jobs)))
-            results = pool.imap_unordered(_run_job, jobs)
+    config = {"generator": "m3so", "generator_version": GENERATOR_VERSION, "variant": variant, "law": law,
+              "seed": seed, "clips": counts, "clips_per_shard": clips_per_shard, "mnist": str(mnist or "")}
+    with DirLock(out, "dataset directory"), \
+            tqdm(total=sum(counts.values()), unit="clip", desc=f"make {VARIANTS[variant]}", disable=not progress) as bar:
         try:
-            for job, rec in results:
-                done[(job.split, job.shard)] = rec
-                bar.update(job.count)
+            records, resumed = build_shards(
+                out, jobs, _run_job, shard_path=lambda j: j.out / shard_name(j.split, j.shard), config=config,
+                overwrite=overwrite, workers=workers, progress=bar.update,
+                estimate_bytes=sum(counts.values()) * spec.num_frames * BYTES_PER_FRAME)
         finally:
             shard_buffers.cache_clear()
-            if pool is not None:
-                pool.terminate()
-                pool.join()
-    records = [done[(j.split, j.shard)] for j in jobs]
+        if resumed:
+            bar.write(f"resumed an interrupted build: {resumed} of {len(jobs)} shard(s) were already finished")
+        index = _write_index(out, records, spec, variant, law, seed, counts, clips_per_shard, mnist, pools)
+        finish(out)
+    return index
+
+
+def _write_index(out: Path, records: list[ShardRecord], spec, variant: str, law: str, seed: int,
+                 counts: dict[str, int], clips_per_shard: int, mnist: Path | None, pools: dict) -> ShardIndex:
     keep = {r.file for r in records}
     for p in out.iterdir():
         if _STALE.match(p.name) and p.name not in keep:
@@ -261,8 +268,8 @@ def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | N
         "digits": digits, "block_size": None if variant == "nb" else BLOCK_SIZE,
         "tones_hz": {str(i): t for i, t in enumerate(audio.TONES.tolist()[:10])} | {
             "wall": audio.TONES[audio.WALL].tolist(), "block": audio.TONES[audio.BLOCK].tolist()}})
-    index.save(out)
     problems = index.verify(out)
     if problems:
         raise ShardError(f"{out}: verification failed after writing: " + "; ".join(problems))
+    index.save(out)
     return index

@@ -38,6 +38,8 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("\nInterrupted (nothing half-written is left under a final name)", err=True)
             ctx.exit(130)
+        except BrokenPipeError:  # output piped into a reader that stopped (`| head`)
+            ctx.exit(1)
         except OSError as e:  # permission denied, disk full, address in use: the environment, not a bug
             where = f"{e.filename}: " if e.filename else ""
             raise click.ClickException(f"{where}{e.strerror or e} (check the path's permissions and free space, "

