@@ -54,7 +54,7 @@ import numpy as np
 
 from s2sbench.data.clip import Clip
 from s2sbench.data.datasets import DATASETS
-from s2sbench.data.build import build_shards, finish
+from s2sbench.data.build import build_shards, check_space, finish
 from s2sbench.data.shards import ShardError, ShardIndex, ShardRecord, shard_name, write_shard
 from s2sbench.safety.claims import DirLock
 
@@ -231,9 +231,11 @@ def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | N
     mnist = Path(mnist).resolve() if mnist is not None else None
     pools = {s: load_digits(s, mnist) for s in SPLITS if counts[s]}  # loads once here; forked workers inherit it
     _prepare_out(out)
+    spec = DATASETS.get(VARIANTS[variant]).spec
+    estimate = sum(counts.values()) * spec.num_frames * BYTES_PER_FRAME
+    check_space(out, estimate)  # before anything is planned: --n 10000000 is refused at once
     jobs = [_ShardJob(out, s, k, a, min(clips_per_shard, counts[s] - a), variant, seed, law, mnist)
             for s in SPLITS for k, a in enumerate(range(0, counts[s], clips_per_shard))]
-    spec = DATASETS.get(VARIANTS[variant]).spec
     config = {"generator": "m3so", "generator_version": GENERATOR_VERSION, "variant": variant, "law": law,
               "seed": seed, "clips": counts, "clips_per_shard": clips_per_shard, "mnist": str(mnist or "")}
     with DirLock(out, "dataset directory"), \
@@ -242,7 +244,7 @@ def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | N
             records, resumed = build_shards(
                 out, jobs, _run_job, shard_path=lambda j: j.out / shard_name(j.split, j.shard), config=config,
                 overwrite=overwrite, workers=workers, progress=bar.update,
-                estimate_bytes=sum(counts.values()) * spec.num_frames * BYTES_PER_FRAME)
+                estimate_bytes=estimate)
         finally:
             shard_buffers.cache_clear()
         if resumed:

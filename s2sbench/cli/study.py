@@ -70,9 +70,17 @@ def create_cmd(run_a: str, run_b: str, n: int, out: str, seed: int, data_root: s
 @_errors
 def serve_cmd(study_dir: str, host: str, port: int, verbose: bool) -> None:
     """Serve the rater pages and the admin tally until Ctrl-C."""
+    import errno
+
     from s2sbench.study.server import serve
 
-    serve(study_dir, host, port, verbose)
+    try:
+        serve(study_dir, host, port, verbose)
+    except OSError as e:
+        if e.errno != errno.EADDRINUSE:
+            raise
+        raise click.ClickException(f"{host}:{port}: the port is in use by another program; pass another --port "
+                                   f"(--port 0 picks a free one)") from None
 
 
 @study.command("invite")

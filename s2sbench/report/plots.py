@@ -100,11 +100,20 @@ def _plot_dataset(results: list[RunResult], dataset: str, out_dir: Path, protoco
     return paths
 
 
+PLOT_NAMES = ("curves", "best_of_k", "diversity")  # <dataset>_<name>.png
+
+
 def write_plots(results: list[RunResult], out_dir: str | Path, protocol: str = "best_per_frame",
-                ssim_variant: str = "ssim_paper") -> list[Path]:
+                ssim_variant: str = "ssim_paper", overwrite: bool = False) -> list[Path]:
+    """The figures of every dataset with results; existing figures are replaced only with ``overwrite``."""
+    from s2sbench.safety.claims import claim_files
+    from s2sbench.safety.files import check_writable
+
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    datasets = sorted({r.dataset for r in results})
+    claim_files({out_dir / f"{ds}_{n}.png": None for ds in datasets for n in PLOT_NAMES}, overwrite)
+    check_writable(out_dir)
     paths = []
-    for ds in sorted({r.dataset for r in results}):
+    for ds in datasets:
         paths += plot_dataset(results, ds, out_dir, protocol, ssim_variant)
     return paths

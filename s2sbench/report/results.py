@@ -107,6 +107,17 @@ def find_results(runs_dir: str | os.PathLike) -> Iterator[tuple[Path, RunResult]
         yield p, RunResult.load(p)
 
 
+def require_results(runs_dir: str | os.PathLike) -> list[RunResult]:
+    """Every result under ``runs_dir``; none at all is an error (a report of nothing is never written)."""
+    results = [r for _, r in find_results(runs_dir)]
+    if not results:
+        from s2sbench.safety import InputError
+
+        raise InputError(f"{runs_dir}: no {RESULT_NAME} under it, nothing to report; run `s2sbench run` (or "
+                         f"`s2sbench leaderboard run`) first, or pass the directory that holds the runs")
+    return results
+
+
 GROUP_FIELDS = (("data", "data_sha256"), ("N", "n_samples"), ("clips", "clips_used"))
 
 
