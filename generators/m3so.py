@@ -193,9 +193,8 @@ def _check_options(variant: str, law: str, n: int, n_val: int, n_test: int, seed
         raise M3SOError(f"unknown variant {variant!r} (use one of {', '.join(VARIANTS)})")
     if law not in audio.LAWS:
         raise M3SOError(f"unknown law {law!r} (use one of {', '.join(audio.LAWS)})")
-    if n < 1 or n_val < 1 or n_test < 1:
-        raise M3SOError(f"every split needs clips: train {n}, val {n_val}, test {n_test} (val and test default "
-                        f"to n // 8); use --n >= 8 or set --n-val and --n-test >= 1")
+    if n < 1 or n_val < 0 or n_test < 0:
+        raise M3SOError(f"clip counts must be n >= 1 and n_val, n_test >= 0 (got {n}, {n_val}, {n_test})")
     if not 0 <= seed <= MAX_SEED or workers < 1 or clips_per_shard < 1:
         raise M3SOError(f"need 0 <= seed < 2**64, workers >= 1, clips_per_shard >= 1 (got {seed}, {workers}, "
                         f"{clips_per_shard})")
@@ -223,6 +222,9 @@ def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | N
     from tqdm import tqdm
 
     out = Path(out)
+    if (n_val is None or n_test is None) and 1 <= n < 8:  # an explicit 0 is a train-only set, asked for
+        raise M3SOError(f"--n {n} leaves the validation and test splits empty (they default to n // 8 = 0); use "
+                        f"--n >= 8 or set --n-val and --n-test")
     n_val = n // 8 if n_val is None else n_val
     n_test = n // 8 if n_test is None else n_test
     workers = workers if workers is not None else default_workers()

@@ -52,7 +52,7 @@ def test_other_files_are_kept_without_overwrite(tmp_path):
 
 def test_empty_splits_are_refused(tmp_path):
     res = CliRunner().invoke(main, ["make-m3so", "--n", "7", "--out", str(tmp_path / "x")])
-    assert res.exit_code == 1 and "val 0, test 0" in res.output and "--n >= 8" in res.output, res.output
+    assert res.exit_code == 1 and "splits empty" in res.output and "--n >= 8" in res.output, res.output
     assert not (tmp_path / "x").exists()
 
 

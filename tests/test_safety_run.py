@@ -217,3 +217,9 @@ def test_smoke_prints_its_banner(data, tmp_path):
     res, _ = invoke("run", "--model", "copy_last", "--dataset", "m3so-nb", "--data", data / "nb", "--out",
                     tmp_path / "r", *FAST)
     assert res.exit_code == 0 and "smoke" in res.output and "only check that the pipeline works" in res.output
+
+
+def test_preview_keeps_an_existing_file(data, tmp_path):
+    (tmp_path / "x.gif").write_text("mine")
+    one_error(invoke("preview", data / "nb", "--out", tmp_path / "x.gif")[0], "x.gif", "--overwrite")
+    assert (tmp_path / "x.gif").read_text() == "mine"

@@ -9,8 +9,9 @@ import click
 @click.command("make-m3so")
 @click.option("--n", "n", type=click.IntRange(min=1), default=8000, show_default=True,
               help="Training clips; validation and test get n/8 each (8000 -> 8000/1000/1000).")
-@click.option("--n-val", type=click.IntRange(min=1), default=None, help="Validation clips [default: n/8].")
-@click.option("--n-test", type=click.IntRange(min=1), default=None, help="Test clips [default: n/8].")
+@click.option("--n-val", type=click.IntRange(min=0), default=None,
+              help="Validation clips [default: n/8; --n below 8 then needs --n-val and --n-test].")
+@click.option("--n-test", type=click.IntRange(min=0), default=None, help="Test clips [default: n/8].")
 @click.option("--variant", type=click.Choice(["m3so", "nb"]), default="m3so", show_default=True,
               help="m3so: 70 frames with the surprise block from frame 42; nb: M3SO-NB, 25 frames, no block.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
