@@ -64,8 +64,10 @@ def test_a_dataset_larger_than_the_free_space_is_refused(tmp_path):
 
 
 def _start(out: Path) -> subprocess.Popen:
+    # SIGINT back to its default in the child: a shell's background job (pytest ... &) inherits it ignored
     return subprocess.Popen([sys.executable, "-m", "s2sbench", "make-m3so", "--out", str(out), *CLI_SMALL],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for_shards(out: Path, proc: subprocess.Popen, n: int = 1) -> None:
