@@ -120,6 +120,7 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
     rank, world, local = _dist()
     dev = resolve_device(device) if world == 1 else default_device(local)
     run_dir = Path(out) if out else Path("runs") / dataset / f"{model}-{preset}-seed{seed}"
+    seed_everything(seed)  # the model's initial weights depend on the seed alone
     net = None if checkpoint else _build(model, dataset, pre, ov["model"])  # bad model options fail here
     if pre.name == "smoke" and rank == 0:
         echo(f"Note: {SMOKE_BANNER}")
