@@ -52,9 +52,9 @@ from pathlib import Path
 
 import numpy as np
 
+from s2sbench.data.build import build_shards, check_space, finish
 from s2sbench.data.clip import Clip
 from s2sbench.data.datasets import DATASETS
-from s2sbench.data.build import build_shards, check_space, finish
 from s2sbench.data.shards import ShardError, ShardIndex, ShardRecord, shard_name, write_shard
 from s2sbench.safety.claims import DirLock
 
@@ -240,8 +240,8 @@ def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | N
             for s in SPLITS for k, a in enumerate(range(0, counts[s], clips_per_shard))]
     config = {"generator": "m3so", "generator_version": GENERATOR_VERSION, "variant": variant, "law": law,
               "seed": seed, "clips": counts, "clips_per_shard": clips_per_shard, "mnist": str(mnist or "")}
-    with DirLock(out, "dataset directory"), \
-            tqdm(total=sum(counts.values()), unit="clip", desc=f"make {VARIANTS[variant]}", disable=not progress) as bar:
+    bar = tqdm(total=sum(counts.values()), unit="clip", desc=f"make {VARIANTS[variant]}", disable=not progress)
+    with DirLock(out, "dataset directory"), bar:
         try:
             records, resumed = build_shards(
                 out, jobs, _run_job, shard_path=lambda j: j.out / shard_name(j.split, j.shard), config=config,

@@ -2,10 +2,10 @@
 
 At this stage it makes (or reuses) a small M3SO-NB set under ``$S2SBENCH_DATA/m3so-nb-demo`` (default
 ``data/m3so-nb-demo``: 400 / 50 / 50 clips from the embedded MNIST digits; its own directory, so that the full
-default ``data/m3so-nb`` that ``run`` and ``make board`` use is never a demo subset), verifies it, prints its summary and writes
-previews of a few test clips (MP4 with sound) under ``runs/demo/``, then runs the ``copy_last`` baseline through the
-harness (``s2sbench run --preset smoke`` on every demo test clip) and prints its per-frame results table. The
-demo's own run directory (``runs/demo/copy_last-smoke``) is replaced on every demo.
+default ``data/m3so-nb`` that ``run`` and ``make board`` use is never a demo subset), verifies it, prints its summary
+and writes previews of a few test clips (MP4 with sound) under ``runs/demo/``, then runs the ``copy_last`` baseline
+through the harness (``s2sbench run --preset smoke`` on every demo test clip) and prints its per-frame results table.
+The demo's own run directory (``runs/demo/copy_last-smoke``) is replaced on every demo.
 """
 from __future__ import annotations
 

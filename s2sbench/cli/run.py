@@ -5,7 +5,8 @@ import click
 
 from s2sbench.cli._errors import friendly_errors
 
-_PRESET_HELP = ("smoke (tiny model, < 1 min on CPU, pipeline check only), quick (10 CPU min), board (the leaderboard's 5 CPU min), "
+_PRESET_HELP = ("smoke (tiny model, < 1 min on CPU, pipeline check only), quick (10 CPU min), "
+                "board (the leaderboard's 5 CPU min), "
                 "paper (paper config and protocol); see s2sbench.train.presets.")
 
 

@@ -7,8 +7,9 @@ Layout of a dataset directory::
                                audio  (N, T * spf) int16 (waveform * 32767, rounded; never wraps)
                                ids    (N,) UTF-8 strings; meta (N,) UTF-8 JSON strings; attrs: spec, split, format
 
-Every file is written under a temporary name, flushed, fsynced and renamed (``s2sbench.safety.files``), so an interrupted run never leaves a
-partial shard or index under its final name. Shards carry no timestamps: the same clips give byte-identical files.
+Every file is written under a temporary name, flushed, fsynced and renamed (``s2sbench.safety.files``), so an
+interrupted run never leaves a partial shard or index under its final name. Shards carry no timestamps: the same
+clips give byte-identical files.
 """
 from __future__ import annotations
 

@@ -86,7 +86,8 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int, audio: np
                 args += ["-vf", f"{vf},pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-pix_fmt", "yuv420p",
                          "-movflags", "+faststart"]
                 if wav:
-                    args += ["-c:a", "aac", "-b:a", "96k", "-shortest"] + (["-ar", str(audio_rate)] if audio_rate else [])
+                    args += ["-c:a", "aac", "-b:a", "96k", "-shortest"]
+                    args += ["-ar", str(audio_rate)] if audio_rate else []
                 args += ["-f", "mp4", tmp]
             run_ffmpeg(args, input=np.ascontiguousarray(frames).tobytes(), what=str(path))
     finally:
