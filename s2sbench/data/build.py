@@ -49,7 +49,10 @@ def claim_out(out: Path, config: dict[str, Any], overwrite: bool) -> bool:
         raise OutputError(f"{out}: a dataset is already there ({INDEX_NAME}); pass --overwrite to replace it, or "
                           f"choose another --out")
     build = out / BUILD_NAME
-    same = build.exists() and json.loads(build.read_text() or "{}") == config
+    try:
+        same = build.exists() and json.loads(build.read_text()) == config
+    except ValueError:  # an unreadable build record: not a build of this config
+        same = False
     others = [p for p in out.iterdir() if p.name not in (LOCK_NAME, BUILD_NAME)]
     if same and not overwrite and not (out / INDEX_NAME).exists():
         return True
