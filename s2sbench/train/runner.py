@@ -122,8 +122,6 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
     run_dir = Path(out) if out else Path("runs") / dataset / f"{model}-{preset}-seed{seed}"
     seed_everything(seed)  # the model's initial weights depend on the seed alone
     net = None if checkpoint else _build(model, dataset, pre, ov["model"])  # bad model options fail here
-    if pre.name == "smoke" and rank == 0:
-        echo(f"Note: {SMOKE_BANNER}")
     lock = contextlib.nullcontext()
     if rank == 0:
         check_writable(run_dir)
@@ -134,6 +132,8 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
             claim_run_dir(run_dir, resume=resume, overwrite=overwrite, training=not checkpoint)
             root = ensure_data(dataset, data, echo, progress, ("test",) if checkpoint else ("train", "val", "test"))
             notes = _check_eval(pre, root, echo)
+            if pre.name == "smoke":  # after the checks, so that an error is the only line
+                echo(f"Note: {SMOKE_BANNER}")
         else:
             root = Path(data) if data else info.default_dir()
         if world > 1:
