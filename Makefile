@@ -34,10 +34,10 @@ bench: setup
 # then the CSVs, Tables 1 and 3 under both protocols, and the plots (leaderboard/README.md).
 board: setup
 	$(BIN)/s2sbench leaderboard run --runs leaderboard/runs --preset board --jobs 2
-	$(BIN)/s2sbench leaderboard build leaderboard/runs --out leaderboard
-	$(BIN)/s2sbench tables leaderboard/runs --out leaderboard/tables/paper-protocol > /dev/null
-	$(BIN)/s2sbench tables leaderboard/runs --protocol best_sequence --ssim ssim --out leaderboard/tables/strict-protocol > /dev/null
-	$(BIN)/s2sbench plots leaderboard/runs --out leaderboard/plots
+	$(BIN)/s2sbench leaderboard build leaderboard/runs --out leaderboard --overwrite
+	$(BIN)/s2sbench tables leaderboard/runs --out leaderboard/tables/paper-protocol --overwrite > /dev/null
+	$(BIN)/s2sbench tables leaderboard/runs --protocol best_sequence --ssim ssim --out leaderboard/tables/strict-protocol --overwrite > /dev/null
+	$(BIN)/s2sbench plots leaderboard/runs --out leaderboard/plots --overwrite
 
 clean:
 	rm -rf $(VENV) data runs .pytest_cache

@@ -47,7 +47,7 @@ class AudioOnlyConfig:
 
     @classmethod
     def tiny(cls) -> "AudioOnlyConfig":
-        return cls(audio_dim=16, hidden=32, layers=1, g_dim=16, base=8)
+        return cls(audio_dim=16, hidden=32, layers=1, g_dim=16, base=8, output="clamp")
 
     @classmethod
     def quick(cls) -> "AudioOnlyConfig":

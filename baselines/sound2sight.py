@@ -80,6 +80,7 @@ class Config:
     predictor_layers: int = 2
     prior_layers: int = 1  # prior and posterior LSTM layers
     conv_base: int = 64  # channels of the first encoder layer (doubling per layer, as DCGAN)
+    audio_base: int = 64  # channels of the first audio-encoder layer (generator and discriminator; paper: 64)
     temporal: str = "transformer"  # "transformer" or "lstm" (Fig. 5a ablation)
     d_model: int = 256
     heads: int = 4
@@ -110,9 +111,9 @@ class Config:
 
     @classmethod
     def tiny(cls) -> "Config":
-        """A few-second configuration for tests."""
-        return cls(g_dim=16, z_dim=4, rnn_size=32, conv_base=8, d_model=32, heads=2, dim_ff=16, disc_hidden=16,
-                   lstm_stream_hidden=16)
+        """``--preset smoke`` and tests: every part narrow (about 0.2 M parameters) and the clamped output."""
+        return cls(g_dim=16, z_dim=4, rnn_size=32, conv_base=8, audio_base=8, d_model=32, heads=2, dim_ff=16,
+                   disc_hidden=16, lstm_stream_hidden=16, output="clamp")
 
     @classmethod
     def quick(cls) -> "Config":
@@ -142,7 +143,7 @@ class Sound2Sight(VideoPredictor):
         C, S, g = spec.channels, spec.height, c.g_dim
         self.enc = FrameEncoder(C, S, g, c.conv_base)
         self.dec = FrameDecoder(C, S, g, c.conv_base, output=c.output)
-        self.audio_enc = AudioEncoder(spec.audio_patch, g) if c.use_audio else None
+        self.audio_enc = AudioEncoder(spec.audio_patch, g, c.audio_base) if c.use_audio else None
         self.audio_stream = self._stream() if c.use_audio else None
         self.prior_stream, self.post_stream = self._stream(), self._stream()
         cond = g * (2 if c.use_audio else 1)
@@ -150,7 +151,8 @@ class Sound2Sight(VideoPredictor):
         self.posterior = SeqGaussianLSTM(cond, c.z_dim, c.rnn_size, c.prior_layers)
         self.predictor = SeqLSTM(g + c.z_dim, g, c.rnn_size, c.predictor_layers)
         self.disc = MultimodalDiscriminator(
-            C, S, spec.audio_patch if c.use_audio else None, g_dim=g, base=c.conv_base, hidden=c.disc_hidden,
+            C, S, spec.audio_patch if c.use_audio else None, g_dim=g, base=c.conv_base, audio_base=c.audio_base,
+            hidden=c.disc_hidden,
             history=c.disc_history, lookahead=c.disc_lookahead, md=c.md, aa=c.aa and c.use_audio,
             train_encoders=c.disc_train_encoders) if c.adversarial else None
         for m in (self.enc, self.dec, self.audio_enc, self.prior, self.posterior, self.predictor, self.disc):

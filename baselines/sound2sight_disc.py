@@ -59,7 +59,7 @@ class MultimodalDiscriminator(nn.Module):
 
     def __init__(self, channels: int, side: int, audio_patch: tuple[int, int] | None, *, g_dim: int = 128,
                  base: int = 64, hidden: int = 256, history: int = 2, lookahead: int = 1, md: bool = True,
-                 aa: bool = True, train_encoders: bool = True) -> None:
+                 aa: bool = True, train_encoders: bool = True, audio_base: int = 64) -> None:
         super().__init__()
         if aa and not md:
             raise ValueError("the audio-alignment term needs the temporal (motion-dynamics) head: set md=True")
@@ -69,7 +69,7 @@ class MultimodalDiscriminator(nn.Module):
             raise ValueError(f"need history R >= 0 and lookahead k >= 1 (got R={history}, k={lookahead})")
         self.R, self.k, self.md, self.aa, self.train_encoders = history, lookahead, md, aa, train_encoders
         self.enc = FrameEncoder(channels, side, g_dim, base)
-        self.audio_enc = AudioEncoder(audio_patch, g_dim) if audio_patch is not None else None
+        self.audio_enc = AudioEncoder(audio_patch, g_dim, audio_base) if audio_patch is not None else None
         if not train_encoders:  # the original's defect: frozen at init (gradients still flow through to G)
             for m in (self.enc, self.audio_enc):
                 if m is not None:

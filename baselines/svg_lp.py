@@ -53,7 +53,7 @@ class SVGLPConfig:
 
     @classmethod
     def tiny(cls) -> "SVGLPConfig":
-        return cls(g_dim=16, z_dim=4, rnn_size=32, base=8)
+        return cls(g_dim=16, z_dim=4, rnn_size=32, base=8, output="clamp")
 
     @classmethod
     def quick(cls) -> "SVGLPConfig":

@@ -46,7 +46,6 @@ Deviations (from the original generator, ``S2S@217d663``; the paper decides wher
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import re
 import tempfile
@@ -57,9 +56,11 @@ from pathlib import Path
 
 import numpy as np
 
+from s2sbench.data.build import build_shards, check_space, finish
 from s2sbench.data.clip import Clip
 from s2sbench.data.datasets import DatasetInfo, from_source
 from s2sbench.data.shards import ShardError, ShardIndex, ShardRecord, shard_name, write_shard
+from s2sbench.safety.claims import DirLock
 
 from . import m3so_audio as audio
 from .counter_rng import MAX_SEED
@@ -196,6 +197,7 @@ def _run_job(job: _ShardJob) -> tuple[_ShardJob, ShardRecord]:
 
 
 _STALE = re.compile(r"^\.?(train|val|test)-\d{5}\.h5(\..+\.tmp)?$")
+BYTES_PER_FRAME = 200  # on-disk size of one stored frame with its audio and meta (measured ~150; kept generous)
 
 
 def _prepare_out(out: Path) -> None:
@@ -207,7 +209,6 @@ def _prepare_out(out: Path) -> None:
             pass
     except OSError as e:
         raise M3SOError(f"{out}: output directory is not writable ({e.strerror or e})") from None
-    (out / "index.json").unlink(missing_ok=True)  # the old index must not describe a half-rewritten directory
 
 
 def _check_block(block_size: int) -> None:
@@ -239,17 +240,21 @@ def default_workers() -> int:
 def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | None = None,
               n_test: int | None = None, seed: int = 0, workers: int | None = None, clips_per_shard: int = 500,
               law: str = "paper", mnist: Path | None = None, progress: bool = True,
-              block_size: int = BLOCK_SIZE) -> ShardIndex:
+              block_size: int = BLOCK_SIZE, overwrite: bool = False) -> ShardIndex:
     """Generate M3SO (``variant="m3so"``) or M3SO-NB (``"nb"``) into ``out``, verify it and return its index.
 
     ``n`` training clips, ``n_val`` / ``n_test`` (default ``n // 8`` each) validation / test clips, in shards of
     ``clips_per_shard``. Whole shards are spread over ``workers`` processes (default: the usable CPUs); the bytes
     written do not depend on ``workers``. ``block_size``: M3SO's block side in px (ignored for M3SO-NB; 10 is the
-    earlier geometry). Raises ``M3SOError`` for bad options or an unwritable ``out``.
+    earlier geometry). Raises ``M3SOError`` for bad options or an unwritable ``out``. The output policy (an existing
+    dataset needs ``overwrite``; an interrupted build resumes; free space; Ctrl-C) is ``s2sbench.data.build``'s.
     """
     from tqdm import tqdm
 
     out = Path(out)
+    if (n_val is None or n_test is None) and 1 <= n < 8:  # an explicit 0 is a train-only set, asked for
+        raise M3SOError(f"--n {n} leaves the validation and test splits empty (they default to n // 8 = 0); use "
+                        f"--n >= 8 or set --n-val and --n-test")
     n_val = n // 8 if n_val is None else n_val
     n_test = n // 8 if n_test is None else n_test
     workers = workers if workers is not None else default_workers()
@@ -258,28 +263,35 @@ def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | N
     mnist = Path(mnist).resolve() if mnist is not None else None
     pools = {s: load_digits(s, mnist) for s in SPLITS if counts[s]}  # loads once here; forked workers inherit it
     _prepare_out(out)
-    jobs = [_ShardJob(out, s, k, a, min(clips_per_shard, counts[s] - a), variant, seed, law, mnist, block_size)
-            for s in SPLITS for k, a in enumerate(range(0, counts[s], clips_per_shard))]
     info = variant_info(variant)
     spec = info.spec
-    done: dict[tuple[str, int], ShardRecord] = {}
-    with tqdm(total=sum(counts.values()), unit="clip", desc=f"make {info.name}", disable=not progress) as bar:
-        if workers == 1 or len(jobs) == 1:
-            results = map(_run_job, jobs)
-            pool = None
-        else:
-            pool = multiprocessing.get_context().Pool(min(workers, len(jobs)))
-            results = pool.imap_unordered(_run_job, jobs)
+    estimate = sum(counts.values()) * spec.num_frames * BYTES_PER_FRAME
+    check_space(out, estimate)  # before anything is planned: --n 10000000 is refused at once
+    jobs = [_ShardJob(out, s, k, a, min(clips_per_shard, counts[s] - a), variant, seed, law, mnist, block_size)
+            for s in SPLITS for k, a in enumerate(range(0, counts[s], clips_per_shard))]
+    config = {"generator": "m3so", "generator_version": GENERATOR_VERSION, "variant": variant, "law": law,
+              "seed": seed, "clips": counts, "clips_per_shard": clips_per_shard, "mnist": str(mnist or ""),
+              "block_size": int(block_size) if info.block else None}
+    bar = tqdm(total=sum(counts.values()), unit="clip", desc=f"make {info.name}", disable=not progress)
+    with DirLock(out, "dataset directory"), bar:
         try:
-            for job, rec in results:
-                done[(job.split, job.shard)] = rec
-                bar.update(job.count)
+            records, resumed = build_shards(
+                out, jobs, _run_job, shard_path=lambda j: j.out / shard_name(j.split, j.shard), config=config,
+                overwrite=overwrite, workers=workers, progress=bar.update,
+                estimate_bytes=estimate)
         finally:
             shard_buffers.cache_clear()
-            if pool is not None:
-                pool.terminate()
-                pool.join()
-    records = [done[(j.split, j.shard)] for j in jobs]
+        if resumed:
+            bar.write(f"resumed an interrupted build: {resumed} of {len(jobs)} shard(s) were already finished")
+        index = _write_index(out, records, info, variant, law, seed, counts, clips_per_shard, mnist, pools,
+                             block_size)
+        finish(out)
+    return index
+
+
+def _write_index(out: Path, records: list[ShardRecord], info, variant: str, law: str, seed: int,
+                 counts: dict[str, int], clips_per_shard: int, mnist: Path | None, pools: dict,
+                 block_size: int) -> ShardIndex:
     keep = {r.file for r in records}
     for p in out.iterdir():
         if _STALE.match(p.name) and p.name not in keep:
@@ -288,14 +300,14 @@ def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | N
               if mnist is None else {"source": "mnist-idx", "dir": str(mnist),
                                      "split": "train: MNIST-train 0-54999, val: 55000-59999, test: MNIST-test"})
     digits["pool_sizes"] = {s: len(p) for s, p in pools.items()}
-    index = ShardIndex(spec=spec, shards=records, source={
+    index = ShardIndex(spec=info.spec, shards=records, source={
         "generator": SOURCE, "generator_version": GENERATOR_VERSION, "dataset": info.name,
         "variant": variant, "law": law, "seed": seed, "clips": counts, "clips_per_shard": clips_per_shard,
         "digits": digits, "block_size": int(block_size) if info.block else None,
         "tones_hz": {str(i): t for i, t in enumerate(audio.TONES.tolist()[:10])} | {
             "wall": audio.TONES[audio.WALL].tolist(), "block": audio.TONES[audio.BLOCK].tolist()}})
-    index.save(out)
     problems = index.verify(out)
     if problems:
         raise ShardError(f"{out}: verification failed after writing: " + "; ".join(problems))
+    index.save(out)
     return index

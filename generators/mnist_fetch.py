@@ -14,6 +14,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from s2sbench.safety.files import file_mode
+
 from .mnist import DigitSourceError
 
 MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -49,6 +51,7 @@ def _download(url: str, dest: Path, size: int, sha: str, timeout: float, progres
         got = _sha256(Path(tmp))
         if got != sha:
             raise DigitSourceError(f"{url}: sha256 {got} does not match the published {sha}")
+        os.chmod(tmp, file_mode())  # mkstemp makes 0600; keep the umask's mode
         os.replace(tmp, dest)
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -1,4 +1,6 @@
-"""Strict dataclass configs: ``from_dict`` rejects unknown keys and wrong types; ``override`` applies ``a.b=v``."""
+"""Strict dataclass configs: ``from_dict`` rejects unknown keys, wrong types (a bool is not a number) and values
+outside a class's ``RANGES`` (``{"field": (low, high)}``, inclusive, ``None`` = unbounded); ``override`` applies
+``a.b=v``. Every error is one ``ConfigError`` line naming the key, the value and what is allowed."""
 from __future__ import annotations
 
 import dataclasses
@@ -43,7 +45,9 @@ def _coerce(name: str, tp: Any, value: Any) -> Any:
         raise ConfigError(f"config key {name!r}: {value!r} is not a {tp}")
     if tp is Any or origin is not None:
         return value
-    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+    if tp in (int, float) and isinstance(value, bool):
+        raise ConfigError(f"config key {name!r}: expected a number ({tp.__name__}), got {value!r}")
+    if tp is float and isinstance(value, (int, float)):
         return float(value)
     if tp is bool and not isinstance(value, bool):
         raise ConfigError(f"config key {name!r}: expected true/false, got {value!r}")
@@ -60,7 +64,19 @@ def from_dict(cls: type[C], d: Mapping[str, Any]) -> C:
     if unknown:
         raise ConfigError(f"unknown config key(s) for {cls.__name__}: {', '.join(unknown)}; "
                           f"known: {', '.join(sorted(fields))}")
-    return cls(**{k: _coerce(k, hints[k], v) for k, v in d.items()})
+    obj = cls(**{k: _coerce(k, hints[k], v) for k, v in d.items()})
+    check_ranges(obj)
+    return obj
+
+
+def check_ranges(cfg: Any) -> None:
+    """Raise ``ConfigError`` for the first field of ``cfg`` outside its class's ``RANGES``."""
+    for key, (lo, hi) in getattr(type(cfg), "RANGES", {}).items():
+        v = getattr(cfg, key)
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            allowed = (f">= {lo}" if hi is None else f"<= {hi}" if lo is None else f"in {lo}..{hi}")
+            raise ConfigError(f"config key {key!r} of {type(cfg).__name__}: {v!r} is out of range (must be "
+                              f"{allowed})")
 
 
 def override(cfg: C, assignments: list[str] | tuple[str, ...]) -> C:
@@ -77,5 +93,8 @@ def override(cfg: C, assignments: list[str] | tuple[str, ...]) -> C:
             node = node[p]
         if parts[-1] not in node:
             raise ConfigError(f"override {item!r}: unknown key {key!r}; known: {', '.join(sorted(node))}")
-        node[parts[-1]] = yaml.safe_load(raw)
+        try:
+            node[parts[-1]] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise ConfigError(f"override {item!r}: {raw!r} is not a value (use key=value)") from None
     return from_dict(type(cfg), d)

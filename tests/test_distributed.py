@@ -98,8 +98,8 @@ def test_torchrun_resume_equals_uninterrupted_and_errors_reach_every_rank(data, 
         assert all(torch.equal(a[k], b[k]) for k in a)
     assert seen[0]["val"] == "ValueError: validation exploded on rank 0"
     assert seen[1]["val"].startswith("DistributedError: rank 0 failed") and "validation exploded" in seen[1]["val"]
-    assert seen[0]["data"].startswith("FileNotFoundError") and "no audioset-drums data" in seen[0]["data"]
-    assert seen[1]["data"].startswith("DistributedError: rank 0 failed") and "no audioset-drums data" in seen[1]["data"]
+    assert seen[0]["data"].startswith("InputError") and "--data does not exist" in seen[0]["data"]
+    assert seen[1]["data"].startswith("DistributedError: rank 0 failed") and "--data does not exist" in seen[1]["data"]
     assert seen[0]["run"] == "world 2 clips 2" and seen[1]["run"] == "none"  # rank 0 alone evaluates
 
 

@@ -63,7 +63,7 @@ def test_preview(nb, tmp_path, suffix):
         assert kinds == (["audio", "video"] if suffix == ".mp4" else ["video"])
         video = next(s for s in probe["streams"] if s["codec_type"] == "video")
         assert (video["width"], video["height"]) == (192, 192)
-    r = run("preview", nb, "--index", 99, "--out", out)
+    r = run("preview", nb, "--index", 99, "--out", out, "--overwrite")
     assert r.exit_code == 1 and "Error: clip index 99 out of range" in r.output
 
 
@@ -113,8 +113,9 @@ def test_demo_makes_then_reuses_its_data(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     assert "generating M3SO-NB (24/3/3 clips" in r.output and "index sha256:" in r.output
     assert [p.name for p in sorted((tmp_path / "runs" / "demo").iterdir())] == \
-        ["copy_last-smoke"] + [f"m3so-nb-test-00000{i}.mp4" for i in range(3)]
+        ["copy_last-smoke"] + [f"m3so-nb-demo-test-00000{i}.mp4" for i in range(3)]
     assert "copy_last on m3so-nb (test, 3 clips" in r.output and "  25*" in r.output  # the results table
     assert (tmp_path / "runs" / "demo" / "copy_last-smoke" / "result.json").exists()
     r = run("demo", "--n", 24, env=env)
-    assert r.exit_code == 0 and "using the existing M3SO-NB set in data/m3so-nb (verified)" in r.output
+    assert r.exit_code == 0 and "using the existing M3SO-NB set in data/m3so-nb-demo (verified)" in r.output
+    assert not (tmp_path / "data" / "m3so-nb").exists()  # the full default location is never a demo subset

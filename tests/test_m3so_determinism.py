@@ -66,5 +66,5 @@ def test_shards_are_byte_identical_for_any_worker_count(tmp_path):
     assert one.digest() == two.digest() and len(one.shards) == 4 + 1 + 1
     other = make_m3so(tmp_path / "s1", workers=2, seed=1, **kw)
     assert not {r.sha256 for r in other.shards} & {r.sha256 for r in one.shards}
-    again = make_m3so(tmp_path / "w1", workers=2, **kw)  # regenerating in place gives the same bytes again
+    again = make_m3so(tmp_path / "w1", workers=2, overwrite=True, **kw)  # regenerated in place: same bytes
     assert again.digest() == one.digest()

@@ -21,8 +21,9 @@ def test_regenerating_removes_stale_shards(tmp_path):
     make_m3so(tmp_path, variant="nb", n=12, n_val=0, n_test=0, clips_per_shard=4, workers=1, progress=False)
     assert sorted(p.name for p in tmp_path.glob("*.h5")) == ["train-00000.h5", "train-00001.h5", "train-00002.h5"]
     (tmp_path / ".train-00007.h5.abc.tmp").write_bytes(b"left by a killed run")
-    index = make_m3so(tmp_path, variant="nb", n=4, n_val=0, n_test=0, clips_per_shard=4, workers=1, progress=False)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.json", "train-00000.h5"]
+    index = make_m3so(tmp_path, variant="nb", n=4, n_val=0, n_test=0, clips_per_shard=4, workers=1, progress=False,
+                      overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".s2sbench.lock") == ["index.json", "train-00000.h5"]
     assert index.verify(tmp_path) == []
 
 
@@ -40,7 +41,7 @@ def test_an_interrupted_run_leaves_no_index_and_no_partial_shard(tmp_path, monke
     monkeypatch.setattr(m3so, "write_shard", interrupted)
     with pytest.raises(KeyboardInterrupt):
         make_m3so(tmp_path, variant="nb", n=8, n_val=0, n_test=0, clips_per_shard=4, workers=1, seed=1,
-                  progress=False)
+                  progress=False, overwrite=True)
     names = sorted(p.name for p in tmp_path.iterdir())
     assert "index.json" not in names and not [n for n in names if n.endswith(".tmp")]
 

@@ -127,7 +127,7 @@ def test_a_toy_source_metric_and_model_flow_through_run_leaderboard_and_tables(t
             assert head.split() == ["frame", "ssim_paper", "ssim", "psnr", "digit_hit", "digit_err", "fg_ssim",
                                     "toy_mae"]  # the printed per-frame table (the fake clips have positions)
         # the dataset was generated (once) by its source, with the entry's options
-        assert "generating the embedded default first (" in out["toy_gain"] and "brightness 180" in out["toy_gain"]
+        assert "generating the embedded default there (" in out["toy_gain"] and "brightness 180" in out["toy_gain"]
         assert "generating" not in out["copy_last"]
         index = ShardIndex.load(tmp_path / "data" / "toy-ds")
         assert index.source == {"generator": "toy", "brightness": 180, "seed": 0} and index.splits()["test"] == 4

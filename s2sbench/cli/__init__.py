@@ -3,8 +3,10 @@
 Commands live in the modules of this package (one topic per file), each exposing ``COMMANDS``, a list of click
 commands; this group collects them, so adding a command never edits a central list. Command modules import
 heavy libraries inside the command functions so that ``s2sbench --help`` stays fast.
-Known user errors (bad data, unknown names, bad configs, a missing optional package: ``s2sbench.optional``) are
-printed as one ``Error:`` line and exit 1.
+Known user errors (bad data, unknown names, bad configs, a missing optional package: ``s2sbench.optional``,
+refused outputs: ``s2sbench.safety``) and file-system errors (permission denied, disk full, a busy port) are printed
+as one ``Error:`` line and exit 1; usage errors exit 2 (click); Ctrl-C exits 130 (every file is written atomically,
+so nothing half-written is left).
 """
 from __future__ import annotations
 
@@ -29,11 +31,22 @@ class _Group(click.Group):
         from s2sbench.data.shards import ShardError
         from s2sbench.optional import MissingExtraError
         from s2sbench.registry import RegistryError
+        from s2sbench.safety import SafetyError
 
         try:
             return super().invoke(ctx)
-        except (ShardError, ClipError, ConfigError, RegistryError, FileNotFoundError, MissingExtraError) as e:
+        except (ShardError, ClipError, ConfigError, RegistryError, SafetyError, FileNotFoundError,
+                MissingExtraError) as e:
             raise click.ClickException(str(e)) from None
+        except KeyboardInterrupt:
+            click.echo("\nInterrupted (nothing half-written is left under a final name)", err=True)
+            ctx.exit(130)
+        except BrokenPipeError:  # output piped into a reader that stopped (`| head`)
+            ctx.exit(1)
+        except OSError as e:  # permission denied, disk full, address in use: the environment, not a bug
+            where = f"{e.filename}: " if e.filename else ""
+            raise click.ClickException(f"{where}{e.strerror or e} (check the path's permissions and free space, "
+                                       f"or choose another --out)") from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})

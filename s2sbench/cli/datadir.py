@@ -84,11 +84,14 @@ def write_preview(root: Path, split: str, index: int, out: Path, scale: int | No
               help="Output .mp4 (video with its audio) or .gif [default: <root name>-<split>-<index>.mp4].")
 @click.option("--scale", type=click.IntRange(min=1), default=None,
               help="Enlarge frames by this factor [default: to at least 192 px].")
-def preview_cmd(root: Path, split: str, index: int, out: Path | None, scale: int | None) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+def preview_cmd(root: Path, split: str, index: int, out: Path | None, scale: int | None, overwrite: bool) -> None:
     """Write one clip of ROOT as a video with its sound (MP4) or as a GIF."""
     from s2sbench.download.media import MediaError
+    from s2sbench.safety.claims import claim_files
 
     out = out if out is not None else Path(f"{root.name}-{split}-{index:06d}.mp4")
+    claim_files({out: None}, overwrite)
     try:
         path, caption = write_preview(root, split, index, out, scale)
     except (MediaError, ValueError, IndexError) as e:

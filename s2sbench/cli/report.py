@@ -25,6 +25,7 @@ _protocol = click.option("--protocol", default="best_per_frame", show_default=Tr
                               "paper's rows appear only with best_per_frame).")
 _variant = click.option("--ssim", "ssim_variant", default="ssim_paper", show_default=True, callback=_check("ssim"),
                         help="SSIM variant, a metric of the ssim family (ssim_paper = the paper's, ssim).")
+_overwrite = click.option("--overwrite", is_flag=True, help="Replace files already in --out with other contents.")
 
 
 @click.command("tables")
@@ -33,17 +34,19 @@ _variant = click.option("--ssim", "ssim_variant", default="ssim_paper", show_def
               help="Output directory (default RUNS_DIR/tables).")
 @_protocol
 @_variant
-def tables_cmd(runs_dir, out, protocol, ssim_variant):
+@_overwrite
+def tables_cmd(runs_dir, out, protocol, ssim_variant, overwrite):
     """Tables 1-3 as in the paper from every result.json under RUNS_DIR, next to the paper's numbers (rows
     "paper: ..."): CSV, Markdown and LaTeX, bold best and underlined second. Prints the Markdown."""
     from pathlib import Path
 
-    from s2sbench.report.results import find_results
+    from s2sbench.report.results import require_results
     from s2sbench.report.tables import write_tables
 
     with friendly_errors():
-        results = [r for _, r in find_results(runs_dir)]
-        paths = write_tables(results, Path(out) if out else Path(runs_dir) / "tables", protocol, ssim_variant)
+        results = require_results(runs_dir)
+        paths = write_tables(results, Path(out) if out else Path(runs_dir) / "tables", protocol, ssim_variant,
+                             overwrite)
     for p in paths:
         if p.suffix == ".md":
             click.echo(p.read_text())
@@ -56,16 +59,22 @@ def tables_cmd(runs_dir, out, protocol, ssim_variant):
               help="Output directory (default RUNS_DIR/plots).")
 @_protocol
 @_variant
-def plots_cmd(runs_dir, out, protocol, ssim_variant):
+@_overwrite
+def plots_cmd(runs_dir, out, protocol, ssim_variant, overwrite):
     """PNG figures per dataset: per-frame curves, best-of-K, sample diversity (frames and optical flow)."""
     from pathlib import Path
 
+    from s2sbench.optional import require
     from s2sbench.report.plots import write_plots
-    from s2sbench.report.results import find_results
+    from s2sbench.report.results import require_results
 
     with friendly_errors():
-        results = [r for _, r in find_results(runs_dir)]
-        paths = write_plots(results, Path(out) if out else Path(runs_dir) / "plots", protocol, ssim_variant)
+        require("matplotlib", "plots")  # a missing extra is named before anything else is read
+        results = require_results(runs_dir)
+        paths = write_plots(results, Path(out) if out else Path(runs_dir) / "plots", protocol, ssim_variant,
+                            overwrite)
+    if not paths:
+        raise click.ClickException(f"{runs_dir}: no run has curves to plot under --protocol {protocol}")
     for p in paths:
         click.echo(f"wrote {p}")
 

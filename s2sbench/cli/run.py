@@ -5,19 +5,22 @@ import click
 
 from s2sbench.cli._errors import friendly_errors
 
-_PRESET_HELP = ("smoke (tiny model, < 2 min on CPU), quick (10 CPU min), board (the leaderboard's 5 CPU min), "
+_PRESET_HELP = ("smoke (tiny model, < 1 min on CPU, pipeline check only), quick (10 CPU min), "
+                "board (the leaderboard's 5 CPU min), "
                 "paper (paper config and protocol); see s2sbench.train.presets.")
 
 
 def _common(f):
     for opt in reversed([
         click.option("--device", default="auto", show_default=True, help="auto (CUDA if present), cpu, cuda, cuda:1"),
+        click.option("--overwrite", is_flag=True, help="Replace the results (and checkpoints) already in the output "
+                                                         "directory; without it they are never replaced."),
         click.option("--seed", default=0, show_default=True, type=int, help="Seed of training and sampling."),
         click.option("--data", type=click.Path(file_okay=False), default=None,
                      help="Dataset directory (default: $S2SBENCH_DATA/<dataset>, i.e. ./data/<dataset>)."),
         click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
                      help="Override: train.KEY=V, eval.KEY=V (e.g. eval.n_samples=20), else a model Config key."),
-        click.option("--threads", default=0, show_default=True, type=int,
+        click.option("--threads", default=0, show_default=True, type=click.IntRange(min=0),
                      help="torch CPU threads (0: torch's default, one per core)."),
         click.option("--quiet", is_flag=True, help="No progress bars."),
     ]):
@@ -32,9 +35,9 @@ def _common(f):
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run directory (default runs/<dataset>/<model>-<preset>-seed<seed>).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None, help="Skip training: evaluate this.")
-@click.option("--resume", is_flag=True, help="Continue training from RUN_DIR/last.pt.")
+@click.option("--resume", is_flag=True, help="Continue training from RUN_DIR/last.pt (needed when it exists).")
 @_common
-def run_cmd(model, dataset, preset, out, checkpoint, resume, device, seed, data, sets, threads, quiet):
+def run_cmd(model, dataset, preset, out, checkpoint, resume, device, overwrite, seed, data, sets, threads, quiet):
     """Train MODEL on DATASET (or load --checkpoint), evaluate it on the test split, write RUN_DIR/result.json,
     samples.h5 and grid.gif (ground truth | best sample | 3 random samples), and print the per-frame table.
     Multi-GPU: `torchrun --nproc_per_node N -m s2sbench run ...` (DDP; rank 0 evaluates)."""
@@ -43,8 +46,8 @@ def run_cmd(model, dataset, preset, out, checkpoint, resume, device, seed, data,
     with friendly_errors():
         set_threads(threads)
         result, run_dir = run(model, dataset, preset=preset, device=device, seed=seed, out=out,
-                              checkpoint=checkpoint, data=data, sets=sets, resume=resume, progress=not quiet,
-                              echo=click.echo)
+                              checkpoint=checkpoint, data=data, sets=sets, resume=resume, overwrite=overwrite,
+                              progress=not quiet, echo=click.echo)
     if result is not None:  # None on the non-zero ranks of a torchrun launch
         click.echo(per_frame_table(result))
         click.echo(f"wrote {run_dir}/result.json, samples.h5, grid.gif")
@@ -57,14 +60,15 @@ def run_cmd(model, dataset, preset, out, checkpoint, resume, device, seed, data,
               help="Evaluation size (default: the preset recorded in the checkpoint, else paper: 1000 x 100).")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output directory (default: beside it).")
 @_common
-def evaluate_cmd(checkpoint, dataset, preset, out, device, seed, data, sets, threads, quiet):
+def evaluate_cmd(checkpoint, dataset, preset, out, device, overwrite, seed, data, sets, threads, quiet):
     """Evaluate a saved CHECKPOINT on the test split (best of N, every protocol and metric); write result.json."""
     from s2sbench.train.runner import evaluate_checkpoint, per_frame_table, set_threads
 
     with friendly_errors():
         set_threads(threads)
         result, run_dir = evaluate_checkpoint(checkpoint, dataset=dataset, preset=preset, device=device, seed=seed,
-                                              out=out, data=data, sets=sets, progress=not quiet, echo=click.echo)
+                                              out=out, data=data, sets=sets, progress=not quiet,
+                                              overwrite=overwrite, echo=click.echo)
     click.echo(per_frame_table(result))
     click.echo(f"wrote {run_dir}/result.json")
 

@@ -7,15 +7,15 @@ Layout of a dataset directory::
                                audio  (N, T * spf) int16 (waveform * 32767, rounded; never wraps)
                                ids    (N,) UTF-8 strings; meta (N,) UTF-8 JSON strings; attrs: spec, split, format
 
-Every file is written under a temporary name, flushed, fsynced and renamed, so an interrupted run never leaves a
-partial shard or index under its final name. Shards carry no timestamps: the same clips give byte-identical files.
+Every file is written under a temporary name, flushed, fsynced and renamed (``s2sbench.safety.files``), so an
+interrupted run never leaves a partial shard or index under its final name. Shards carry no timestamps: the same
+clips give byte-identical files.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -24,6 +24,7 @@ import h5py
 import numpy as np
 
 from s2sbench.data.clip import Clip, ClipSpec
+from s2sbench.safety.files import atomic_target, atomic_write_bytes  # noqa: F401 (re-exported)
 
 FORMAT_VERSION = 1
 INDEX_NAME = "index.json"
@@ -51,21 +52,6 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and an atomic rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def audio_to_int16(audio: np.ndarray) -> np.ndarray:
     return np.round(np.clip(audio, -1.0, 1.0) * AUDIO_SCALE).astype(np.int16)
 
@@ -87,29 +73,20 @@ def write_shard(path: str | os.PathLike, spec: ClipSpec, split: str, clips: Sequ
     if compression == "gzip":
         opts["compression_opts"] = level
     str_dt = h5py.string_dtype("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w", track_order=False) as f:
-            f.attrs["format_version"] = FORMAT_VERSION
-            f.attrs["split"] = split
-            f.attrs["spec"] = json.dumps(spec.to_dict(), sort_keys=True)
-            fr = f.create_dataset("frames", shape=(n, *spec.frame_shape), dtype=np.uint8,
-                                  chunks=(1, *spec.frame_shape), **opts)
-            au = f.create_dataset("audio", shape=(n, S), dtype=np.int16, chunks=(1, S), **opts)
-            for i, c in enumerate(clips):
-                fr[i] = c.frames
-                au[i] = audio_to_int16(c.audio)
-            f.create_dataset("ids", data=np.array([c.id for c in clips], dtype=object), dtype=str_dt,
-                             track_times=False)
-            f.create_dataset("meta", data=np.array([json.dumps(c.meta, sort_keys=True) for c in clips],
-                                                   dtype=object), dtype=str_dt, track_times=False)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_target(path) as tmp, h5py.File(tmp, "w", track_order=False) as f:
+        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["split"] = split
+        f.attrs["spec"] = json.dumps(spec.to_dict(), sort_keys=True)
+        fr = f.create_dataset("frames", shape=(n, *spec.frame_shape), dtype=np.uint8,
+                              chunks=(1, *spec.frame_shape), **opts)
+        au = f.create_dataset("audio", shape=(n, S), dtype=np.int16, chunks=(1, S), **opts)
+        for i, c in enumerate(clips):
+            fr[i] = c.frames
+            au[i] = audio_to_int16(c.audio)
+        f.create_dataset("ids", data=np.array([c.id for c in clips], dtype=object), dtype=str_dt,
+                         track_times=False)
+        f.create_dataset("meta", data=np.array([json.dumps(c.meta, sort_keys=True) for c in clips],
+                                               dtype=object), dtype=str_dt, track_times=False)
     return ShardRecord(file=path.name, split=split, n=n, bytes=path.stat().st_size, sha256=sha256_file(path))
 
 

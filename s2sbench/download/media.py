@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from s2sbench.optional import require
+from s2sbench.safety.files import atomic_target
 
 
 class MediaError(RuntimeError):
@@ -76,33 +77,30 @@ def write_video(path: str | os.PathLike, frames: np.ndarray, fps: int, audio: np
     if suffix not in (".mp4", ".gif"):
         raise ValueError(f"{path}: unsupported video format {suffix!r} (use .mp4 or .gif)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
     wav = None
     try:
-        args = ["-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{W}x{H}", "-r", str(fps), "-i", "pipe:"]
-        if audio is not None and suffix == ".mp4":
-            if not sample_rate:
-                raise ValueError("sample_rate is required with audio")
-            soundfile = require("soundfile", "download")
-            fdw, wav = tempfile.mkstemp(suffix=".wav")
-            os.close(fdw)
-            soundfile.write(wav, np.clip(audio, -1, 1).astype(np.float32), sample_rate, subtype="PCM_16")
-            args += ["-i", wav]
-        vf = f"scale={W * scale}:{H * scale}:flags=neighbor"
-        if suffix == ".gif":
-            args += ["-vf", f"{vf},split[a][b];[a]palettegen[p];[b][p]paletteuse", "-loop", "0", "-f", "gif", tmp]
-        else:
-            args += ["-vf", f"{vf},pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-pix_fmt", "yuv420p",
-                     "-movflags", "+faststart"]
-            if wav:
-                args += ["-c:a", "aac", "-b:a", "96k", "-shortest"] + (["-ar", str(audio_rate)] if audio_rate else [])
-            args += ["-f", "mp4", tmp]
-        run_ffmpeg(args, input=np.ascontiguousarray(frames).tobytes(), what=str(path))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic_target(path, suffix=suffix) as tmp_path:
+            tmp = str(tmp_path)
+            args = ["-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{W}x{H}", "-r", str(fps), "-i", "pipe:"]
+            if audio is not None and suffix == ".mp4":
+                if not sample_rate:
+                    raise ValueError("sample_rate is required with audio")
+                soundfile = require("soundfile", "download")
+                fdw, wav = tempfile.mkstemp(suffix=".wav")
+                os.close(fdw)
+                soundfile.write(wav, np.clip(audio, -1, 1).astype(np.float32), sample_rate, subtype="PCM_16")
+                args += ["-i", wav]
+            vf = f"scale={W * scale}:{H * scale}:flags=neighbor"
+            if suffix == ".gif":
+                args += ["-vf", f"{vf},split[a][b];[a]palettegen[p];[b][p]paletteuse", "-loop", "0", "-f", "gif", tmp]
+            else:
+                args += ["-vf", f"{vf},pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                         "-movflags", "+faststart"]
+                if wav:
+                    args += ["-c:a", "aac", "-b:a", "96k", "-shortest"]
+                    args += ["-ar", str(audio_rate)] if audio_rate else []
+                args += ["-f", "mp4", tmp]
+            run_ffmpeg(args, input=np.ascontiguousarray(frames).tobytes(), what=str(path))
     finally:
         if wav:
             Path(wav).unlink(missing_ok=True)

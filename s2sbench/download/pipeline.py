@@ -32,8 +32,8 @@ from s2sbench.download.assemble import AssemblyResult, assemble
 from s2sbench.download.fetch import FetchError, Pacer, fetch
 from s2sbench.download.jobs import DownloadConfig, VideoJob
 from s2sbench.download.manifest import Row, StateStore, VideoState, clip_id
-from s2sbench.download.merge import in_shard, save_plan
 from s2sbench.download.media import MediaError, Timeline, decode_clip, timeline
+from s2sbench.download.merge import in_shard, save_plan
 from s2sbench.download.place import check_first_frame, place, window_of
 from s2sbench.download.quality import fit_audio, reject_reason
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from s2sbench.download.media import run_ffmpeg
 from s2sbench.optional import require
+from s2sbench.safety.files import atomic_target
 
 
 def synthetic_frames(seconds: float, fps: int, width: int, height: int, seed: int = 0, kind: str = "moving",
@@ -57,16 +58,14 @@ def make_test_video(path: str | os.PathLike, seconds: float = 6.0, fps: int = 25
     args = ["-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:"]
     fd, wav = tempfile.mkstemp(suffix=".wav")
     os.close(fd)
-    tmp = path.with_name(f".{path.name}.tmp.mp4")
     try:
         if audio:
             soundfile.write(wav, synthetic_audio(seconds, sample_rate, seed, kind, beep_at), sample_rate, subtype="PCM_16")
             args += ["-i", wav, "-c:a", "aac", "-b:a", "64k"]
         args += ["-c:v", "libx264", "-preset", "veryfast", "-g", str(keyint), "-pix_fmt", "yuv420p",
-                 "-movflags", "+faststart", "-t", f"{seconds}", "-f", "mp4", str(tmp)]
-        run_ffmpeg(args, input=frames.tobytes(), what=str(path))
-        os.replace(tmp, path)
+                 "-movflags", "+faststart", "-t", f"{seconds}", "-f", "mp4"]
+        with atomic_target(path, suffix=".mp4") as tmp:
+            run_ffmpeg(args + [str(tmp)], input=frames.tobytes(), what=str(path))
     finally:
         Path(wav).unlink(missing_ok=True)
-        tmp.unlink(missing_ok=True)
     return path

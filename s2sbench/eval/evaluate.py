@@ -48,6 +48,10 @@ class EvalConfig:
     num_workers: int = 0
     score_threads: int = 1  # torch threads while scoring on the CPU (0: torch's default); see _threads
 
+    RANGES = {"n_samples": (1, None), "n_clips": (0, None), "batch_clips": (0, None), "sample_chunk": (0, None),
+              "memory_mb": (1, None), "save_samples": (0, None), "diversity_clips": (0, None), "grid_clips": (0, None),
+              "seed": (0, 2**63 - 1), "num_workers": (0, None), "score_threads": (0, None)}  # see s2sbench.config
+
 
 @contextlib.contextmanager
 def _threads(n: int):

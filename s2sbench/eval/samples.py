@@ -11,12 +11,13 @@ Layout (all written at once, to a temporary name, then renamed):
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import h5py
 import numpy as np
 import torch
+
+from s2sbench.safety.files import atomic_target
 
 
 class SampleWriter:
@@ -45,20 +46,13 @@ class SampleWriter:
         if not self.ids:
             return None
         path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
-            with h5py.File(tmp, "w") as f:
-                f.create_dataset("ids", data=np.array(self.ids, dtype=object), dtype=h5py.string_dtype("utf-8"))
-                f.create_dataset("index", data=np.array(self.index, dtype=np.int64))
-                f.create_dataset("frames", data=np.stack(self.frames), compression="gzip",
-                                 chunks=(1, *self.frames[0].shape))
-                for k, v in self.attrs.items():
-                    f.attrs[k] = v
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_target(path) as tmp, h5py.File(tmp, "w") as f:
+            f.create_dataset("ids", data=np.array(self.ids, dtype=object), dtype=h5py.string_dtype("utf-8"))
+            f.create_dataset("index", data=np.array(self.index, dtype=np.int64))
+            f.create_dataset("frames", data=np.stack(self.frames), compression="gzip",
+                             chunks=(1, *self.frames[0].shape))
+            for k, v in self.attrs.items():
+                f.attrs[k] = v
         return path
 
 

@@ -29,7 +29,9 @@ from s2sbench.data.datasets import DATASETS
 from s2sbench.data.shards import atomic_write_bytes
 from s2sbench.eval.protocols import PROTOCOLS
 from s2sbench.report.columns import VARIANT_FAMILY, Column, metric_columns, metrics_in, variants
-from s2sbench.report.results import RunResult, find_results, is_reference
+from s2sbench.report.results import RunResult, is_reference, require_results
+from s2sbench.safety.claims import claim_files
+from s2sbench.safety.files import check_writable
 
 IDENTITY = ["model", "reference", "modality", "uses_audio", "stochastic", "preset", "protocol", f"{VARIANT_FAMILY}_variant",
             "split", "n_past", "n_future", "n_samples", "seeds", "n_runs"]
@@ -142,23 +144,27 @@ def to_csv(rows: list[dict[str, str]], dataset: str, cols: list[Column] | None =
     return buf.getvalue()
 
 
-def build(runs_dir: str | Path, out_dir: str | Path) -> list[Path]:
+def build(runs_dir: str | Path, out_dir: str | Path, overwrite: bool = False) -> list[Path]:
     """Write ``out_dir/<dataset>.csv`` for every dataset with results under ``runs_dir``; returns the paths. Metric
-    columns: those of the metrics the dataset's results have (``columns.metric_columns``)."""
-    results = [r for _, r in find_results(runs_dir)]
+    columns: those of the metrics the dataset's results have (``columns.metric_columns``). A CSV that exists with
+    other contents is replaced only with ``overwrite`` (rebuilding the same bytes is fine)."""
+    results = require_results(runs_dir)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
+    files = {}
     for ds in sorted({r.dataset for r in results}):
-        path = out_dir / f"{ds}.csv"
         cols = metric_columns(metrics_in(r for r in results if r.dataset == ds))
-        atomic_write_bytes(path, to_csv(rows_for(results, ds), ds, cols).encode())
-        paths.append(path)
-    return paths
+        files[out_dir / f"{ds}.csv"] = to_csv(rows_for(results, ds), ds, cols).encode()
+    claim_files(files, overwrite)
+    check_writable(out_dir)
+    for path, data in files.items():
+        atomic_write_bytes(path, data)
+    return list(files)
 
 
 def show(dataset: str, board_dir: str | Path = "leaderboard", protocol: str | None = None) -> str:
     """A fixed-width text rendering of ``board_dir/<dataset>.csv`` (optionally one protocol)."""
+    if protocol is not None:
+        PROTOCOLS.get(protocol)  # an unknown name fails with a did-you-mean
     path = Path(board_dir) / f"{dataset}.csv"
     if not path.exists():
         raise FileNotFoundError(f"{path}: no leaderboard for {dataset} (run `s2sbench leaderboard build RUNS_DIR`)")

@@ -25,11 +25,14 @@ def _mean_curves(curves: list[list[float]]) -> np.ndarray:
 def _save(fig, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
-    tmp = path.with_name(f".{path.name}.tmp.png")
+    from s2sbench.safety.files import atomic_target
+
     fig.tight_layout()
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        with atomic_target(path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=120)
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -102,12 +105,21 @@ def _plot_dataset(results: list[RunResult], dataset: str, out_dir: Path, protoco
     return paths
 
 
+PLOT_NAMES = ("curves", "best_of_k", "diversity")  # <dataset>_<name>.png
+
+
 def write_plots(results: list[RunResult], out_dir: str | Path, protocol: str = "best_per_frame",
-                ssim_variant: str = "ssim_paper") -> list[Path]:
+                ssim_variant: str = "ssim_paper", overwrite: bool = False) -> list[Path]:
+    """The figures of every dataset with results; existing figures are replaced only with ``overwrite``."""
+    from s2sbench.safety.claims import claim_files
+    from s2sbench.safety.files import check_writable
+
     require("matplotlib", "plots")  # before anything is written
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    datasets = sorted({r.dataset for r in results})
+    claim_files({out_dir / f"{ds}_{n}.png": None for ds in datasets for n in PLOT_NAMES}, overwrite)
+    check_writable(out_dir)
     paths = []
-    for ds in sorted({r.dataset for r in results}):
+    for ds in datasets:
         paths += plot_dataset(results, ds, out_dir, protocol, ssim_variant)
     return paths

@@ -65,6 +65,7 @@ class RunResult:
     hardware: dict = field(default_factory=dict)
     created: str = ""
     wall_time_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # e.g. fewer clips evaluated than the preset asks for
     format: int = RESULT_FORMAT
 
     def at_frame(self, protocol: str, metric: str, frame: int) -> float:
@@ -111,6 +112,17 @@ def find_results(runs_dir: str | os.PathLike) -> Iterator[tuple[Path, RunResult]
         raise FileNotFoundError(f"{root}: no such directory")
     for p in sorted(root.rglob(RESULT_NAME)):
         yield p, RunResult.load(p)
+
+
+def require_results(runs_dir: str | os.PathLike) -> list[RunResult]:
+    """Every result under ``runs_dir``; none at all is an error (a report of nothing is never written)."""
+    results = [r for _, r in find_results(runs_dir)]
+    if not results:
+        from s2sbench.safety import InputError
+
+        raise InputError(f"{runs_dir}: no {RESULT_NAME} under it, nothing to report; run `s2sbench run` (or "
+                         f"`s2sbench leaderboard run`) first, or pass the directory that holds the runs")
+    return results
 
 
 GROUP_FIELDS = (("data", "data_sha256"), ("N", "n_samples"), ("clips", "clips_used"))

@@ -220,16 +220,19 @@ def render(table: int, sections, protocol: str, ssim_variant: str) -> dict[str, 
 
 
 def write_tables(results: list[RunResult], out_dir: str | Path, protocol: str = "best_per_frame",
-                 ssim_variant: str = "ssim_paper") -> list[Path]:
-    from s2sbench.data.shards import atomic_write_bytes
+                 ssim_variant: str = "ssim_paper", overwrite: bool = False) -> list[Path]:
+    """Write every table as CSV, Markdown and LaTeX; files with other contents are replaced only with ``overwrite``."""
+    from s2sbench.safety.claims import claim_files
+    from s2sbench.safety.files import atomic_write_bytes, check_writable
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
+    files = {}
     for t in tables():
         texts = render(t, build(results, t, protocol, ssim_variant), protocol, ssim_variant)
         for ext, text in texts.items():
-            p = out_dir / f"table{t}.{ext}"
-            atomic_write_bytes(p, text.encode())
-            paths.append(p)
-    return paths
+            files[out_dir / f"table{t}.{ext}"] = text.encode()
+    claim_files(files, overwrite)
+    check_writable(out_dir)
+    for p, data in files.items():
+        atomic_write_bytes(p, data)
+    return list(files)

@@ -27,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from s2sbench.study import StudyError, store, tally
+from s2sbench.study import store, tally
 
 ROUTE = re.compile(r"/([ra])/([^/]*)(/.*)?")
 MEDIA_RE = re.compile(r"p\d{4,6}-[LR]\.mp4")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from s2sbench.safety.files import umask
 from s2sbench.study import StudyError, store
 from s2sbench.study.runs import Run, common_indices, load_run
 
@@ -113,6 +114,7 @@ def create_study(a_dir: str | Path, b_dir: str | Path, out: str | Path, n: int =
         admin = store.set_admin_token(conn)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.close()
+        os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes 0700; keep the umask's mode
         os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -1,7 +1,8 @@
 """Run presets: the model size, training schedule and evaluation size of ``s2sbench run --preset NAME``.
 
-- ``smoke``: ``Config.tiny()``, 30 steps of 8 clips, 16 test clips x 10 samples: the whole run takes well under
-  two minutes on a CPU. For checking that a model and the pipeline work, never for numbers.
+- ``smoke``: ``Config.tiny()`` (every model under 1 M parameters, clamped output where it has one), 30 steps of 8
+  clips, 16 test clips x 10 samples: each model's run takes under a minute on 2 CPU cores. For checking that a model
+  and the pipeline work, never for numbers (the runner says so).
 - ``quick``: ``Config.quick()`` when the model defines it, else its paper config; at most 10 CPU minutes of training
   (``cpu_budget_min``: CPU time of the training process, all threads) or 3000 steps of 16 clips, whichever comes
   first; 100 test clips x 100 samples (best of 100, as the paper). Numbers from it are budget numbers, labelled with
@@ -43,7 +44,7 @@ class Preset:
 
 PRESETS: Registry[Preset] = Registry("preset")
 for _p in (
-    Preset("smoke", "tiny model, 30 steps, 16 test clips x 10 samples (< 2 min on a CPU; pipeline check only)",
+    Preset("smoke", "tiny model, 30 steps, 16 test clips x 10 samples (< 1 min on a CPU; pipeline check only)",
            "tiny", TrainConfig(steps=30, batch_size=8, val_every=15, val_batches=1, checkpoint_every=15, log_every=5),
            EvalConfig(n_samples=10, n_clips=16, save_samples=16, diversity_clips=2, grid_clips=4)),
     Preset("quick", "quick/paper model, <= 10 CPU minutes or 3000 steps of 16, 100 test clips x 100 samples",

@@ -6,6 +6,7 @@ Run directory (default ``runs/<dataset>/<model>-<preset>-seed<seed>``): ``result
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
@@ -16,35 +17,31 @@ from typing import Callable
 
 import torch
 
-from s2sbench.config import override
+from s2sbench.config import ConfigError, override
 from s2sbench.data.datasets import DATASETS
-from s2sbench.data.shards import INDEX_NAME, ShardIndex
+from s2sbench.data.shards import ShardIndex
 from s2sbench.models import MODELS, DataSpec, build_model, load_checkpoint
 from s2sbench.report.results import RunResult, code_version, hardware, modality_of
+from s2sbench.safety.claims import DirLock, claim_run_dir
+from s2sbench.safety.files import check_writable
+from s2sbench.safety.inputs import check_device, clip_count_note, resolve_data
 from s2sbench.train.presets import PRESETS, Preset, with_seed
 
 
-def ensure_data(dataset: str, root: str | os.PathLike | None = None, echo: Callable[[str], None] = print) -> Path:
-    """The dataset directory; a synthetic dataset missing on disk is generated (its embedded default) first."""
-    info = DATASETS.get(dataset)
-    root = Path(root) if root else info.default_dir()
-    if (root / INDEX_NAME).exists():
-        return root
-    source = info.source_entry  # the dataset's SOURCES entry: a synthesizer generates, a downloader cannot
-    if not source.synthetic:
-        raise FileNotFoundError(f"{root}: no {dataset} data here. Get it with:\n  {info.make_command}\n"
-                                f"then pass --data DIR (or set S2SBENCH_DATA)")
-    echo(f"No {dataset} data at {root}: generating the embedded default first "
-         f"({source.describe(info)}, seed 0) ...")
-    source.generate(root, info, seed=0, progress=True)
-    return root
+def ensure_data(dataset: str, root: str | os.PathLike | None = None, echo: Callable[[str], None] = print,
+                progress: bool = True, splits: tuple[str, ...] = ("train", "val", "test")) -> Path:
+    """The checked dataset directory (``s2sbench.safety.inputs.resolve_data``: generated only at the default
+    location when nothing is there; provenance and the shards of ``splits`` verified)."""
+    return resolve_data(dataset, root, splits=splits, progress=progress, echo=echo)
 
 
 def split_overrides(sets: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
     """``train.K=V`` / ``eval.K=V`` / ``model.K=V`` (or plain ``K=V``, the model Config) -> assignments per target."""
     out: dict[str, list[str]] = {"train": [], "eval": [], "model": []}
     for s in sets:
-        key, _, value = s.partition("=")
+        key, eq, value = s.partition("=")
+        if not eq or not key.strip():
+            raise ConfigError(f"--set {s!r}: expected KEY=VALUE (e.g. --set train.steps=100)")
         head, dot, rest = key.partition(".")
         if dot and head in out:
             out[head].append(f"{rest}={value}")
@@ -62,20 +59,59 @@ def set_threads(n: int) -> None:
 
 
 def resolve_device(device: str | None) -> torch.device:
-    if device in (None, "", "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    """``--device`` (auto, cpu, cuda, cuda:N) as a device; unknown names and CUDA without CUDA are one error."""
+    return check_device(device)
+
+
+SMOKE_BANNER = ("preset smoke: a tiny model trained for seconds; its numbers only check that the pipeline works "
+                "(use --preset quick, board or paper for results)")
+
+
+def _check_eval(pre: Preset, root: Path, echo: Callable[[str], None]) -> list[str]:
+    """Eval options against the data before any compute; returns the warnings to record in the result."""
+    from s2sbench.eval.metrics import METRICS
+    from s2sbench.eval.protocols import PROTOCOLS
+
+    for p in pre.eval.protocols:
+        PROTOCOLS.get(p)
+    for m in pre.eval.metrics:
+        METRICS.get(m)
+    splits = ShardIndex.load(root).splits()
+    if pre.eval.split not in splits:
+        raise ConfigError(f"eval.split {pre.eval.split!r}: {root} has splits {', '.join(splits)}")
+    available = splits[pre.eval.split]
+    wanted = pre.eval.n_clips
+    note = clip_count_note(pre.name, wanted, min(available, wanted) if wanted else available, available, root)
+    if note:
+        echo(f"Warning: {note}")
+    return [note] if note else []
+
+
+def _build(model: str, dataset: str, pre: Preset, assignments: list[str]):
+    cls = MODELS.get(model)
+    cfg = pre.model_config_for(cls)
+    if dataclasses.is_dataclass(cfg):
+        cfg = override(cfg, assignments)
+    try:
+        return build_model(model, DataSpec.for_dataset(dataset), cfg)
+    except (ValueError, TypeError, RuntimeError) as e:
+        raise ConfigError(f"model {model} cannot be built with this config ({type(e).__name__}: {e}); "
+                          f"check the --set values") from None
 
 
 def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None = None, seed: int = 0,
         out: str | os.PathLike | None = None, checkpoint: str | os.PathLike | None = None,
         data: str | os.PathLike | None = None, sets: tuple[str, ...] = (), resume: bool = False,
-        progress: bool = True, echo: Callable[[str], None] = print) -> tuple[RunResult | None, Path]:
+        overwrite: bool = False, progress: bool = True, echo: Callable[[str], None] = print
+        ) -> tuple[RunResult | None, Path]:
     """Train (or load ``checkpoint``) and evaluate; writes and returns the ``RunResult`` and the run directory.
 
+    Every option, the run directory (``s2sbench.safety.claims.claim_run_dir``: a checkpoint there needs ``resume``
+    or ``overwrite``) and the data are checked before any compute; the run directory is locked while it runs.
+
     Under ``torchrun`` every process trains (DDP, one device each: ``cuda:LOCAL_RANK``, or the CPU with ``--device
-    cpu``); rank 0 alone generates missing data (the others wait without a timeout and stop with its error if it
-    fails), evaluates and writes; the other ranks return ``(None, run_dir)``."""
+    cpu``); rank 0 alone checks and generates missing data (the others wait without a timeout and stop with its error
+    if it fails), evaluates and writes; the other ranks return ``(None, run_dir)``."""
     from s2sbench.train import distributed
     from s2sbench.train.trainer import fit, seed_everything
 
@@ -86,38 +122,47 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
     rank, world, local = distributed.init()
     dev = resolve_device(device) if world == 1 or device == "cpu" else distributed.device(local)
     run_dir = Path(out) if out else Path("runs") / dataset / f"{model}-{preset}-seed{seed}"
-    root, err = Path(data) if data else info.default_dir(), None
+    seed_everything(seed)  # the model's initial weights depend on the seed alone
+    net = None if checkpoint else _build(model, dataset, pre, ov["model"])  # bad model options fail here
+    lock = contextlib.nullcontext()
     if rank == 0:
-        try:  # the other ranks wait on the control group (no compute timeout) and stop with rank 0's error
-            root = ensure_data(dataset, data, echo)
-        except Exception as e:
-            err = e
-    distributed.share_error(err)
-    seed_everything(seed)
-    train_summary = None
-    if checkpoint:
-        distributed.shutdown()
-        if rank != 0:  # evaluation only: rank 0 does it
-            return None, run_dir
-        net, _ = load_checkpoint(checkpoint, map_location=dev)
-        ckpt_path = Path(checkpoint)
-    else:
-        cls = MODELS.get(model)
-        cfg = pre.model_config_for(cls)
-        if dataclasses.is_dataclass(cfg):
-            cfg = override(cfg, ov["model"])
-        net = build_model(model, DataSpec.for_dataset(dataset), cfg)
-        train_summary = fit(net, root, run_dir, pre.train, device=dev, resume=resume, progress=progress,
-                            extra={"dataset": dataset, "preset": preset})
-        distributed.shutdown()  # training is over; rank 0 alone reads best.pt (it wrote it) and evaluates
-        if rank != 0:
-            return None, run_dir
-        ckpt_path = Path(train_summary["checkpoint"])
-        net, _ = load_checkpoint(ckpt_path, map_location=dev)
-    result = evaluate_model(net, root, dataset, pre, dev, run_dir, progress=progress, seed=seed,
-                            checkpoint=str(ckpt_path), train=train_summary, version=version)
-    result.wall_time_s = round(time.perf_counter() - t0, 3)
-    result.save(run_dir)
+        check_writable(run_dir)
+        lock = DirLock(run_dir, "run directory")
+    with lock:
+        notes: list[str] = []
+        root, err = Path(data) if data else info.default_dir(), None
+        if rank == 0:
+            try:  # the other ranks wait on the control group (no compute timeout) and stop with rank 0's error
+                claim_run_dir(run_dir, resume=resume, overwrite=overwrite, training=not checkpoint)
+                root = ensure_data(dataset, data, echo, progress,
+                                   ("test",) if checkpoint else ("train", "val", "test"))
+                notes = _check_eval(pre, root, echo)
+                if pre.name == "smoke":  # after the checks, so that an error is the only line
+                    echo(f"Note: {SMOKE_BANNER}")
+            except Exception as e:
+                err = e
+        distributed.share_error(err)
+        seed_everything(seed)
+        train_summary = None
+        if checkpoint:
+            distributed.shutdown()
+            if rank != 0:  # evaluation only: rank 0 does it
+                return None, run_dir
+            net, _ = load_checkpoint(checkpoint, map_location=dev)
+            ckpt_path = Path(checkpoint)
+        else:
+            train_summary = fit(net, root, run_dir, pre.train, device=dev, resume=resume, progress=progress,
+                                extra={"dataset": dataset, "preset": preset})
+            distributed.shutdown()  # training is over; rank 0 alone reads best.pt (it wrote it) and evaluates
+            if rank != 0:
+                return None, run_dir
+            ckpt_path = Path(train_summary["checkpoint"])
+            net, _ = load_checkpoint(ckpt_path, map_location=dev)
+        result = evaluate_model(net, root, dataset, pre, dev, run_dir, progress=progress, seed=seed,
+                                checkpoint=str(ckpt_path), train=train_summary, version=version)
+        result.warnings = notes
+        result.wall_time_s = round(time.perf_counter() - t0, 3)
+        result.save(run_dir)
     return result, run_dir
 
 
@@ -140,7 +185,7 @@ def evaluate_model(net, root: Path, dataset: str, pre: Preset, dev: torch.device
 def evaluate_checkpoint(checkpoint: str | os.PathLike, *, dataset: str | None = None, preset: str | None = None,
                         device: str | None = None, seed: int = 0, out: str | os.PathLike | None = None,
                         data: str | os.PathLike | None = None, sets: tuple[str, ...] = (), progress: bool = True,
-                        echo: Callable[[str], None] = print) -> tuple[RunResult, Path]:
+                        overwrite: bool = False, echo: Callable[[str], None] = print) -> tuple[RunResult, Path]:
     """Evaluate a saved checkpoint; dataset and preset (evaluation size) default to those recorded in it (else the
     paper's evaluation); writes result.json, samples.h5 and grid.gif next to the checkpoint unless ``out``."""
     dev = resolve_device(device)
@@ -151,12 +196,17 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, *, dataset: str | None = 
     pre = with_seed(PRESETS.get(preset or ck.get("preset") or "paper"), seed)
     pre = replace(pre, eval=override(pre.eval, split_overrides(sets)["eval"]))
     run_dir = Path(out) if out else Path(checkpoint).parent
-    root = ensure_data(dataset, data, echo)
-    t0 = time.perf_counter()
-    result = evaluate_model(net, root, dataset, pre, dev, run_dir, progress=progress, seed=seed,
-                            checkpoint=str(checkpoint), train=None)
-    result.wall_time_s = round(time.perf_counter() - t0, 3)
-    result.save(run_dir)
+    check_writable(run_dir)
+    with DirLock(run_dir, "run directory"):
+        claim_run_dir(run_dir, resume=False, overwrite=overwrite, training=False)
+        root = ensure_data(dataset, data, echo, progress, ("test",))
+        notes = _check_eval(pre, root, echo)
+        t0 = time.perf_counter()
+        result = evaluate_model(net, root, dataset, pre, dev, run_dir, progress=progress, seed=seed,
+                                checkpoint=str(checkpoint), train=None)
+        result.warnings = notes
+        result.wall_time_s = round(time.perf_counter() - t0, 3)
+        result.save(run_dir)
     return result, run_dir
 
 

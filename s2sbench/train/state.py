@@ -44,5 +44,8 @@ def set_rng_state(s: dict[str, Any]) -> None:
 
 def read_last(path: str | os.PathLike) -> dict[str, Any]:
     """``last.pt`` loaded onto the CPU: ``load_state_dict`` of the model and of the optimisers copies each tensor
-    to its parameter's device, and the RNG states stay CPU ByteTensors."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+    to its parameter's device, and the RNG states stay CPU ByteTensors. Verified against its sha256
+    (``s2sbench.models.read_checkpoint``)."""
+    from s2sbench.models import read_checkpoint
+
+    return read_checkpoint(path, map_location="cpu")

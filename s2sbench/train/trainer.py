@@ -72,6 +72,10 @@ class TrainConfig:
     compile: str = ""  # a torch.compile backend ("inductor"; "aot_eager" to check tracing on a CPU); "" = eager
     seed: int = 0
 
+    RANGES = {"steps": (1, None), "batch_size": (1, None), "time_budget_min": (0, None), "cpu_budget_min": (0, None),
+              "val_every": (1, None), "val_batches": (0, None), "checkpoint_every": (1, None), "log_every": (1, None),
+              "num_workers": (-1, None), "seed": (0, 2**63 - 1)}  # checked by s2sbench.config.from_dict
+
 
 def auto_workers(cfg_workers: int, device: torch.device, world: int) -> int:
     """``cfg_workers`` if >= 0; else 0 on the CPU (loading shares the cores with training) and on CUDA
@@ -183,15 +187,17 @@ def fit(model: VideoPredictor, data_root: str | os.PathLike, out: str | os.PathL
     val_batches = _val_batches(data_root, val_split, cfg, model, frames) if rank == 0 else []
     start, best, best_step, used = 0, math.inf, -1, {"wall_s": 0.0, "cpu_s": 0.0}
     last, best_path = out / "last.pt", out / "best.pt"
-    if resume and last.exists():
-        ck = read_last(last)
+    if resume and not last.exists():
+        raise TrainingError(f"{last}: no checkpoint to resume from; drop --resume to start a new run")
+    if resume:
+        ck = read_last(last)  # onto the CPU, verified against its sha256
         model.load_state_dict(ck["state_dict"])
         for k, o in opts.items():
             o.load_state_dict(ck["optimizers"][k])
         start, best, best_step = ck["step"], ck["best"], ck["best_step"]
         used = {k: float(v) for k, v in ck.get("budget_used", used).items()}
         set_rng_state(ck["rng"][rank] if rank < len(ck["rng"]) else ck["rng"][0])
-    elif rank == 0:  # a fresh run: no stale checkpoints from an earlier run in this directory
+    elif rank == 0:  # a fresh run (the runner refuses to get here over a checkpoint without --overwrite)
         last.unlink(missing_ok=True)
         best_path.unlink(missing_ok=True)
     keep = start if resume else None
