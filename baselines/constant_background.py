@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from s2sbench.baselines._reference_data import train_frames
-from s2sbench.data.loader import Batch
-from s2sbench.models import VideoPredictor
+
+from ._reference import ReferencePredictor
 
 
 @dataclass
@@ -27,10 +27,8 @@ class ConstantBackgroundConfig:
         return cls(clips=8)
 
 
-class ConstantBackground(VideoPredictor):
+class ConstantBackground(ReferencePredictor):
     name = "constant_background"
-    reference = True
-    trainable = False
     Config = ConstantBackgroundConfig
 
     def __init__(self, spec, config: Any = None) -> None:
@@ -42,12 +40,6 @@ class ConstantBackground(VideoPredictor):
         pixels = np.concatenate([c.reshape(-1, c.shape[-1]) for c in chunks])  # (pixels, C) uint8
         self.colour.copy_(torch.from_numpy(np.median(pixels, 0)).float() / 255.0)
         return {"colour": [round(v, 6) for v in self.colour.tolist()], "clips": sum(len(c) for c in chunks)}
-
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {}
-
-    def training_step(self, batch: Batch, opt: dict[str, torch.optim.Optimizer], step: int) -> dict[str, float]:
-        raise RuntimeError(f"{self.name} is not trained (trainable = False); the trainer calls prepare()")
 
     @torch.no_grad()
     def sample(self, context: torch.Tensor, audio: torch.Tensor, n_future: int, n_samples: int) -> torch.Tensor:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import torch
 
 from s2sbench.data.loader import Batch
-from s2sbench.models import VideoPredictor
+
+from ._reference import ReferencePredictor
 
 
 @dataclass
@@ -20,16 +21,11 @@ class CopyLastConfig:
         return cls()
 
 
-class CopyLast(VideoPredictor):
+class CopyLast(ReferencePredictor):
     name = "copy_last"
-    reference = True
-    trainable = False
     uses_audio = False
     stochastic = False
     Config = CopyLastConfig
-
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {}
 
     def training_step(self, batch: Batch, opt: dict[str, torch.optim.Optimizer], step: int) -> dict[str, float]:
         p = self.spec.n_past

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from s2sbench.baselines._reference_data import train_frames
-from s2sbench.data.loader import Batch
-from s2sbench.models import VideoPredictor
+
+from ._reference import ReferencePredictor
 
 
 @dataclass
@@ -28,10 +28,8 @@ class MeanFrameConfig:
         return cls(clips=8)
 
 
-class MeanFrame(VideoPredictor):
+class MeanFrame(ReferencePredictor):
     name = "mean_frame"
-    reference = True
-    trainable = False
     Config = MeanFrameConfig
 
     def __init__(self, spec, config: Any = None) -> None:
@@ -53,12 +51,6 @@ class MeanFrame(VideoPredictor):
         mean = torch.from_numpy(total.astype(np.float64) / (255.0 * n)).float().permute(0, 3, 1, 2)
         self.mean = mean.contiguous().to(self.mean.device)
         return {"clips": n, "frames": int(mean.shape[0])}
-
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        return {}
-
-    def training_step(self, batch: Batch, opt: dict[str, torch.optim.Optimizer], step: int) -> dict[str, float]:
-        raise RuntimeError(f"{self.name} is not trained (trainable = False); the trainer calls prepare()")
 
     @torch.no_grad()
     def sample(self, context: torch.Tensor, audio: torch.Tensor, n_future: int, n_samples: int) -> torch.Tensor:
