@@ -48,7 +48,6 @@ from __future__ import annotations
 import gc
 import os
 import re
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -61,6 +60,7 @@ from s2sbench.data.clip import Clip
 from s2sbench.data.datasets import DatasetInfo, from_source
 from s2sbench.data.shards import ShardError, ShardIndex, ShardRecord, shard_name, write_shard
 from s2sbench.safety.claims import DirLock
+from s2sbench.safety.files import check_writable
 
 from . import m3so_audio as audio
 from .counter_rng import MAX_SEED
@@ -200,17 +200,6 @@ _STALE = re.compile(r"^\.?(train|val|test)-\d{5}\.h5(\..+\.tmp)?$")
 BYTES_PER_FRAME = 200  # on-disk size of one stored frame with its audio and meta (measured ~150; kept generous)
 
 
-def _prepare_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise M3SOError(f"{out}: output exists and is not a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as e:
-        raise M3SOError(f"{out}: output directory is not writable ({e.strerror or e})") from None
-
-
 def _check_block(block_size: int) -> None:
     if not (isinstance(block_size, (int, np.integer)) and 1 <= block_size <= CANVAS - 8):
         raise M3SOError(f"block size must be a whole number of pixels in 1..{CANVAS - 8}, got {block_size!r} "
@@ -262,7 +251,7 @@ def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | N
     counts = {"train": n, "val": n_val, "test": n_test}
     mnist = Path(mnist).resolve() if mnist is not None else None
     pools = {s: load_digits(s, mnist) for s in SPLITS if counts[s]}  # loads once here; forked workers inherit it
-    _prepare_out(out)
+    check_writable(out, "--out")  # one line naming the folder, before any compute
     info = variant_info(variant)
     spec = info.spec
     estimate = sum(counts.values()) * spec.num_frames * BYTES_PER_FRAME

@@ -75,9 +75,9 @@ def test_bad_options_give_one_clear_error(tmp_path):
     afile = tmp_path / "file.txt"
     afile.write_text("x")
     r = run("make-m3so", "--n", 8, "--out", afile, "--quiet")
-    assert r.exit_code == 1 and f"Error: {afile}: output exists and is not a directory" in r.output
+    assert r.exit_code == 1 and f"Error: {afile}: --out exists and is not a directory; choose another --out" in r.output
     r = run("make-m3so", "--n", 8, "--out", afile / "sub", "--quiet")
-    assert r.exit_code == 1 and f"Error: {afile / 'sub'}: output directory is not writable" in r.output
+    assert r.exit_code == 1 and f"Error: {afile / 'sub'}: --out is not writable" in r.output
     r = run("make-m3so", "--n", 8, "--mnist", tmp_path / "nope", "--out", tmp_path / "o", "--quiet")
     assert r.exit_code == 1 and "--mnist must be a directory" in r.output
     assert afile.read_text() == "x" and not (tmp_path / "o").exists()
