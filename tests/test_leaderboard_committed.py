@@ -1,8 +1,7 @@
 """The committed leaderboard (``leaderboard/``) is exactly what its committed runs give: the CSVs and the rendered
 tables rebuild byte for byte from ``leaderboard/runs/**/result.json``, every run is a ``board``-preset run of a
-registered model, and the data digest every row names is the digest of the data `make-m3so` generates today: for
-M3SO with ``--block-size 10``, the earlier geometry its committed rows were run on (pending a rerun on the default
-24 px block, leaderboard/README.md)."""
+registered model, and the data digest every row names is the digest of the data `make-m3so` generates today with
+its defaults (M3SO: the 24 px block)."""
 from __future__ import annotations
 
 import subprocess
@@ -65,11 +64,11 @@ def test_every_registered_model_has_a_board_run_on_both_datasets():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("dataset,variant,block", [("m3so-nb", "nb", 24), ("m3so", "m3so", 10)])
-def test_rows_name_the_data_that_make_m3so_generates_today(tmp_path, dataset, variant, block):
+@pytest.mark.parametrize("dataset,variant", [("m3so-nb", "nb"), ("m3so", "m3so")])
+def test_rows_name_the_data_that_make_m3so_generates_today(tmp_path, dataset, variant):
     from s2sbench.data.shards import ShardIndex
     from s2sbench.generators.m3so import make_m3so
 
-    make_m3so(tmp_path, variant=variant, seed=0, progress=False, block_size=block)
+    make_m3so(tmp_path, variant=variant, seed=0, progress=False)
     digest = ShardIndex.load(tmp_path).digest()
     assert {r.data_sha256 for r in committed_results() if r.dataset == dataset} == {digest}
