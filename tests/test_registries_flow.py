@@ -198,7 +198,9 @@ def test_metrics_default_to_every_registered_one_and_can_be_restricted(tmp_path,
 
 
 def test_result_files_without_metric_versions_still_load():
-    path = next((ROOT / "leaderboard" / "runs").rglob("result.json"))
+    # a leaderboard row as committed before f885e23 (M3SO audio_only, written at bd219e4), kept as a fixture: the
+    # committed board is rerun with newer code, so its files are not guaranteed to be of the old format
+    path = ROOT / "tests" / "data" / "result-before-metric-versions.json"
     d = json.loads(path.read_text())
     assert all("version" not in m for m in d["metrics"].values())  # written before versions were recorded
     r = RunResult.load(path)
