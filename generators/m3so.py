@@ -4,13 +4,13 @@
 at 10 fps with 4400 Hz mono audio (440 samples per frame): M3SO clips have 70 frames, M3SO-NB clips 25; splits
 train / val / test of ``n`` / ``n // 8`` / ``n // 8`` clips. ``generate_clips`` returns the same clips in memory.
 
-How a clip is made (details in ``m3so_physics``, ``m3so_frames`` and ``m3so_audio``): one 28 x 28 digit of the
-split's own digit pool (``s2sbench.generators.mnist``) starts at a random position and moves in a straight line at 2..6
-px/frame; at a wall (and, in M3SO, at the block) it bounces; each frame sounds the digit's tone pair at an amplitude
-that falls with the digit's distance from the origin, or the wall / block pair in a bounce frame. The random
+How a clip is made (details in ``m3so_physics``, ``m3so_frames``, ``m3so_audio`` and ``m3so_meta``): one 28 x 28 digit
+of the split's own digit pool (``s2sbench.generators.mnist``) starts at a random position and moves in a straight line
+at 2..6 px/frame; at a wall (and, in M3SO, at the block) it bounces; each frame sounds the digit's tone pair at an
+amplitude that falls with the digit's distance from the origin, or the wall / block pair in a bounce frame. The random
 numbers of clip ``i`` of a split are a counter-based hash of ``(seed, split_code, i, k)`` (``counter_rng``: nested
-SplitMix64, split codes train 0, val 1, test 2), computed for a whole batch at once; a clip depends on nothing else,
-so the same seed gives byte-identical shards with any number of worker processes or clips per shard.
+SplitMix64, split codes train 0, val 1, test 2), computed for a whole batch at once; a clip depends on nothing else, so
+the same seed gives byte-identical shards with any number of worker processes or clips per shard.
 
 ``meta`` of every clip: ``label``, ``mnist_index``, ``positions`` (per frame ``[x, y]`` of the digit's top-left
 corner, x right, y down), ``bounces`` (``[frame, "wall" | "block"]``, 0-based), ``tones`` (per frame
@@ -45,10 +45,8 @@ Deviations (from the original generator, ``S2S@217d663``; the paper decides wher
 """
 from __future__ import annotations
 
-import gc
 import os
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -65,7 +63,8 @@ from s2sbench.safety.files import check_writable
 from . import m3so_audio as audio
 from .counter_rng import MAX_SEED
 from .m3so_frames import render
-from .m3so_physics import BLOCK_FIRST, BLOCK_SIZE, CANVAS, LIMIT, draw, simulate_clips
+from .m3so_meta import batch_meta
+from .m3so_physics import BLOCK_SIZE, CANVAS, LIMIT, draw, simulate_clips
 from .mnist import SPLITS, Digits, load_digits
 
 SOURCE = "m3so"  # this generator's name in s2sbench.data.sources.SOURCES (and index.json's "generator")
@@ -74,7 +73,7 @@ GENERATOR_VERSION = 2  # 2: counter-based random numbers (counter_rng) instead o
 
 
 class M3SOError(ValueError):
-    """A bad option or an unusable output directory for ``make_m3so``."""
+    """A bad option for ``make_m3so`` or ``generate_clips`` (an unusable ``out`` is ``s2sbench.safety.OutputError``)."""
 
 
 def variants() -> dict[str, DatasetInfo]:
@@ -88,28 +87,6 @@ def variant_info(variant: str) -> DatasetInfo:
     if variant not in known:
         raise M3SOError(f"unknown variant {variant!r} (use one of {', '.join(known)})")
     return known[variant]
-
-
-_POINTS = [[x, y] for y in range(LIMIT + 1) for x in range(LIMIT + 1)]  # shared [x, y] lists of meta
-_PAIRS = audio.TONES.tolist()  # shared [f1, f2] lists of meta, by symbol
-
-
-@lru_cache(maxsize=None)
-def _bounce_lists(num_frames: int) -> list[list]:
-    """Shared ``[frame, kind]`` lists of meta, item ``kind_code * num_frames + frame`` (wall 0, block 1)."""
-    return [[f, kind] for kind in ("wall", "block") for f in range(num_frames)]
-
-
-@contextmanager
-def _gc_paused():
-    """Pause the cyclic garbage collector: meta is thousands of small acyclic lists that would trigger it."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def generate_clips(split: str, start: int, count: int, *, variant: str = "m3so", seed: int = 0,
@@ -146,25 +123,12 @@ def generate_clips(split: str, start: int, count: int, *, variant: str = "m3so",
     except ValueError as e:
         raise M3SOError(f"{split}: {e}") from None
     frames = render(images, traj.positions, traj.block_box, out=None if out is None else out[0])
-    cell = traj.positions[..., 1] * (LIMIT + 1) + traj.positions[..., 0]  # (N, T) index into _POINTS
+    cell = traj.positions[..., 1] * (LIMIT + 1) + traj.positions[..., 0]  # (N, T) grid cell of the digit
     sym = audio.symbols(labels, traj.wall, traj.block)
     wave = audio.synthesize(sym, cell, law, out=None if out is None else out[1])
-    cell_l, sym_l, amp_l = cell.tolist(), sym.tolist(), audio.cell_amplitudes(law)[cell].tolist()
-    label_l, mnist_l = labels.tolist(), digits.index[pick].tolist()
-    clip_i, frame_i, event_i = np.nonzero(np.stack([traj.wall, traj.block], -1))  # ordered by clip, frame, kind
-    cuts = np.searchsorted(clip_i, np.arange(count + 1)).tolist()
-    bounces = list(map(_bounce_lists(T).__getitem__, (event_i * T + frame_i).tolist()))
-    boxes = traj.block_box.tolist() if traj.block_box is not None else None
-    point, pair = _POINTS.__getitem__, _PAIRS.__getitem__
-    clips = []
-    with _gc_paused():
-        for k in range(count):
-            meta = {"label": label_l[k], "mnist_index": mnist_l[k], "positions": list(map(point, cell_l[k])),
-                    "bounces": bounces[cuts[k]:cuts[k + 1]], "tones": list(map(pair, sym_l[k])),
-                    "amplitude": amp_l[k],
-                    "block": None if boxes is None else {"box": boxes[k], "first_frame": BLOCK_FIRST}, "law": law}
-            clips.append(Clip(id=f"{name}/{split}/{start + k:06d}", frames=frames[k], audio=wave[k], meta=meta))
-    return clips
+    metas = batch_meta(labels, digits.index[pick], cell, sym, traj.wall, traj.block, traj.block_box, law)
+    return [Clip(id=f"{name}/{split}/{start + k:06d}", frames=frames[k], audio=wave[k], meta=metas[k])
+            for k in range(count)]
 
 
 @lru_cache(maxsize=1)
@@ -235,8 +199,9 @@ def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | N
     ``n`` training clips, ``n_val`` / ``n_test`` (default ``n // 8`` each) validation / test clips, in shards of
     ``clips_per_shard``. Whole shards are spread over ``workers`` processes (default: the usable CPUs); the bytes
     written do not depend on ``workers``. ``block_size``: M3SO's block side in px (ignored for M3SO-NB; 10 is the
-    earlier geometry). Raises ``M3SOError`` for bad options or an unwritable ``out``. The output policy (an existing
-    dataset needs ``overwrite``; an interrupted build resumes; free space; Ctrl-C) is ``s2sbench.data.build``'s.
+    earlier geometry). Raises ``M3SOError`` for bad options, ``OutputError`` for an unwritable ``out``. The output
+    policy (an existing dataset needs ``overwrite``; an interrupted build resumes; free space; Ctrl-C) is
+    ``s2sbench.data.build``'s.
     """
     from tqdm import tqdm
 
@@ -251,7 +216,7 @@ def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | N
     counts = {"train": n, "val": n_val, "test": n_test}
     mnist = Path(mnist).resolve() if mnist is not None else None
     pools = {s: load_digits(s, mnist) for s in SPLITS if counts[s]}  # loads once here; forked workers inherit it
-    check_writable(out, "--out")  # one line naming the folder, before any compute
+    check_writable(out, "--out")  # one line naming the folder, before any shard is generated
     info = variant_info(variant)
     spec = info.spec
     estimate = sum(counts.values()) * spec.num_frames * BYTES_PER_FRAME

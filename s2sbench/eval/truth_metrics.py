@@ -108,7 +108,7 @@ def fg_ssim(pred: Tensor, target: Tensor, truth: Truth, k: int = 7) -> Tensor:
 
 
 def block_iou_t(pred: Tensor, target: Tensor, truth: Truth) -> Tensor:
-    lead, (H, W) = torch.broadcast_shapes(pred.shape, target.shape)[:-3], pred.shape[-2:]
+    lead = torch.broadcast_shapes(pred.shape, target.shape)[:-3]
     out = torch.full(lead, float("nan"))
     if truth.boxes is None:
         return out
