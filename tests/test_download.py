@@ -275,10 +275,58 @@ def test_keep_list_and_max_clips(server, tmp_path):
     keep.write_text("# approved by a person: drummer visible\ndrum0_4000\n\ndrum1_1000  # ok\n")
     before = len(server.log)
     drums(server, src, out, "--clips-per-segment", "2", "--max-clips", "3", "--split-sizes", "1,1,1",
-          "--keep-list", str(keep))
+          "--keep-list", str(keep), "--overwrite")  # publishing the reviewed subset replaces the dataset
     m = manifest(out)
     assert m["drum0_1000"]["status"] == "rejected:not_in_keep_list" and len(server.log) == before
     assert sorted(c for ids in shard_ids(out).values() for c in ids) == ["drum0_4000", "drum1_1000"]
+
+
+def _tree(d: Path) -> dict[str, bytes]:
+    return {p.relative_to(d).as_posix(): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def test_a_finished_dataset_is_replaced_only_with_overwrite(server, tmp_path):
+    src = write_csv(tmp_path / "s.csv", [f'drum{i}, 1.0, 5.0, "/m/026t6"' for i in range(3)])
+    out = tmp_path / "d"
+    drums(server, src, out, "--split-sizes", "1,1,1")
+    before, fetched = _tree(out), len(server.log)
+    drums(server, src, out, "--split-sizes", "1,1,1")  # the same command again continues: nothing changes
+    assert _tree(out) == before
+    keep = tmp_path / "keep.txt"
+    keep.write_text("drum0_1000\n")
+    args = ["download", "audioset-drums", "--segments", str(src), "--out", str(out),
+            "--url-template", server.url + "/{ytid}.mp4", *FAST]
+    for extra in (["--split-sizes", "1,1,1", "--seed", "3"], ["--split-sizes", "2,1,1"],
+                  ["--split-sizes", "1,1,1", "--keep-list", str(keep)]):
+        res = CliRunner().invoke(main, args + extra)
+        assert res.exit_code == 1, res.output
+        (line,) = [x for x in res.output.splitlines() if x.startswith("Error:")]
+        assert line.startswith(f"Error: {out}: holds a finished dataset built with other ") and "--overwrite" in line
+        assert _tree(out) == before and len(server.log) == fetched  # refused before anything was fetched or written
+    assert "other --seed;" in CliRunner().invoke(main, args + ["--split-sizes", "1,1,1", "--seed", "3"]).output
+    drums(server, src, out, "--split-sizes", "1,1,1", "--keep-list", str(keep), "--overwrite")
+    assert [c for ids in shard_ids(out).values() for c in ids] == ["drum0_1000"] and len(server.log) == fetched
+    drums(server, src, out, "--split-sizes", "1,1,1", "--keep-list", str(keep))  # now its own plan: continues
+
+
+def test_a_download_folder_is_written_by_one_process_at_a_time(server, tmp_path):
+    src = write_csv(tmp_path / "s.csv", ['drum0, 1.0, 5.0, "/m/026t6"'])
+    out = tmp_path / "d"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom s2sbench.safety.claims import DirLock\n"
+                               f"with DirLock({str(out)!r}):\n    print('held', flush=True)\n    time.sleep(60)\n"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        res = CliRunner().invoke(main, ["download", "audioset-drums", "--segments", str(src), "--out", str(out),
+                                        "--url-template", server.url + "/{ytid}.mp4", *FAST])
+        assert res.exit_code == 1 and res.output.strip().splitlines()[-1] == (
+            f"Error: {out}: this download folder is in use by another s2sbench process (pid {holder.pid}); "
+            "wait for it to finish or stop it, or choose another directory")
+        assert len(server.log) == 0 and not (out / "state").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    drums(server, src, out)  # the holder died: its lock went with it
 
 
 def test_painting_playlist_and_file_urls(www, server, tmp_path):

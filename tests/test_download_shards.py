@@ -51,6 +51,17 @@ def test_two_shards_merge_into_the_single_host_dataset(server, tmp_path):
                                     "--out", str(tmp_path / "merged")])
     assert res.exit_code == 0, res.output
     assert files(tmp_path / "merged") == files(tmp_path / "one")
+    # a folder holding a dataset of other options is replaced only with --overwrite
+    assert run(server, seg, tmp_path / "other", "--seed", "5").exit_code == 0
+    before = files(tmp_path / "other")
+    merge = ["download", "merge", str(tmp_path / "host1"), str(tmp_path / "host2"), "--out", str(tmp_path / "other")]
+    res = CliRunner().invoke(main, merge)
+    assert res.exit_code == 1 and res.output.strip().splitlines() == [
+        f"Error: {tmp_path / 'other'}: holds a finished dataset built with other --seed; pass --overwrite to replace "
+        "it (downloaded videos are reused), or choose another --out"]
+    assert files(tmp_path / "other") == before
+    assert CliRunner().invoke(main, merge + ["--overwrite"]).exit_code == 0
+    assert files(tmp_path / "other") == files(tmp_path / "one")
     # a shard given twice, or one missing, is one error line naming the fix
     res = CliRunner().invoke(main, ["download", "merge", str(tmp_path / "host1"), "--out", str(tmp_path / "m2")])
     assert res.exit_code == 1 and res.output.strip().splitlines() == [

@@ -39,6 +39,9 @@ def _common(f):
         click.option("--shard", default=None, metavar="I/N",
                      help="Process only share I of N of the videos (split by video id), for several hosts; join "
                           "their folders with `s2sbench download merge`."),
+        click.option("--overwrite", is_flag=True,
+                     help="Replace the finished dataset in --out when these options (seed, keep-list, videos, ...) "
+                          "differ from the ones that built it; downloaded videos are reused."),
         click.option("--quiet", is_flag=True, help="No progress bar."),
     ]
     for o in reversed(opts):
@@ -69,7 +72,7 @@ def _config(dataset: str, o: dict, source: dict):
                           seed=o["seed"], split_sizes=dict(zip(("train", "val", "test"), sizes)),
                           keep_raw=o["keep_raw"], clips_per_shard=o["clips_per_shard"],
                           source={"dataset": dataset, **source}, progress=not o["quiet"],
-                          shard=parse_shard(o["shard"]) if o["shard"] else None)
+                          shard=parse_shard(o["shard"]) if o["shard"] else None, overwrite=o["overwrite"])
 
 
 def _run(jobs, cfg) -> None:
@@ -139,12 +142,13 @@ def youtube_painting(playlists, max_per_video, margin, **o) -> None:
 @click.argument("dirs", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="New dataset folder for the merged states, shards and manifest.")
-def merge_cmd(dirs, out) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace a finished dataset of other options in --out.")
+def merge_cmd(dirs, out, overwrite) -> None:
     """Merge the folders of a download run as --shard 1/N .. N/N into one dataset (same as a single-host run)."""
     from s2sbench.download.merge import merge
 
     try:
-        result = merge(list(dirs), out)
+        result = merge(list(dirs), out, overwrite=overwrite)
     except ValueError as e:
         raise click.ClickException(str(e)) from None
     click.echo(result.table())

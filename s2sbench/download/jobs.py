@@ -44,3 +44,4 @@ class DownloadConfig:
     source: dict[str, Any] = field(default_factory=dict)  # recorded in index.json
     progress: bool = True
     shard: tuple[int, int] | None = None  # (i, n): only this host's share of the videos (s2sbench.download.merge)
+    overwrite: bool = False  # a finished dataset of another plan may be replaced (s2sbench.download.merge.claim_plan)

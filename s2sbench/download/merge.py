@@ -6,6 +6,12 @@ what assembly depends on (clip spec, seed, split sizes, clips per shard, keep-li
 checks that the folders share one plan and together hold every shard exactly once, that each video has a final
 state in the folder of its shard, copies the states and staged clips into ``out`` and assembles them with the same
 pure function as a single-host run, so ``out/manifest.csv`` and ``out/shards`` are byte-identical to one host's.
+
+``claim_plan`` is the re-run policy of a download folder: one that holds a finished dataset (``shards/index.json``
+with at least one shard)
+is continued only with the plan that made it; other options (another seed, keep-list, video list, ...) would
+replace that dataset, so they need ``overwrite`` (``--overwrite``). The downloaded videos and their states are
+reused either way.
 """
 from __future__ import annotations
 
@@ -17,12 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.data.clip import ClipSpec
-from s2sbench.data.shards import atomic_write_bytes
+from s2sbench.data.shards import INDEX_NAME, ShardIndex, atomic_write_bytes
 from s2sbench.download.assemble import AssemblyResult, assemble
 from s2sbench.download.jobs import DownloadConfig, VideoJob
 from s2sbench.download.manifest import StateStore, VideoState
+from s2sbench.safety import OutputError
+from s2sbench.safety.claims import DirLock
 
 PLAN = "plan.json"
+# what each plan entry is called on the command line, for the refusal message
+_OPTION = {"videos": "the video list", "shard": "--shard", "spec": "the clip spec", "seed": "--seed",
+           "split_sizes": "--split-sizes", "clips_per_shard": "--clips-per-shard", "keep": "--keep-list",
+           "max_clips": "--max-clips", "source": "the source options"}
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -55,6 +67,31 @@ def save_plan(jobs: list[VideoJob], cfg: DownloadConfig) -> None:
     atomic_write_bytes(cfg.out / PLAN, json.dumps(plan, indent=1).encode())  # key order kept: splits fill in order
 
 
+def claim_plan(jobs: list[VideoJob], cfg: DownloadConfig, overwrite: bool) -> None:
+    """Refuse (``OutputError``) to rebuild ``cfg.out``'s finished dataset from a plan other than its own, unless
+    ``overwrite`` (module docstring). Checked before anything is fetched or written."""
+    if overwrite or not (cfg.out / "shards" / INDEX_NAME).exists():
+        return
+    try:
+        if not ShardIndex.load(cfg.out / "shards").shards:
+            return  # an empty dataset (nothing obtained yet) holds no work
+    except Exception:  # noqa: BLE001 - an unreadable index is rebuilt, as assembly always did
+        return
+    new = json.loads(json.dumps(plan_of(jobs, cfg)))
+    try:
+        old = json.loads((cfg.out / PLAN).read_text())
+    except (OSError, ValueError):
+        old = None
+    if old == new:
+        return
+    if not isinstance(old, dict):
+        what = f"no readable {PLAN}, so its options are unknown"
+    else:
+        what = "other " + ", ".join(_OPTION.get(k, k) for k in sorted(set(new) | set(old)) if old.get(k) != new.get(k))
+    raise OutputError(f"{cfg.out}: holds a finished dataset built with {what}; pass --overwrite to replace it "
+                      f"(downloaded videos are reused), or choose another --out")
+
+
 def _load_plan(d: Path) -> dict[str, Any]:
     try:
         return json.loads((d / PLAN).read_text())
@@ -71,8 +108,9 @@ def _copy(src: Path, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
-def merge(dirs: list[Path], out: Path, progress: bool = False) -> AssemblyResult:
-    """Merge the shard folders ``dirs`` into ``out`` (see module docstring); ``ValueError`` on any mismatch."""
+def merge(dirs: list[Path], out: Path, progress: bool = False, overwrite: bool = False) -> AssemblyResult:
+    """Merge the shard folders ``dirs`` into ``out`` (see module docstring); ``ValueError`` on any mismatch, and
+    ``OutputError`` if ``out`` holds a dataset of another plan (unless ``overwrite``) or is in use."""
     plans = {d: _load_plan(d) for d in dirs}
     first = next(iter(plans.values()))
     common = {k: v for k, v in first.items() if k != "shard"}
@@ -89,23 +127,26 @@ def merge(dirs: list[Path], out: Path, progress: bool = False) -> AssemblyResult
         raise ValueError(f"shards {have} given; expected each of 1/{n} .. {n}/{n} exactly once")
     if out.resolve() in {d.resolve() for d in dirs}:
         raise ValueError(f"{out}: the merged output must be a new folder, not one of the shard folders")
-    store = StateStore(out / "state")
-    states: dict[str, VideoState] = {}
-    for key in first["videos"]:
-        shard = next(s for s in shards if in_shard(key, s if n > 1 else None))
-        src = shards[shard]
-        st = StateStore(src / "state").load(key)
-        if st is None or not st.final:
-            raise ValueError(f"{src}: video {key} of shard {shard[0]}/{n} has no final state; "
-                             f"re-run that shard's download in {src} first")
-        if st.clips_file:
-            _copy(src / st.clips_file, out / st.clips_file)
-        store.save(st)
-        states[key] = st
     keep = set(first["keep"]) if first["keep"] is not None else None
     cfg = DownloadConfig(out=out, spec=ClipSpec.from_dict(first["spec"]), seed=first["seed"],
                          split_sizes=first["split_sizes"], clips_per_shard=first["clips_per_shard"], keep=keep,
                          max_clips=first["max_clips"], source=first["source"], progress=progress)
     jobs = [VideoJob(k, "") for k in first["videos"]]
-    save_plan(jobs, cfg)
-    return assemble(jobs, states, cfg)
+    with DirLock(out, "download folder"):
+        claim_plan(jobs, cfg, overwrite)
+        states: dict[str, tuple[Path, VideoState]] = {}
+        for key in first["videos"]:  # every state checked before anything is copied
+            shard = next(s for s in shards if in_shard(key, s if n > 1 else None))
+            src = shards[shard]
+            st = StateStore(src / "state").load(key)
+            if st is None or not st.final:
+                raise ValueError(f"{src}: video {key} of shard {shard[0]}/{n} has no final state; "
+                                 f"re-run that shard's download in {src} first")
+            states[key] = (src, st)
+        store = StateStore(out / "state")
+        for src, st in states.values():
+            if st.clips_file:
+                _copy(src / st.clips_file, out / st.clips_file)
+            store.save(st)
+        save_plan(jobs, cfg)
+        return assemble(jobs, {k: st for k, (_, st) in states.items()}, cfg)

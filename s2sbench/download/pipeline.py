@@ -16,7 +16,9 @@ own processes):
 With ``cfg.shard`` (i, n) only this host's share of the videos is processed (``s2sbench.download.merge`` joins
 the shares). Re-running skips videos whose state is final; a SIGKILL at any moment loses at most the videos in
 flight, and the shards and manifest are rebuilt from the committed states, so they come out the same as after an
-uninterrupted run.
+uninterrupted run. The folder is locked for the run (a second process into it is refused), and a folder holding a
+finished dataset is continued only with the options that made it unless ``cfg.overwrite``
+(``s2sbench.download.merge.claim_plan``).
 """
 from __future__ import annotations
 
@@ -33,9 +35,10 @@ from s2sbench.download.fetch import FetchError, Pacer, fetch
 from s2sbench.download.jobs import DownloadConfig, VideoJob
 from s2sbench.download.manifest import Row, StateStore, VideoState, clip_id
 from s2sbench.download.media import MediaError, Timeline, decode_clip, timeline
-from s2sbench.download.merge import in_shard, save_plan
+from s2sbench.download.merge import claim_plan, in_shard, save_plan
 from s2sbench.download.place import check_first_frame, place, window_of
 from s2sbench.download.quality import fit_audio, reject_reason
+from s2sbench.safety.claims import DirLock
 
 
 def clip_sha256(clip: Clip) -> str:
@@ -140,14 +143,20 @@ def _cutoff(jobs: list[VideoJob], states: dict[str, VideoState], max_clips: int 
 
 def run_download(jobs: list[VideoJob], cfg: DownloadConfig) -> AssemblyResult:
     """Process every job not already final (in list order, ``cfg.workers`` at a time), then assemble the dataset."""
-    from tqdm import tqdm
-
     if len({j.key for j in jobs}) != len(jobs):
         raise ValueError("duplicate video keys in the job list")
     if cfg.shard is not None and cfg.max_clips is not None:
         raise ValueError("--max-clips cannot be combined with --shard (the cut needs every host's clip counts)")
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    save_plan(jobs, cfg)
+    with DirLock(cfg.out, "download folder"):  # one process per folder
+        claim_plan(jobs, cfg, cfg.overwrite)
+        save_plan(jobs, cfg)
+        return _download(jobs, cfg)
+
+
+def _download(jobs: list[VideoJob], cfg: DownloadConfig) -> AssemblyResult:
+    """``run_download`` inside the folder lock, once the plan is claimed."""
+    from tqdm import tqdm
+
     jobs = [j for j in jobs if in_shard(j.key, cfg.shard)]
     (cfg.out / "clips").mkdir(exist_ok=True)
     for pattern in (".*.tmp", "s2s-audio-*.f32"):  # left by a killed run: staged shards, decode scratch files
