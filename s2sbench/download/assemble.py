@@ -95,7 +95,7 @@ def assemble(jobs: list["VideoJob"], states: dict[str, VideoState], cfg: "Downlo
     root.mkdir(parents=True, exist_ok=True)
     for tmp in root.glob(".*.tmp"):
         tmp.unlink(missing_ok=True)
-    old = _existing(root)
+    old = existing_index(root)
     rewritten = not (old is not None and old.source.get("clips_digest") == digest and not old.verify(root))
     if rewritten:
         records = _write_shards(root, chosen, cfg)
@@ -119,7 +119,8 @@ def assemble(jobs: list["VideoJob"], states: dict[str, VideoState], cfg: "Downlo
     return AssemblyResult(rows=rows, index=index, rewritten=rewritten, pacer_peak=pacer_peak)
 
 
-def _existing(root: Path) -> ShardIndex | None:
+def existing_index(root: Path) -> ShardIndex | None:
+    """The index in ``root``, or None when it is missing or unreadable (it is then rebuilt)."""
     try:
         return ShardIndex.load(root)
     except Exception:  # noqa: BLE001 - a missing or broken index just means "rewrite"

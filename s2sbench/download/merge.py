@@ -8,10 +8,9 @@ state in the folder of its shard, copies the states and staged clips into ``out`
 pure function as a single-host run, so ``out/manifest.csv`` and ``out/shards`` are byte-identical to one host's.
 
 ``claim_plan`` is the re-run policy of a download folder: one that holds a finished dataset (``shards/index.json``
-with at least one shard)
-is continued only with the plan that made it; other options (another seed, keep-list, video list, ...) would
-replace that dataset, so they need ``overwrite`` (``--overwrite``). The downloaded videos and their states are
-reused either way.
+with at least one shard) is continued only with the plan that made it; other options (another seed, keep-list,
+video list, ...) would replace that dataset, so they need ``cfg.overwrite`` (``--overwrite``). The downloaded videos
+and their states are reused either way.
 """
 from __future__ import annotations
 
@@ -23,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.data.clip import ClipSpec
-from s2sbench.data.shards import INDEX_NAME, ShardIndex, atomic_write_bytes
-from s2sbench.download.assemble import AssemblyResult, assemble
+from s2sbench.data.shards import atomic_write_bytes
+from s2sbench.download.assemble import AssemblyResult, assemble, existing_index
 from s2sbench.download.jobs import DownloadConfig, VideoJob
 from s2sbench.download.manifest import StateStore, VideoState
 from s2sbench.safety import OutputError
@@ -67,15 +66,11 @@ def save_plan(jobs: list[VideoJob], cfg: DownloadConfig) -> None:
     atomic_write_bytes(cfg.out / PLAN, json.dumps(plan, indent=1).encode())  # key order kept: splits fill in order
 
 
-def claim_plan(jobs: list[VideoJob], cfg: DownloadConfig, overwrite: bool) -> None:
+def claim_plan(jobs: list[VideoJob], cfg: DownloadConfig) -> None:
     """Refuse (``OutputError``) to rebuild ``cfg.out``'s finished dataset from a plan other than its own, unless
-    ``overwrite`` (module docstring). Checked before anything is fetched or written."""
-    if overwrite or not (cfg.out / "shards" / INDEX_NAME).exists():
-        return
-    try:
-        if not ShardIndex.load(cfg.out / "shards").shards:
-            return  # an empty dataset (nothing obtained yet) holds no work
-    except Exception:  # noqa: BLE001 - an unreadable index is rebuilt, as assembly always did
+    ``cfg.overwrite`` (module docstring). Checked before anything is fetched or written."""
+    index = None if cfg.overwrite else existing_index(cfg.out / "shards")
+    if index is None or not index.shards:  # no readable index, or nothing obtained yet: no work to lose
         return
     new = json.loads(json.dumps(plan_of(jobs, cfg)))
     try:
@@ -130,10 +125,10 @@ def merge(dirs: list[Path], out: Path, progress: bool = False, overwrite: bool =
     keep = set(first["keep"]) if first["keep"] is not None else None
     cfg = DownloadConfig(out=out, spec=ClipSpec.from_dict(first["spec"]), seed=first["seed"],
                          split_sizes=first["split_sizes"], clips_per_shard=first["clips_per_shard"], keep=keep,
-                         max_clips=first["max_clips"], source=first["source"], progress=progress)
+                         max_clips=first["max_clips"], source=first["source"], progress=progress, overwrite=overwrite)
     jobs = [VideoJob(k, "") for k in first["videos"]]
     with DirLock(out, "download folder"):
-        claim_plan(jobs, cfg, overwrite)
+        claim_plan(jobs, cfg)
         states: dict[str, tuple[Path, VideoState]] = {}
         for key in first["videos"]:  # every state checked before anything is copied
             shard = next(s for s in shards if in_shard(key, s if n > 1 else None))

@@ -148,7 +148,7 @@ def run_download(jobs: list[VideoJob], cfg: DownloadConfig) -> AssemblyResult:
     if cfg.shard is not None and cfg.max_clips is not None:
         raise ValueError("--max-clips cannot be combined with --shard (the cut needs every host's clip counts)")
     with DirLock(cfg.out, "download folder"):  # one process per folder
-        claim_plan(jobs, cfg, cfg.overwrite)
+        claim_plan(jobs, cfg)
         save_plan(jobs, cfg)
         return _download(jobs, cfg)
 
