@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from s2sbench.study import StudyError, store, tally
+from s2sbench.errors import S2SError
+from s2sbench.study import store, tally
 
 ROUTE = re.compile(r"/([ra])/([^/]*)(/.*)?")
 MEDIA_RE = re.compile(r"p\d{4,6}-[LR]\.mp4")
@@ -112,7 +113,7 @@ class Handler(BaseHTTPRequestHandler):
             self._json(r.status, {"ok": False, "error": r.message})
         except (BrokenPipeError, ConnectionResetError):
             pass
-        except (StudyError, sqlite3.Error, OSError) as e:
+        except (S2SError, sqlite3.Error, OSError) as e:
             sys.stderr.write(f"study server: {redact(f'{type(e).__name__}: {e}')}\n")
             self._json(500, {"ok": False, "error": "internal error"})
 

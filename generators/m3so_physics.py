@@ -8,10 +8,10 @@ Coordinates are the digit's top-left corner ``(x, y)`` in pixels (x right, y dow
 - **Block** (from frame ``BLOCK_FIRST``): a square of side ``block_size`` (default ``BLOCK_SIZE``) placed uniformly
   among the positions that do not overlap the digit's ink box (tight box of its non-zero pixels) in that frame.
   When there is none (a block wider than the free strips beside the digit), the clip's motion is drawn again
-  from the next block of its own counter stream (``draw(..., attempt=a)``; the digit stays) until there is one. From the next frame on, a step
-  whose ink box would overlap the block, or that reaches a block face while moving towards it, stops at the face
-  it reached first; that frame is a ``block`` bounce and the velocity turns away from that face. The ink box never
-  overlaps the block in any frame.
+  from the next block of its own counter stream (``draw(..., attempt=a)``; the digit stays) until there is one.
+  From the next frame on, a step whose ink box would overlap the block, or that reaches a block face while moving
+  towards it, stops at the face it reached first; that frame is a ``block`` bounce and the velocity turns away from
+  that face. The ink box never overlaps the block in any frame.
 - **New velocity at a bounce**: ``paper`` law: a uniformly random direction, at the clip's speed, within the arc
   that leaves every face hit in that frame (every such component is at least 1 px/frame); ``merl`` law: the
   velocity components normal to the faces hit are negated (reflection, as the original).
@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from s2sbench.errors import ConfigError
 
 from .counter_rng import uniforms
 
@@ -204,6 +206,6 @@ def simulate_clips(seed: int, split_code: int, indices: range, d: Draws, ink: np
                 getattr(traj, f)[rows] = getattr(t, f)
         todo = todo[~probe]
     if len(todo):
-        raise ValueError(f"a {block_size} px block found no place beside the digit of clip {indices[todo[0]]} in "
-                         f"{MAX_ATTEMPTS} draws of its motion (use a smaller block size)")
+        raise ConfigError(f"a {block_size} px block found no place beside the digit of clip {indices[todo[0]]} in "
+                          f"{MAX_ATTEMPTS} draws of its motion (use a smaller block size)")
     return traj

@@ -12,8 +12,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from s2sbench.errors import InputError
 
-class ClipError(ValueError):
+
+class ClipError(InputError):
     """A clip that does not match its dataset's spec (wrong shape, dtype, range or length)."""
 
 
@@ -57,7 +59,7 @@ class ClipSpec:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown, missing = set(d) - names, names - set(d)
         if unknown or missing:
-            raise ValueError(f"bad ClipSpec: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}")
+            raise InputError(f"bad ClipSpec: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}")
         return cls(**{k: int(v) for k, v in d.items()})
 
 

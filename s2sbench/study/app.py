@@ -166,7 +166,8 @@ class StudyApp:
                 "voted": len(mine), "n_past": info["n_past"], "fps": info["fps"], "seen_rgb": info["seen_rgb"],
                 "generated_rgb": info.get("generated_rgb", [60, 60, 60]),
                 "pairs": [{"id": i, "left": f"media/{rows[i]['media_left']}",
-                           "right": f"media/{rows[i]['media_right']}", "choice": mine.get(i), "played": i in played} for i in order]}
+                           "right": f"media/{rows[i]['media_right']}",
+                           "choice": mine.get(i), "played": i in played} for i in order]}
 
     def _vote(self, conn: sqlite3.Connection, who: sqlite3.Row, data: Any) -> Response:
         if not isinstance(data, dict) or set(data) != {"pair", "choice"} or data["choice"] not in store.CHOICES:

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from s2sbench.study import StudyError
+from s2sbench.errors import ConfigError, InputError
 
 DB_NAME = "study.db"
 MEDIA_DIR = "media"
@@ -77,15 +77,15 @@ ON CONFLICT (rater_id, pair_id) DO UPDATE SET
 """
 
 
-class StudyClosed(StudyError):
+class StudyClosed(InputError):
     """A vote arrived after ``study close``."""
 
 
-class UnknownPair(StudyError):
+class UnknownPair(InputError):
     """A vote named a pair the study does not have."""
 
 
-class NotPlayed(StudyError):
+class NotPlayed(InputError):
     """A vote (or a play's end) for a pair the rater has not played through."""
 
 
@@ -101,7 +101,7 @@ def connect(db: str | Path, *, create: bool = False) -> sqlite3.Connection:
     """A new connection to ``db`` (autocommit; transactions are explicit), WAL, ``synchronous=FULL``."""
     db = Path(db)
     if not create and not db.is_file():
-        raise StudyError(f"{db}: no study database here (make one with `s2sbench study create`)")
+        raise InputError(f"{db}: no study database here (make one with `s2sbench study create`)")
     conn = sqlite3.connect(db, timeout=30.0, isolation_level=None, check_same_thread=True)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 30000")
@@ -120,10 +120,10 @@ def open_study(study: str | Path) -> sqlite3.Connection:
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     except sqlite3.DatabaseError as e:
         conn.close()
-        raise StudyError(f"{db}: not a study database ({e})") from None
+        raise InputError(f"{db}: not a study database ({e})") from None
     if row is None or int(row[0]) != SCHEMA_VERSION:
         conn.close()
-        raise StudyError(f"{db}: study schema version {row and row[0]!r}, this s2sbench reads {SCHEMA_VERSION}")
+        raise InputError(f"{db}: study schema version {row and row[0]!r}, this s2sbench reads {SCHEMA_VERSION}")
     return conn
 
 
@@ -167,14 +167,14 @@ def pairs(conn: sqlite3.Connection) -> list[sqlite3.Row]:
 def add_rater(conn: sqlite3.Connection, name: str, *, rotate: bool = False) -> str:
     """Invite rater ``name``; return the new token. An existing rater needs ``rotate`` (the old link stops working)."""
     if not NAME_RE.fullmatch(name) or name != name.strip():
-        raise StudyError(f"bad rater name {name!r}: use 1-64 letters, digits, spaces or . @ + - _")
+        raise ConfigError(f"bad rater name {name!r}: use 1-64 letters, digits, spaces or . @ + - _")
     token = secrets.token_urlsafe(24)
     conn.execute("BEGIN IMMEDIATE")
     try:
         exists = conn.execute("SELECT id FROM raters WHERE name = ?", (name,)).fetchone()
         if exists and not rotate:
-            raise StudyError(f"rater {name!r} is already invited (pass --rotate to issue a new link; "
-                             "the old one then stops working)")
+            raise ConfigError(f"rater {name!r} is already invited (pass --rotate to issue a new link; "
+                              "the old one then stops working)")
         if exists:
             conn.execute("UPDATE raters SET token_sha256 = ? WHERE id = ?", (token_hash(token), exists[0]))
         else:
@@ -249,7 +249,7 @@ def record_vote(conn: sqlite3.Connection, rater_id: int, pair_id: int, choice: s
     """Store (or replace) one vote in its own transaction; raise ``StudyClosed`` / ``UnknownPair`` (and
     ``NotPlayed`` with ``require_played`` when the rater has not played the pair through)."""
     if choice not in CHOICES:
-        raise StudyError(f"bad choice {choice!r}: one of {', '.join(CHOICES)}")
+        raise InputError(f"bad choice {choice!r}: one of {', '.join(CHOICES)}")
     stamp = now()
     conn.execute("BEGIN IMMEDIATE")
     try:
