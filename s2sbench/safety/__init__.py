@@ -1,4 +1,4 @@
-"""The one place the "a user's work is sacred" policy lives (docs: "Design", safety).
+"""The one place the "a user's work is sacred" policy lives (docs/design.md, safety).
 
 - ``files``: atomic writes that keep the process umask (``atomic_target``, ``atomic_write_bytes``), writability checks.
 - ``claims``: outputs are never replaced without ``--overwrite`` (``claim_files``, ``claim_run_dir``); a directory is
