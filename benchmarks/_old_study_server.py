@@ -173,10 +173,8 @@ class Handler(BaseHTTPRequestHandler):
             raise _Reply(400, 'expected {"pair": <int>, "choice": "left" | "right" | "tie"}')
         try:
             store.record_vote(conn, who["id"], pair, choice)
-        except store.StudyClosed as e:
-            raise _Reply(403, str(e)) from None
-        except store.UnknownPair as e:
-            raise _Reply(404, str(e)) from None
+        except store.VoteRefused as e:
+            raise _Reply(e.status, str(e)) from None
         voted = conn.execute("SELECT COUNT(*) FROM votes WHERE rater_id = ?", (who["id"],)).fetchone()[0]
         total = conn.execute("SELECT COUNT(*) FROM pairs").fetchone()[0]
         self._json(200, {"ok": True, "pair": pair, "choice": choice, "voted": voted, "total": total})

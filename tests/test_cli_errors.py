@@ -92,8 +92,7 @@ def _error_classes():
     for mod, path in _modules().items():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ClassDef) and any(
-                    (getattr(b, "id", None) or getattr(b, "attr", "")).endswith(("Error", "Exception", "Closed",
-                                                                                  "Pair", "Played"))
+                    (getattr(b, "id", None) or getattr(b, "attr", "")).endswith(("Error", "Exception", "Refused"))
                     for b in node.bases):
                 yield mod, node.name
 

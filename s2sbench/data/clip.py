@@ -15,10 +15,6 @@ import numpy as np
 from s2sbench.errors import InputError
 
 
-class ClipError(InputError):
-    """A clip that does not match its dataset's spec (wrong shape, dtype, range or length)."""
-
-
 @dataclass(frozen=True)
 class ClipSpec:
     """Constants shared by every clip of a dataset; stored in ``index.json``."""
@@ -73,21 +69,21 @@ class Clip:
     meta: Mapping[str, Any] = field(default_factory=dict)
 
     def check(self, spec: ClipSpec) -> "Clip":
-        """Raise ``ClipError`` naming the clip and the problem unless the clip matches ``spec``; return self."""
+        """Raise ``InputError`` naming the clip and the problem unless the clip matches ``spec``; return self."""
         where = f"clip {self.id!r}"
         if not isinstance(self.id, str) or not self.id:
-            raise ClipError(f"{where}: id must be a non-empty string")
+            raise InputError(f"{where}: id must be a non-empty string")
         f, a = self.frames, self.audio
         if not isinstance(f, np.ndarray) or f.dtype != np.uint8:
-            raise ClipError(f"{where}: frames must be a uint8 array, got {getattr(f, 'dtype', type(f))}")
+            raise InputError(f"{where}: frames must be a uint8 array, got {getattr(f, 'dtype', type(f))}")
         if f.shape != spec.frame_shape:
-            raise ClipError(f"{where}: frames have shape {f.shape}, expected {spec.frame_shape} (T, H, W, C)")
+            raise InputError(f"{where}: frames have shape {f.shape}, expected {spec.frame_shape} (T, H, W, C)")
         if not isinstance(a, np.ndarray) or a.dtype != np.float32:
-            raise ClipError(f"{where}: audio must be a float32 array, got {getattr(a, 'dtype', type(a))}")
+            raise InputError(f"{where}: audio must be a float32 array, got {getattr(a, 'dtype', type(a))}")
         if a.shape != (spec.num_samples,):
-            raise ClipError(f"{where}: audio has shape {a.shape}, expected ({spec.num_samples},)")
+            raise InputError(f"{where}: audio has shape {a.shape}, expected ({spec.num_samples},)")
         if not np.isfinite(a).all() or np.abs(a).max(initial=0.0) > 1.0:
-            raise ClipError(f"{where}: audio must be finite and within [-1, 1]")
+            raise InputError(f"{where}: audio must be finite and within [-1, 1]")
         return self
 
     def audio_frames(self, spec: ClipSpec) -> np.ndarray:

@@ -176,12 +176,8 @@ class StudyApp:
         try:
             with self._write:
                 store.record_vote(conn, who["id"], pair, choice, require_played=True)
-        except store.StudyClosed as e:
-            raise Reply(403, str(e)) from None
-        except store.UnknownPair as e:
-            raise Reply(404, str(e)) from None
-        except store.NotPlayed as e:
-            raise Reply(409, str(e)) from None
+        except store.VoteRefused as e:
+            raise Reply(e.status, str(e)) from None
         voted = conn.execute("SELECT COUNT(*) FROM votes WHERE rater_id = ?", (who["id"],)).fetchone()[0]
         total = conn.execute("SELECT COUNT(*) FROM pairs").fetchone()[0]
         return _json(200, {"ok": True, "pair": pair, "choice": choice, "voted": voted, "total": total})
@@ -193,10 +189,8 @@ class StudyApp:
         try:
             with self._write:
                 done = store.record_play(conn, who["id"], pair, data["event"], self.min_play)
-        except store.UnknownPair as e:
-            raise Reply(404, str(e)) from None
-        except store.NotPlayed as e:
-            raise Reply(409, str(e)) from None
+        except store.VoteRefused as e:
+            raise Reply(e.status, str(e)) from None
         return _json(200, {"ok": True, "pair": pair, "played": done})
 
     def _media(self, conn: sqlite3.Connection, name: str, environ: dict[str, Any]) -> Response:

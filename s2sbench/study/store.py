@@ -77,16 +77,13 @@ ON CONFLICT (rater_id, pair_id) DO UPDATE SET
 """
 
 
-class StudyClosed(InputError):
-    """A vote arrived after ``study close``."""
+class VoteRefused(InputError):
+    """A vote or play the study refuses; ``status`` is the HTTP status the server answers with: 403 after
+    ``study close``, 404 for a pair the study does not have, 409 for a pair the rater has not played through."""
 
-
-class UnknownPair(InputError):
-    """A vote named a pair the study does not have."""
-
-
-class NotPlayed(InputError):
-    """A vote (or a play's end) for a pair the rater has not played through."""
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def now() -> str:
@@ -217,9 +214,9 @@ def is_admin(conn: sqlite3.Connection, token: str) -> bool:
 
 def record_play(conn: sqlite3.Connection, rater_id: int, pair_id: int, event: str, min_seconds: float) -> bool:
     """A rater's play of a pair: ``start`` (again) or ``end``, which counts only ``min_seconds`` after the latest
-    start. Return whether the pair is now played through; raise ``UnknownPair`` / ``NotPlayed``."""
+    start. Return whether the pair is now played through; raise ``VoteRefused`` (404, 409)."""
     if not conn.execute("SELECT 1 FROM pairs WHERE id = ?", (pair_id,)).fetchone():
-        raise UnknownPair(f"no pair {pair_id}")
+        raise VoteRefused(404, f"no pair {pair_id}")
     t = time.time()
     if event == "start":
         conn.execute("INSERT INTO plays (rater_id, pair_id, started) VALUES (?, ?, ?) ON CONFLICT (rater_id, pair_id) "
@@ -227,7 +224,7 @@ def record_play(conn: sqlite3.Connection, rater_id: int, pair_id: int, event: st
         return played(conn, rater_id, pair_id)
     row = conn.execute("SELECT started FROM plays WHERE rater_id = ? AND pair_id = ?", (rater_id, pair_id)).fetchone()
     if row is None or t - row[0] < min_seconds:
-        raise NotPlayed(f"pair {pair_id} ended {0 if row is None else t - row[0]:.1f} s after it started; "
+        raise VoteRefused(409, f"pair {pair_id} ended {0 if row is None else t - row[0]:.1f} s after it started; "
                         f"play it through ({min_seconds:.1f} s at least)")
     conn.execute("UPDATE plays SET played = ? WHERE rater_id = ? AND pair_id = ? AND played IS NULL",
                  (now(), rater_id, pair_id))
@@ -246,19 +243,19 @@ def played_pairs(conn: sqlite3.Connection, rater_id: int) -> set[int]:
 
 def record_vote(conn: sqlite3.Connection, rater_id: int, pair_id: int, choice: str,
                 require_played: bool = False) -> None:
-    """Store (or replace) one vote in its own transaction; raise ``StudyClosed`` / ``UnknownPair`` (and
-    ``NotPlayed`` with ``require_played`` when the rater has not played the pair through)."""
+    """Store (or replace) one vote in its own transaction; raise ``VoteRefused``: 403 closed, 404 unknown pair,
+    and 409 with ``require_played`` when the rater has not played the pair through."""
     if choice not in CHOICES:
         raise InputError(f"bad choice {choice!r}: one of {', '.join(CHOICES)}")
     stamp = now()
     conn.execute("BEGIN IMMEDIATE")
     try:
         if conn.execute("SELECT 1 FROM meta WHERE key = 'closed_at'").fetchone():
-            raise StudyClosed("the study is closed; votes can no longer change")
+            raise VoteRefused(403, "the study is closed; votes can no longer change")
         if not conn.execute("SELECT 1 FROM pairs WHERE id = ?", (pair_id,)).fetchone():
-            raise UnknownPair(f"no pair {pair_id}")
+            raise VoteRefused(404, f"no pair {pair_id}")
         if require_played and not played(conn, rater_id, pair_id):
-            raise NotPlayed(f"pair {pair_id} has not been played through yet: play both videos to the end first")
+            raise VoteRefused(409, f"pair {pair_id} has not been played through yet: play both videos to the end first")
         conn.execute(_UPSERT, (rater_id, pair_id, choice, stamp, stamp))
         conn.execute("COMMIT")
     except BaseException:
