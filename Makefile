@@ -1,6 +1,7 @@
 # Two commands on a fresh machine (Python >= 3.10 and make):
 #   make demo   set up .venv, then generate the embedded M3SO-NB data, verify it, run a model, print the table
 #   make test   set up .venv, then run the whole offline test suite
+# make docs builds the documentation site (docs/, mkdocs.yml) into site/ with warnings as errors.
 # TORCH is the torch requirement installed first; the default is a release that exists on PyPI for every platform
 # (CPU or CUDA build as pip chooses). Override it, e.g. `make test TORCH='torch==2.5.1'`.
 PYTHON ?= python3
@@ -9,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench board clean
+.PHONY: setup demo test docs bench board clean
 
 setup: $(STAMP)
 
@@ -27,6 +28,9 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
+docs: setup
+	$(BIN)/mkdocs build --strict
+
 bench: setup
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
@@ -40,4 +44,4 @@ board: setup
 	$(BIN)/s2sbench plots leaderboard/runs --out leaderboard/plots --overwrite
 
 clean:
-	rm -rf $(VENV) data runs .pytest_cache
+	rm -rf $(VENV) data runs site .pytest_cache

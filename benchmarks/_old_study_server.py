@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from s2sbench.study import StudyError, store, tally
+from s2sbench.errors import S2SError
+from s2sbench.study import store, tally
 
 ROUTE = re.compile(r"/([ra])/([^/]*)(/.*)?")
 MEDIA_RE = re.compile(r"p\d{4,6}-[LR]\.mp4")
@@ -112,7 +113,7 @@ class Handler(BaseHTTPRequestHandler):
             self._json(r.status, {"ok": False, "error": r.message})
         except (BrokenPipeError, ConnectionResetError):
             pass
-        except (StudyError, sqlite3.Error, OSError) as e:
+        except (S2SError, sqlite3.Error, OSError) as e:
             sys.stderr.write(f"study server: {redact(f'{type(e).__name__}: {e}')}\n")
             self._json(500, {"ok": False, "error": "internal error"})
 
@@ -172,10 +173,8 @@ class Handler(BaseHTTPRequestHandler):
             raise _Reply(400, 'expected {"pair": <int>, "choice": "left" | "right" | "tie"}')
         try:
             store.record_vote(conn, who["id"], pair, choice)
-        except store.StudyClosed as e:
-            raise _Reply(403, str(e)) from None
-        except store.UnknownPair as e:
-            raise _Reply(404, str(e)) from None
+        except store.VoteRefused as e:
+            raise _Reply(e.status, str(e)) from None
         voted = conn.execute("SELECT COUNT(*) FROM votes WHERE rater_id = ?", (who["id"],)).fetchone()[0]
         total = conn.execute("SELECT COUNT(*) FROM pairs").fetchone()[0]
         self._json(200, {"ok": True, "pair": pair, "choice": choice, "voted": voted, "total": total})

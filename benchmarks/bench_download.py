@@ -28,9 +28,9 @@ from s2sbench.data.datasets import DATASETS
 from s2sbench.data.shards import write_shard
 from s2sbench.download import realmedia
 from s2sbench.download.fetch import FetchConfig
-from s2sbench.download.media import run_ffmpeg
 from s2sbench.download.pipeline import DownloadConfig, VideoJob, run_download
 from s2sbench.download.realmedia import COMBOS, Combo
+from s2sbench.media import run_ffmpeg
 
 SPEC = DATASETS.get("audioset-drums").spec
 

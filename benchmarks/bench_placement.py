@@ -23,8 +23,8 @@ from s2sbench.cli import main as cli
 from s2sbench.data.datasets import DATASETS
 from s2sbench.data.loader import ClipDataset
 from s2sbench.download import realmedia
-from s2sbench.download.media import run_ffmpeg
 from s2sbench.download.realmedia import COMBOS, flash_frame, markers, onset_frame
+from s2sbench.media import run_ffmpeg
 
 SPEC = DATASETS.get("audioset-drums").spec
 

@@ -7,8 +7,8 @@ Two references are printed next to each figure:
 - **same run**: the same model and weights computed the way the original computes them (per time step, re-encoding
   every prefix with the frame/audio encoders and the transformers, the discriminator per step, one sample at a time
   in generation), timed interleaved with the fast form so both see the same machine load;
-- **original**: the original code's figures measured on this machine class (quoted from
-  /work/shared/reference/original-sound2sight.md §13, not re-measured here): 5.02 s/iter in the warm start (epoch 0,
+- **original**: the original code's figures on this machine class (quoted from notes on the original code, not
+  re-measured here): 5.02 s/iter in the warm start (epoch 0,
   no adversarial term) and 6.95 s/iter with the adversarial term at batch 8; its end-of-epoch ``plot()`` sampled
   20 futures x 24 frames for 8 clips in about 30 s (about 5.3 samples/s, 128 frames/s).
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from s2sbench.download.jobs import VideoJob
+from s2sbench.errors import InputError
 
 DRUM = "/m/026t6"
 CSV_BASE = "http://storage.googleapis.com/us_audioset/youtube_corpus/v1/csv/"
@@ -37,15 +38,15 @@ def _read_text(src: str) -> str:
             with urllib.request.urlopen(src, timeout=60) as r:
                 return r.read().decode("utf-8")
         except OSError as e:
-            raise ValueError(f"{src}: cannot fetch the segment list ({e})") from None
+            raise InputError(f"{src}: cannot fetch the segment list ({e})") from None
     path = Path(src)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: segment CSV not found")
+        raise InputError(f"{path}: segment CSV not found")
     return path.read_text(encoding="utf-8")
 
 
 def read_segments(src: str) -> list[Segment]:
-    """Parse an AudioSet segment CSV (path or URL); a malformed row raises ``ValueError`` naming file and line."""
+    """Parse an AudioSet segment CSV (path or URL); a malformed row raises ``InputError`` naming file and line."""
     out = []
     for lineno, row in enumerate(csv.reader(io.StringIO(_read_text(src)), skipinitialspace=True), 1):
         if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
@@ -53,15 +54,15 @@ def read_segments(src: str) -> list[Segment]:
         if row[0].strip().upper() == "YTID":
             continue
         if len(row) < 4:
-            raise ValueError(f"{src}:{lineno}: expected 'YTID, start, end, \"labels\"', got {','.join(row)!r}")
+            raise InputError(f"{src}:{lineno}: expected 'YTID, start, end, \"labels\"', got {','.join(row)!r}")
         try:
             start, end = float(row[1]), float(row[2])
         except ValueError:
-            raise ValueError(f"{src}:{lineno}: start/end are not numbers: {row[1]!r}, {row[2]!r}") from None
+            raise InputError(f"{src}:{lineno}: start/end are not numbers: {row[1]!r}, {row[2]!r}") from None
         labels = tuple(x.strip().strip('"') for part in row[3:] for x in part.split(",") if x.strip().strip('"'))
         out.append(Segment(row[0].strip(), start, end, labels))
     if not out:
-        raise ValueError(f"{src}: no segments found")
+        raise InputError(f"{src}: no segments found")
     return out
 
 

@@ -31,9 +31,9 @@ Deviations (from the original generator, ``S2S@217d663``; the paper decides wher
   A frame with both a wall and a block bounce sounds the block pair (the original kept the digit's tone).
 - Audio is stored centred in [-1, 1] (int16 in the shards) without the original's +32767 offset and int16 wrap.
 - Block: ``block_size`` px square, default 24 (``m3so_physics.BLOCK_SIZE``; the original's side is digit + 4 =
-  32 px at 48, 24 px if its data were rendered at 64 and resized to 48 as its loader suggests; the README's M3SO
-  section compares the trivial predictors at 10 / 16 / 24 / 32 px with the original's); ``block_size=10`` is the
-  earlier geometry (always placeable, data byte-identical to generator version 2 before the option). The block is
+  32 px at 48, 24 px if its data were rendered at 64 and resized to 48 as its loader suggests; docs/datasets.md
+  (M3SO) compares the trivial predictors at 10 / 16 / 24 / 32 px with the original's); ``block_size=10`` always
+  fits beside the digit, so no clip's motion is drawn again. The block is
   uniform among the locations free of the digit's ink in its first frame (the original's fixed bottom-right region
   overlapped the digit, which it then hid); when there is none, the clip's motion is drawn again from its own
   counter stream (``m3so_physics.simulate_clips``). Present from 0-based frame 41 (paper: "appears at the 42nd
@@ -57,6 +57,7 @@ from s2sbench.data.build import build_shards, check_space, finish
 from s2sbench.data.clip import Clip
 from s2sbench.data.datasets import DatasetInfo, from_source
 from s2sbench.data.shards import ShardError, ShardIndex, ShardRecord, shard_name, write_shard
+from s2sbench.errors import ConfigError
 from s2sbench.safety.claims import DirLock
 from s2sbench.safety.files import check_writable
 
@@ -72,10 +73,6 @@ SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
 GENERATOR_VERSION = 2  # 2: counter-based random numbers (counter_rng) instead of per-clip default_rng
 
 
-class M3SOError(ValueError):
-    """A bad option for ``make_m3so`` or ``generate_clips`` (an unusable ``out`` is ``s2sbench.safety.OutputError``)."""
-
-
 def variants() -> dict[str, DatasetInfo]:
     """``--variant`` -> dataset entry: every dataset whose source is this generator, by its ``variant`` option (e.g.
     ``m3so`` and ``nb`` -> M3SO-NB); the entry's ``block`` says whether the variant has the surprise block."""
@@ -85,7 +82,7 @@ def variants() -> dict[str, DatasetInfo]:
 def variant_info(variant: str) -> DatasetInfo:
     known = variants()
     if variant not in known:
-        raise M3SOError(f"unknown variant {variant!r} (use one of {', '.join(known)})")
+        raise ConfigError(f"unknown variant {variant!r} (use one of {', '.join(known)})")
     return known[variant]
 
 
@@ -101,8 +98,8 @@ def generate_clips(split: str, start: int, count: int, *, variant: str = "m3so",
     frames and clips: treat generated clips as read-only. ``block_size``: side of M3SO's block in px.
     """
     if variant not in variants() or law not in audio.LAWS or split not in SPLIT_CODES:
-        raise M3SOError(f"bad variant/law/split {variant!r}/{law!r}/{split!r} (variants {', '.join(variants())}; "
-                        f"laws {', '.join(audio.LAWS)}; splits {', '.join(SPLIT_CODES)})")
+        raise ConfigError(f"bad variant/law/split {variant!r}/{law!r}/{split!r} (variants {', '.join(variants())}; "
+                          f"laws {', '.join(audio.LAWS)}; splits {', '.join(SPLIT_CODES)})")
     _check_block(block_size)
     if count <= 0:
         return []
@@ -110,8 +107,8 @@ def generate_clips(split: str, start: int, count: int, *, variant: str = "m3so",
     name, T = info.name, info.spec.num_frames
     if out is not None and (out[0].shape != (count, T, CANVAS, CANVAS, 1) or out[0].dtype != np.uint8
                             or out[1].shape != (count, T * audio.SAMPLES_PER_FRAME) or out[1].dtype != np.float32):
-        raise M3SOError(f"out arrays {out[0].dtype}{out[0].shape}, {out[1].dtype}{out[1].shape} do not fit "
-                        f"{count} clips of {T} frames")
+        raise ConfigError(f"out arrays {out[0].dtype}{out[0].shape}, {out[1].dtype}{out[1].shape} do not fit "
+                          f"{count} clips of {T} frames")
     digits = digits if digits is not None else load_digits(split, mnist)
     indices = range(start, start + count)
     d = draw(seed, SPLIT_CODES[split], indices, T)
@@ -121,7 +118,7 @@ def generate_clips(split: str, start: int, count: int, *, variant: str = "m3so",
         traj = simulate_clips(seed, SPLIT_CODES[split], indices, d, digits.ink[pick], T, law,
                               block_size if info.block else None)
     except ValueError as e:
-        raise M3SOError(f"{split}: {e}") from None
+        raise ConfigError(f"{split}: {e}") from None
     frames = render(images, traj.positions, traj.block_box, out=None if out is None else out[0])
     cell = traj.positions[..., 1] * (LIMIT + 1) + traj.positions[..., 0]  # (N, T) grid cell of the digit
     sym = audio.symbols(labels, traj.wall, traj.block)
@@ -161,13 +158,13 @@ def _run_job(job: _ShardJob) -> tuple[_ShardJob, ShardRecord]:
 
 
 _STALE = re.compile(r"^\.?(train|val|test)-\d{5}\.h5(\..+\.tmp)?$")
-BYTES_PER_FRAME = 200  # on-disk size of one stored frame with its audio and meta (measured ~150; kept generous)
+BYTES_PER_FRAME = 200  # on-disk size of one stored frame with its audio and meta (about 150; kept generous)
 
 
 def _check_block(block_size: int) -> None:
     if not (isinstance(block_size, (int, np.integer)) and 1 <= block_size <= CANVAS - 8):
-        raise M3SOError(f"block size must be a whole number of pixels in 1..{CANVAS - 8}, got {block_size!r} "
-                        f"(default {BLOCK_SIZE}; 10 is the earlier geometry)")
+        raise ConfigError(f"block size must be a whole number of pixels in 1..{CANVAS - 8}, got {block_size!r} "
+                          f"(default {BLOCK_SIZE}; 10 always fits beside the digit)")
 
 
 def _check_options(variant: str, law: str, n: int, n_val: int, n_test: int, seed: int, workers: int,
@@ -175,14 +172,14 @@ def _check_options(variant: str, law: str, n: int, n_val: int, n_test: int, seed
     _check_block(block_size)
     variant_info(variant)
     if law not in audio.LAWS:
-        raise M3SOError(f"unknown law {law!r} (use one of {', '.join(audio.LAWS)})")
+        raise ConfigError(f"unknown law {law!r} (use one of {', '.join(audio.LAWS)})")
     if n < 1 or n_val < 0 or n_test < 0:
-        raise M3SOError(f"clip counts must be n >= 1 and n_val, n_test >= 0 (got {n}, {n_val}, {n_test})")
+        raise ConfigError(f"clip counts must be n >= 1 and n_val, n_test >= 0 (got {n}, {n_val}, {n_test})")
     if not 0 <= seed <= MAX_SEED or workers < 1 or clips_per_shard < 1:
-        raise M3SOError(f"need 0 <= seed < 2**64, workers >= 1, clips_per_shard >= 1 (got {seed}, {workers}, "
-                        f"{clips_per_shard})")
+        raise ConfigError(f"need 0 <= seed < 2**64, workers >= 1, clips_per_shard >= 1 (got {seed}, {workers}, "
+                          f"{clips_per_shard})")
     if mnist is not None and not Path(mnist).is_dir():
-        raise M3SOError(f"{mnist}: --mnist must be a directory holding the MNIST IDX files")
+        raise ConfigError(f"{mnist}: --mnist must be a directory holding the MNIST IDX files")
 
 
 def default_workers() -> int:
@@ -198,17 +195,17 @@ def make_m3so(out: Path, *, variant: str = "m3so", n: int = 8000, n_val: int | N
 
     ``n`` training clips, ``n_val`` / ``n_test`` (default ``n // 8`` each) validation / test clips, in shards of
     ``clips_per_shard``. Whole shards are spread over ``workers`` processes (default: the usable CPUs); the bytes
-    written do not depend on ``workers``. ``block_size``: M3SO's block side in px (ignored for M3SO-NB; 10 is the
-    earlier geometry). Raises ``M3SOError`` for bad options, ``OutputError`` for an unwritable ``out``. The output
-    policy (an existing dataset needs ``overwrite``; an interrupted build resumes; free space; Ctrl-C) is
+    written do not depend on ``workers``. ``block_size``: M3SO's block side in px (ignored for M3SO-NB; 10 always
+    fits beside the digit). Raises ``ConfigError`` for bad options, ``OutputError`` for an unwritable ``out``. The
+    output policy (an existing dataset needs ``overwrite``; an interrupted build resumes; free space; Ctrl-C) is
     ``s2sbench.data.build``'s.
     """
     from tqdm import tqdm
 
     out = Path(out)
     if (n_val is None or n_test is None) and 1 <= n < 8:  # an explicit 0 is a train-only set, asked for
-        raise M3SOError(f"--n {n} leaves the validation and test splits empty (they default to n // 8 = 0); use "
-                        f"--n >= 8 or set --n-val and --n-test")
+        raise ConfigError(f"--n {n} leaves the validation and test splits empty (they default to n // 8 = 0); use "
+                          f"--n >= 8 or set --n-val and --n-test")
     n_val = n // 8 if n_val is None else n_val
     n_test = n // 8 if n_test is None else n_test
     workers = workers if workers is not None else default_workers()

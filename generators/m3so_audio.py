@@ -34,6 +34,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from s2sbench.errors import ConfigError
+
 from .m3so_physics import LIMIT
 
 SAMPLE_RATE = 4400
@@ -57,7 +59,7 @@ def amplitude(distance: np.ndarray, law: str) -> np.ndarray:
     elif law == "merl":
         a = distance / D_MAX
     else:
-        raise ValueError(f"unknown amplitude law {law!r} (use one of {', '.join(LAWS)})")
+        raise ConfigError(f"unknown amplitude law {law!r} (use one of {', '.join(LAWS)})")
     return np.round(np.clip(a, 0.0, 1.0), 6)
 
 

@@ -8,17 +8,17 @@ Coordinates are the digit's top-left corner ``(x, y)`` in pixels (x right, y dow
 - **Block** (from frame ``BLOCK_FIRST``): a square of side ``block_size`` (default ``BLOCK_SIZE``) placed uniformly
   among the positions that do not overlap the digit's ink box (tight box of its non-zero pixels) in that frame.
   When there is none (a block wider than the free strips beside the digit), the clip's motion is drawn again
-  from the next block of its own counter stream (``draw(..., attempt=a)``; the digit stays) until there is one. From the next frame on, a step
-  whose ink box would overlap the block, or that reaches a block face while moving towards it, stops at the face
-  it reached first; that frame is a ``block`` bounce and the velocity turns away from that face. The ink box never
-  overlaps the block in any frame.
+  from the next block of its own counter stream (``draw(..., attempt=a)``; the digit stays) until there is one.
+  From the next frame on, a step whose ink box would overlap the block, or that reaches a block face while moving
+  towards it, stops at the face it reached first; that frame is a ``block`` bounce and the velocity turns away from
+  that face. The ink box never overlaps the block in any frame.
 - **New velocity at a bounce**: ``paper`` law: a uniformly random direction, at the clip's speed, within the arc
   that leaves every face hit in that frame (every such component is at least 1 px/frame); ``merl`` law: the
   velocity components normal to the faces hit are negated (reflection, as the original).
 
 Any ink width up to 28 leaves a free strip of at least (48 - 28) / 2 = 10 px beside the digit, so a block of at
-most ``ALWAYS_FITS`` = 10 px always has a free location (the legacy geometry, no clip redrawn); a larger one fits
-only next to a digit near a wall. Why the default is ``BLOCK_SIZE``: the README's M3SO section.
+most ``ALWAYS_FITS`` = 10 px always has a free location (no clip is redrawn); a larger one fits
+only next to a digit near a wall. Why the default is ``BLOCK_SIZE``: docs/datasets.md (M3SO).
 """
 from __future__ import annotations
 
@@ -26,13 +26,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from s2sbench.errors import ConfigError
+
 from .counter_rng import uniforms
 
 CANVAS = 48
 DIGIT = 28
 LIMIT = CANVAS - DIGIT
-BLOCK_SIZE = 24  # default side of the block (the README's M3SO section: the trivial predictors against the original)
-ALWAYS_FITS = 10  # the legacy side: always placeable next to a 28 px digit
+BLOCK_SIZE = 24  # default side of the block (docs/datasets.md: the trivial predictors against the original)
+ALWAYS_FITS = 10  # always placeable next to a 28 px digit
 MAX_ATTEMPTS = 200  # draws of a clip's motion before make-m3so gives up on a block size
 BLOCK_FIRST = 41  # 0-based: frame 42 in the paper's 1-based count
 SPEEDS = (2, 6)  # inclusive px/frame
@@ -204,6 +206,6 @@ def simulate_clips(seed: int, split_code: int, indices: range, d: Draws, ink: np
                 getattr(traj, f)[rows] = getattr(t, f)
         todo = todo[~probe]
     if len(todo):
-        raise ValueError(f"a {block_size} px block found no place beside the digit of clip {indices[todo[0]]} in "
-                         f"{MAX_ATTEMPTS} draws of its motion (use a smaller block size)")
+        raise ConfigError(f"a {block_size} px block found no place beside the digit of clip {indices[todo[0]]} in "
+                          f"{MAX_ATTEMPTS} draws of its motion (use a smaller block size)")
     return traj

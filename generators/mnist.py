@@ -22,15 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
+from s2sbench.errors import InputError
+
 SPLITS = ("train", "val", "test")
 EMBEDDED_PER_CLASS = {"train": (0, 400), "val": (400, 450), "test": (450, 500)}
 IDX_VAL_START = 55000  # MNIST-train images from here on are the validation digits
 IDX_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
              "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
-
-
-class DigitSourceError(ValueError):
-    """Missing or malformed digit files; the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ class Digits:
 
 def _check_split(split: str) -> None:
     if split not in SPLITS:
-        raise DigitSourceError(f"unknown split {split!r} (use one of {', '.join(SPLITS)})")
+        raise InputError(f"unknown split {split!r} (use one of {', '.join(SPLITS)})")
 
 
 @lru_cache(maxsize=None)
@@ -77,8 +75,8 @@ def _find(mnist_dir: Path, stem: str) -> Path:
     for name in (stem + ".gz", stem, stem.replace("-idx", ".idx")):
         if (mnist_dir / name).is_file():
             return mnist_dir / name
-    raise DigitSourceError(f"{mnist_dir / (stem + '.gz')}: MNIST file missing "
-                           f"(run `s2sbench fetch-mnist {mnist_dir}` on a networked machine)")
+    raise InputError(f"{mnist_dir / (stem + '.gz')}: MNIST file missing "
+                     f"(run `s2sbench fetch-mnist {mnist_dir}` on a networked machine)")
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -87,16 +85,16 @@ def read_idx(path: str | Path) -> np.ndarray:
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError) as e:
-        raise DigitSourceError(f"{path}: cannot read ({e})") from None
+        raise InputError(f"{path}: cannot read ({e})") from None
     if len(raw) < 8:
-        raise DigitSourceError(f"{path}: too short for an IDX header")
+        raise InputError(f"{path}: too short for an IDX header")
     zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
     if zero != 0 or dtype != 0x08 or ndim not in (1, 3):
-        raise DigitSourceError(f"{path}: not an unsigned-byte IDX file of labels or images (magic {raw[:4].hex()})")
+        raise InputError(f"{path}: not an unsigned-byte IDX file of labels or images (magic {raw[:4].hex()})")
     dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
     body = raw[4 + 4 * ndim:]
     if len(body) != int(np.prod(dims)):
-        raise DigitSourceError(f"{path}: header says {dims} but the file holds {len(body)} data bytes (truncated?)")
+        raise InputError(f"{path}: header says {dims} but the file holds {len(body)} data bytes (truncated?)")
     return np.frombuffer(body, dtype=np.uint8).reshape(dims)
 
 
@@ -105,11 +103,11 @@ def _idx_pair(mnist_dir: Path, which: str) -> tuple[np.ndarray, np.ndarray]:
     img_path, lab_path = (_find(mnist_dir, s) for s in IDX_FILES[which])
     images, labels = read_idx(img_path), read_idx(lab_path)
     if images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise DigitSourceError(f"{img_path}: expected 28x28 images, got shape {images.shape}")
+        raise InputError(f"{img_path}: expected 28x28 images, got shape {images.shape}")
     if labels.ndim != 1 or len(labels) != len(images):
-        raise DigitSourceError(f"{lab_path}: {labels.shape} labels for {len(images)} images in {img_path.name}")
+        raise InputError(f"{lab_path}: {labels.shape} labels for {len(images)} images in {img_path.name}")
     if labels.max(initial=0) > 9:
-        raise DigitSourceError(f"{lab_path}: labels outside 0..9")
+        raise InputError(f"{lab_path}: labels outside 0..9")
     return images, labels.astype(np.int64)
 
 
@@ -122,8 +120,8 @@ def idx_digits(mnist_dir: str | Path, split: str) -> Digits:
         idx = np.arange(len(labels))
     else:
         if len(labels) <= IDX_VAL_START:
-            raise DigitSourceError(f"{mnist_dir}: MNIST-train has {len(labels)} images; "
-                                   f"the val split needs more than {IDX_VAL_START}")
+            raise InputError(f"{mnist_dir}: MNIST-train has {len(labels)} images; "
+                             f"the val split needs more than {IDX_VAL_START}")
         idx = np.arange(IDX_VAL_START) if split == "train" else np.arange(IDX_VAL_START, len(labels))
     return Digits(images[idx], labels[idx], idx.astype(np.int64), f"mnist-idx:{mnist_dir}")
 

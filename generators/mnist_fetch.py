@@ -14,9 +14,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from s2sbench.errors import InputError
 from s2sbench.safety.files import file_mode
-
-from .mnist import DigitSourceError
 
 MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/",
            "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -50,7 +49,7 @@ def _download(url: str, dest: Path, size: int, sha: str, timeout: float, progres
                 bar.update(len(block))
         got = _sha256(Path(tmp))
         if got != sha:
-            raise DigitSourceError(f"{url}: sha256 {got} does not match the published {sha}")
+            raise InputError(f"{url}: sha256 {got} does not match the published {sha}")
         os.chmod(tmp, file_mode())  # mkstemp makes 0600; keep the umask's mode
         os.replace(tmp, dest)
     finally:
@@ -62,7 +61,7 @@ def fetch_mnist(dest: str | Path, mirrors: tuple[str, ...] | list[str] = MIRRORS
     """Make sure ``dest`` holds the four MNIST archives with their published checksums; return their paths.
 
     Each file is tried from every mirror in turn (``mirrors`` are base URLs ending in ``/``; ``file://`` works).
-    Raises ``DigitSourceError`` naming the file and every mirror's failure if no mirror delivers the right bytes.
+    Raises ``InputError`` naming the file and every mirror's failure if no mirror delivers the right bytes.
     """
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -82,11 +81,11 @@ def fetch_mnist(dest: str | Path, mirrors: tuple[str, ...] | list[str] = MIRRORS
                 errors.append(f"{url}: HTTP {e.code} {e.reason}")
             except urllib.error.URLError as e:
                 errors.append(f"{url}: {e.reason}")
-            except DigitSourceError as e:
+            except InputError as e:
                 errors.append(str(e))
             except OSError as e:
                 errors.append(f"{url}: {e}")
         else:
-            raise DigitSourceError(f"{path}: could not fetch a copy with sha256 {sha} ({'; '.join(errors)})")
+            raise InputError(f"{path}: could not fetch a copy with sha256 {sha} ({'; '.join(errors)})")
         out.append(path)
     return out

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import urlparse
 
-from s2sbench.download.fetch import FetchError, _clean, _QuietLogger, classify
+from s2sbench.download.fetch import FetchError, QuietLogger, classify, clean_message
 from s2sbench.download.jobs import VideoJob
 from s2sbench.optional import require
 
@@ -60,14 +60,15 @@ def list_playlist(url: str, url_template: str | None = None, cookies: str | None
     yt_dlp = require("yt_dlp", "download")
     unsmuggle_url = require("yt_dlp.utils", "download").unsmuggle_url
     opts = {"quiet": True, "no_warnings": True, "extract_flat": "in_playlist", "enable_file_urls": True,
-            "logger": _QuietLogger()}
+            "logger": QuietLogger()}
     if cookies:
         opts["cookiefile"] = cookies
     try:
         with yt_dlp.YoutubeDL(opts) as ydl:
             info = ydl.extract_info(url, download=False)
     except yt_dlp.utils.YoutubeDLError as e:
-        raise FetchError(classify(_clean(str(e))), f"{url}: cannot list playlist: {_clean(str(e))}") from None
+        msg = clean_message(str(e))
+        raise FetchError(classify(msg), f"{url}: cannot list playlist: {msg}") from None
     entries = [e for e in (info or {}).get("entries") or [] if e]
     if not entries:
         raise FetchError("unavailable", f"{url}: playlist has no entries")

@@ -9,11 +9,9 @@ from typing import Any, Mapping, TypeVar
 
 import yaml
 
+from s2sbench.errors import ConfigError
+
 C = TypeVar("C")
-
-
-class ConfigError(ValueError):
-    """A config key that does not exist, or a value of the wrong type."""
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

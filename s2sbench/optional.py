@@ -10,9 +10,12 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+from s2sbench.errors import ToolError
 
-class MissingExtraError(ImportError):
-    """An optional package is missing; ``str()`` says which extra installs it."""
+
+class MissingExtraError(ImportError, ToolError):
+    """An optional package is missing; ``str()`` says which extra installs it (an ``ImportError`` too, so that
+    ``except ImportError`` fallbacks still see it)."""
 
 
 def require(module: str, extra: str) -> ModuleType:

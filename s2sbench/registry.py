@@ -22,11 +22,14 @@ import importlib
 import threading
 from typing import Callable, Generic, Iterator, TypeVar
 
+from s2sbench.errors import ConfigError
+
 T = TypeVar("T")
 
 
-class RegistryError(KeyError):
-    """An unknown or inconsistent registry name. ``str()`` is the plain message (KeyError quotes it otherwise)."""
+class RegistryError(ConfigError, KeyError):
+    """An unknown or inconsistent registry name (a ``KeyError`` too: a registry is a mapping). ``str()`` is the plain
+    message (KeyError quotes it otherwise)."""
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""

@@ -16,8 +16,9 @@ import numpy as np
 import torch
 
 from s2sbench.data.datasets import DATASETS
+from s2sbench.errors import ConfigError
 from s2sbench.eval.metrics import psnr, ssim_paper
-from s2sbench.generators.m3so import SPLIT_CODES, M3SOError, generate_clips
+from s2sbench.generators.m3so import SPLIT_CODES, generate_clips
 from s2sbench.generators.m3so_physics import draw, simulate
 from s2sbench.generators.mnist import load_digits
 
@@ -28,12 +29,12 @@ def _clips(split: str, n: int, block: int, digits) -> tuple[list, int]:
     """The first n placeable clips' frames, and how many of the first n could not be placed at all."""
     try:
         return [c.frames for c in generate_clips(split, 0, n, block_size=block, digits=digits)], 0
-    except M3SOError:  # some clips have no place in any draw: keep those that have one (of at most 200: slow)
+    except ConfigError:  # some clips have no place in any draw: keep those that have one (of at most 200: slow)
         kept = []
         for i in range(min(n, 200)):
             try:
                 kept.append(generate_clips(split, i, 1, block_size=block, digits=digits)[0].frames)
-            except M3SOError:
+            except ConfigError:
                 pass
         return kept, min(n, 200) - len(kept)
 

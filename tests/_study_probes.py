@@ -1,5 +1,5 @@
 """Hostile-client probes of a study server at ``url`` over raw sockets; each returns what the client saw, as a short
-string ("400", "closed after 1.6 s", "no reply in 5.0 s", ...), so the tests and the README's table share them.
+string ("400", "closed after 1.6 s", "no reply in 5.0 s", ...), so the tests and the table in docs/study.md share them.
 
 Run as a script (``python tests/_study_probes.py URL RATER_TOKEN``) to print the table for any running server.
 """

@@ -1,11 +1,11 @@
-"""`s2sbench.report.board`: run claims let several boards share a runs directory without running a run twice."""
+"""`s2sbench.train.board`: run claims let several boards share a runs directory without running a run twice."""
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
 
-from s2sbench.report.board import CLAIM, _claim
+from s2sbench.train.board import CLAIM, _claim
 
 
 def test_a_live_claim_blocks_and_a_dead_one_is_taken_over(tmp_path):

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from s2sbench.data.clip import Clip, ClipError, ClipSpec
+from s2sbench.data.clip import Clip, ClipSpec
+from s2sbench.errors import InputError
 
 SPEC = ClipSpec(fps=10, sample_rate=4400, num_frames=5, height=8, width=6, channels=1)
 
@@ -43,7 +44,7 @@ def test_spec_from_dict_rejects_unknown_and_missing_keys():
 ])
 def test_check_names_clip_and_problem(kw, msg):
     clip = good(**kw)
-    with pytest.raises(ClipError, match=msg) as e:
+    with pytest.raises(InputError, match=msg) as e:
         clip.check(SPEC)
     assert f"clip {clip.id!r}" in str(e.value)
 

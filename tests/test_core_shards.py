@@ -6,9 +6,10 @@ import h5py
 import numpy as np
 import pytest
 
-from s2sbench.data.clip import Clip, ClipError, ClipSpec
+from s2sbench.data.clip import Clip, ClipSpec
 from s2sbench.data.loader import ClipDataset
 from s2sbench.data.shards import ShardError, ShardIndex, ShardWriter, open_shard, read_clips, sha256_file, write_shard
+from s2sbench.errors import InputError
 
 SPEC = ClipSpec(fps=10, sample_rate=400, num_frames=6, height=8, width=8, channels=1)
 
@@ -53,7 +54,7 @@ def test_failed_write_leaves_no_file(tmp_path):
     with pytest.raises(TypeError):
         write_shard(tmp_path / "train-00000.h5", SPEC, "train", clips + [bad])
     assert os.listdir(tmp_path) == []
-    with pytest.raises(ClipError):
+    with pytest.raises(InputError):
         write_shard(tmp_path / "train-00000.h5", SPEC, "train",
                     [Clip(id="short", frames=clips[0].frames, audio=clips[0].audio[:-1])])
     assert os.listdir(tmp_path) == []

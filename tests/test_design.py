@@ -1,4 +1,5 @@
-"""The package's shape: one top-level package in the wheel, and no import cycles between its modules."""
+"""The package's shape: one top-level package in the wheel, no import cycles between its modules, and imports that
+only go down the layers (data flows one way)."""
 from __future__ import annotations
 
 import ast
@@ -99,6 +100,86 @@ def test_no_import_cycles():
 
 def test_cycle_finder_sees_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+# The package's layers: its modules, and the other layers it may import. Imports inside functions count (a lazy
+# import is still a dependency); a module in no layer is an error. The data flows down this table.
+_BASE = ["errors", "core"]
+LAYERS = {
+    "errors": (["s2sbench.errors"], []),
+    "core": (["s2sbench", "s2sbench.registry", "s2sbench.config", "s2sbench.optional", "s2sbench.safety"], ["errors"]),
+    "media": (["s2sbench.media"], _BASE),  # ffmpeg, for download, eval and study alike
+    "data": (["s2sbench.data"], _BASE),
+    "download": (["s2sbench.download"], [*_BASE, "media", "data"]),
+    "generators": (["s2sbench.generators"], [*_BASE, "media", "data", "download"]),  # sources of datasets
+    "models": (["s2sbench.models", "s2sbench.baselines", "s2sbench.testing"], [*_BASE, "data"]),
+    "eval": (["s2sbench.eval"], [*_BASE, "media", "data", "models"]),
+    "report": (["s2sbench.report"], [*_BASE, "data", "models", "eval"]),  # reads results, launches nothing
+    "train": (["s2sbench.train"], [*_BASE, "data", "models", "eval", "report"]),  # runs, boards; writes results
+    "study": (["s2sbench.study"], [*_BASE, "media", "data"]),
+    "cli": (["s2sbench.cli", "s2sbench.__main__"], ["errors", "core", "media", "data", "download", "generators",
+                                                    "models", "eval", "report", "train", "study"]),
+}
+# Back-edges that still exist, each with the change that removes it; the test fails once one is gone, so that this
+# list only shrinks.
+PENDING = {
+    ("s2sbench.eval.evaluate", "s2sbench.download.media"): "import write_video from s2sbench.media",
+    ("s2sbench.safety.inputs", "s2sbench.data.resolve"): "train/runner.py imports resolve_data from data.resolve",
+    ("s2sbench.models", "s2sbench.eval.metrics"): "the validation score moves to eval, handed to the trainer",
+}
+
+
+def _layer(mod: str) -> str:
+    """The layer of ``mod``: the one naming its longest prefix."""
+    hits = [(len(n), layer) for layer, (names, _) in LAYERS.items() for n in names
+            if mod == n or mod.startswith(n + ".")]
+    assert hits, f"{mod} is in no layer of LAYERS"
+    return max(hits)[1]
+
+
+def _all_imports(name: str, path: Path) -> set[str]:
+    """Every ``s2sbench`` module ``name`` imports, anywhere in the file (absolute, as written or resolved)."""
+    pkg = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = pkg.split(".")[: len(pkg.split(".")) - node.level + 1]
+                base = ".".join(up + ([base] if base else []))
+            out.add(base)
+    return {m for m in out if m == "s2sbench" or m.startswith("s2sbench.")}
+
+
+def _back_edges(mods: dict[str, Path]) -> set[tuple[str, str]]:
+    """(importer, imported) for every import of a layer that the importer's layer may not import."""
+    out = set()
+    for m, p in mods.items():
+        mine = _layer(m)
+        out |= {(m, dep) for dep in _all_imports(m, p) if (d := _layer(dep)) != mine and d not in LAYERS[mine][1]}
+    return out
+
+
+def test_imports_only_go_down_the_layers():
+    mods = _modules()
+    assert {_layer(m) for m in mods} == set(LAYERS)  # every layer holds modules: the map is not stale
+    assert _cycles({k: set(deps) for k, (_, deps) in LAYERS.items()}) == []  # the layers themselves go one way
+    back = _back_edges(mods)
+    new = sorted(back - set(PENDING))
+    assert new == [], f"imports against the layer order (LAYERS): {new}"
+    gone = sorted(set(PENDING) - back)
+    assert gone == [], f"fixed back-edges still listed in PENDING (remove them): {gone}"
+
+
+def test_back_edge_finder_sees_one(tmp_path):
+    bad = tmp_path / "results.py"
+    bad.write_text("def f():\n    from s2sbench.train.board import plan\n")
+    assert _back_edges({"s2sbench.report.results": bad}) == {("s2sbench.report.results", "s2sbench.train.board")}
+    rel = tmp_path / "fetch.py"
+    rel.write_text("from ..eval import metrics\n")
+    assert _back_edges({"s2sbench.download.fetch": rel}) == {("s2sbench.download.fetch", "s2sbench.eval")}
 
 
 def test_modules_stay_small():

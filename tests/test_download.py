@@ -21,11 +21,12 @@ from s2sbench.data.loader import ClipDataset
 from s2sbench.data.shards import ShardIndex, audio_to_int16
 from s2sbench.download.assemble import assign_splits
 from s2sbench.download.fetch import Pacer, classify
-from s2sbench.download.media import MediaError, decode_clip, probe
+from s2sbench.download.media import decode_clip, probe
 from s2sbench.download.quality import QualityRule, reject_reason
 from s2sbench.download.testvideos import make_test_video
 from s2sbench.generators.audioset_drums import DRUM, drum_jobs, read_segments
 from s2sbench.generators.youtube_painting import WindowRule
+from s2sbench.media import MediaError
 
 SPEC = DATASETS.get("audioset-drums").spec
 HEADER = ("# Segments csv created Sun Mar  5 10:54:31 2017\n"

@@ -96,8 +96,8 @@ def test_a_window_without_the_sources_timestamps_is_rejected_not_misplaced(real_
     import json
 
     from s2sbench.download.jobs import DownloadConfig, VideoJob
-    from s2sbench.download.media import run_ffmpeg
     from s2sbench.download.pipeline import run_download
+    from s2sbench.media import run_ffmpeg
 
     www, served = real_www
     (s, _), (s2, _) = markers(COMBOS[1])  # webm_vp9_opus: keyframes every 4 s

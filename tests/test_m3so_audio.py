@@ -7,7 +7,7 @@ from s2sbench.data.loader import ClipDataset
 from s2sbench.generators import m3so_audio
 from s2sbench.generators.m3so import generate_clips, make_m3so
 
-# The documented table (README / m3so_audio docstring), written out independently of the code:
+# The documented table (docs/datasets.md / m3so_audio docstring), written out independently of the code:
 WALL_PAIR, BLOCK_PAIR = (900, 1200), (900, 1800)
 
 

@@ -64,7 +64,7 @@ def test_preview(nb, tmp_path, suffix):
         video = next(s for s in probe["streams"] if s["codec_type"] == "video")
         assert (video["width"], video["height"]) == (192, 192)
     r = run("preview", nb, "--index", 99, "--out", out, "--overwrite")
-    assert r.exit_code == 1 and "Error: clip index 99 out of range" in r.output
+    assert r.exit_code == 1 and "Error: --index 99: split 'test' of" in r.output and "has clips 0..4" in r.output
 
 
 def test_bad_options_give_one_clear_error(tmp_path):

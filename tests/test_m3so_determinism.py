@@ -3,8 +3,9 @@ different data for different seeds; and the vectorised generator equals the per-
 import numpy as np
 import pytest
 
+from s2sbench.errors import ConfigError
 from s2sbench.generators.counter_rng import uniforms
-from s2sbench.generators.m3so import M3SOError, generate_clips, make_m3so, shard_buffers
+from s2sbench.generators.m3so import generate_clips, make_m3so, shard_buffers
 from s2sbench.generators.m3so_physics import N_SCALARS, draw
 from s2sbench.generators.m3so_reference import reference_clip
 from s2sbench.generators.mnist import load_digits
@@ -35,7 +36,7 @@ def test_reused_buffers_give_the_same_clips():
     out = shard_buffers(6, 70)
     out[0].fill(7)
     assert all(same(a, b) for a, b in zip(fresh, generate_clips("test", 0, 6, seed=5, out=out)))
-    with pytest.raises(M3SOError, match="do not fit 5 clips of 70 frames"):
+    with pytest.raises(ConfigError, match="do not fit 5 clips of 70 frames"):
         generate_clips("test", 0, 5, out=out)
     shard_buffers.cache_clear()
 

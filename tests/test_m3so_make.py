@@ -4,7 +4,8 @@ import pytest
 import s2sbench.generators.m3so as m3so
 from s2sbench.data.datasets import DATASETS
 from s2sbench.data.shards import ShardIndex
-from s2sbench.generators.m3so import M3SOError, make_m3so
+from s2sbench.errors import ConfigError
+from s2sbench.generators.m3so import make_m3so
 
 
 def test_index_records_spec_and_source(tmp_path):
@@ -49,6 +50,6 @@ def test_an_interrupted_run_leaves_no_index_and_no_partial_shard(tmp_path, monke
 def test_bad_options(tmp_path):
     for kw, msg in [(dict(variant="x"), "unknown variant"), (dict(law="x"), "unknown law"),
                     (dict(n=0), "clip counts"), (dict(workers=0), "workers >= 1"), (dict(seed=2**64), "seed < 2")]:
-        with pytest.raises(M3SOError, match=msg):
+        with pytest.raises(ConfigError, match=msg):
             make_m3so(tmp_path / "o", progress=False, **kw)
     assert not (tmp_path / "o").exists()

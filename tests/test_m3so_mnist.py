@@ -9,8 +9,9 @@ import threading
 import numpy as np
 import pytest
 
+from s2sbench.errors import InputError
 from s2sbench.generators.m3so import generate_clips, make_m3so
-from s2sbench.generators.mnist import DigitSourceError, embedded_digits, ink_boxes, read_idx
+from s2sbench.generators.mnist import embedded_digits, ink_boxes, read_idx
 from s2sbench.generators.mnist_fetch import fetch_mnist
 
 
@@ -19,7 +20,7 @@ def test_embedded_split_is_disjoint_and_balanced():
     assert {s: len(p) for s, p in parts.items()} == {"train": 4000, "val": 500, "test": 500}
     sets = [set(p.index.tolist()) for p in parts.values()]
     assert not (sets[0] & sets[1] or sets[0] & sets[2] or sets[1] & sets[2])
-    for s, p in parts.items():
+    for p in parts.values():
         assert (np.bincount(p.labels) == len(p) // 10).all()
         assert p.images.shape[1:] == (28, 28) and p.images.dtype == np.uint8 and p.images.max() == 255
 
@@ -63,14 +64,14 @@ def test_make_m3so_from_idx_files(idx_dir, tmp_path):
 
 
 def test_bad_idx_files_name_the_file(idx_dir, tmp_path):
-    with pytest.raises(DigitSourceError, match="t10k-images-idx3-ubyte.gz: MNIST file missing .*fetch-mnist"):
+    with pytest.raises(InputError, match="t10k-images-idx3-ubyte.gz: MNIST file missing .*fetch-mnist"):
         generate_clips("test", 0, 1, mnist=tmp_path)
     bad = tmp_path / "train-images-idx3-ubyte"
     bad.write_bytes((idx_dir / "train-images-idx3-ubyte").read_bytes()[:5000])
-    with pytest.raises(DigitSourceError, match=f"{bad}: header says .*truncated"):
+    with pytest.raises(InputError, match=f"{bad}: header says .*truncated"):
         read_idx(bad)
     bad.write_bytes(b"\x00\x00\x0d\x03" + bytes(20))
-    with pytest.raises(DigitSourceError, match="not an unsigned-byte IDX file"):
+    with pytest.raises(InputError, match="not an unsigned-byte IDX file"):
         read_idx(bad)
 
 
@@ -95,7 +96,7 @@ def test_fetch_tries_mirrors_and_checks_sha256(server, tmp_path):
     (root / "bad" / "a.gz").write_bytes(payload + b"junk")
     archives = {"a.gz": (len(payload), hashlib.sha256(payload).hexdigest())}
     dest = tmp_path / "dest"
-    with pytest.raises(DigitSourceError, match="could not fetch a copy with sha256") as e:
+    with pytest.raises(InputError, match="could not fetch a copy with sha256") as e:
         fetch_mnist(dest, [f"{url}/bad/", f"{url}/missing/"], archives=archives, progress=False)
     assert "does not match the published" in str(e.value) and "404" in str(e.value)
     assert list(dest.iterdir()) == []  # nothing left under the final name, no partial file

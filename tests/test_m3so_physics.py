@@ -139,9 +139,9 @@ def test_a_block_with_no_free_place_redraws_the_motion_from_the_clips_own_stream
 
 
 def test_a_block_that_never_fits_is_one_error_naming_the_size():
-    from s2sbench.generators.m3so import M3SOError
+    from s2sbench.errors import ConfigError
 
-    with pytest.raises(M3SOError, match="32 px block found no place"):
+    with pytest.raises(ConfigError, match="32 px block found no place"):
         generate_clips("test", 0, 4, seed=11, block_size=32)
-    with pytest.raises(M3SOError, match="block size must be"):
+    with pytest.raises(ConfigError, match="block size must be"):
         generate_clips("test", 0, 4, block_size=0)

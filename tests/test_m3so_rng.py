@@ -1,5 +1,5 @@
-"""The counter-based generator of M3SO (``s2sbench.generators.counter_rng``): it is nested SplitMix64 (checked against the
-published SplitMix64 outputs through a scalar, stateful re-implementation), deterministic, independent of the
+"""The counter-based generator of M3SO (``s2sbench.generators.counter_rng``): it is nested SplitMix64 (checked against
+the published SplitMix64 outputs through a scalar, stateful re-implementation), deterministic, independent of the
 batch, and its uniforms look uniform and independent across neighbouring indices, draws, seeds and splits
 (tolerances from the sample size: |z| < 5 for means and correlations, chi-square beyond its 1e-6 quantile)."""
 import numpy as np

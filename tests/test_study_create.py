@@ -12,7 +12,7 @@ from _study_fixtures import N_FUTURE, N_PAST, make_run, make_runs
 from click.testing import CliRunner
 
 from s2sbench.cli import main
-from s2sbench.download.media import run_ffmpeg
+from s2sbench.media import run_ffmpeg
 from s2sbench.study import render, store
 
 

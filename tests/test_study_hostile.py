@@ -1,7 +1,7 @@
 """Hostile and clumsy clients against the real server process (``s2sbench study serve --timeout 1``): deeply nested
 JSON, a body shorter than its Content-Length, headers that trickle in, idle connections, a burst of 200 requests,
 clients that hang up mid-download. Each is answered (or cut off) promptly, the server keeps serving, and its log has
-no traceback and no token. The probes are tests/_study_probes.py (the README's before/after table comes from them)."""
+no traceback and no token. The probes are tests/_study_probes.py (the table in docs/study.md comes from them)."""
 from __future__ import annotations
 
 import json

@@ -111,8 +111,9 @@ def test_closed_study_refuses_votes(voted_study):
     res = CliRunner().invoke(main, ["study", "close", str(voted_study)])
     assert res.exit_code == 0 and "16 votes are final" in res.output
     conn = store.open_study(voted_study)
-    with pytest.raises(store.StudyClosed):
+    with pytest.raises(store.VoteRefused) as e:
         store.record_vote(conn, 1, 1, "tie")
+    assert e.value.status == 403
     assert conn.execute("SELECT choice FROM votes WHERE rater_id = 1 AND pair_id = 1").fetchone()[0] == "right"
     conn.close()
     # no new raters after the close (their links could not vote); a new admin link and a rotated one still work

@@ -60,9 +60,12 @@ def info_cmd(root: Path) -> None:
 def write_preview(root: Path, split: str, index: int, out: Path, scale: int | None = None) -> tuple[Path, str]:
     """Encode clip ``index`` of ``split`` to ``out`` (.mp4 with its audio, or .gif); return the path and a caption."""
     from s2sbench.data.loader import ClipDataset
-    from s2sbench.download.media import write_video
+    from s2sbench.errors import ConfigError
+    from s2sbench.media import write_video
 
     ds = ClipDataset(root, split, audio_features="raw")
+    if not 0 <= index < len(ds):
+        raise ConfigError(f"--index {index}: split {split!r} of {root} has clips 0..{len(ds) - 1}")
     clip = ds.clip(index)
     spec = ds.spec
     scale = scale or max(1, -(-192 // max(spec.height, spec.width)))  # at least 192 px on the long side
@@ -87,15 +90,11 @@ def write_preview(root: Path, split: str, index: int, out: Path, scale: int | No
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
 def preview_cmd(root: Path, split: str, index: int, out: Path | None, scale: int | None, overwrite: bool) -> None:
     """Write one clip of ROOT as a video with its sound (MP4) or as a GIF."""
-    from s2sbench.download.media import MediaError
     from s2sbench.safety.claims import claim_files
 
     out = out if out is not None else Path(f"{root.name}-{split}-{index:06d}.mp4")
     claim_files({out: None}, overwrite)
-    try:
-        path, caption = write_preview(root, split, index, out, scale)
-    except (MediaError, ValueError, IndexError) as e:
-        raise click.ClickException(str(e)) from None
+    path, caption = write_preview(root, split, index, out, scale)
     click.echo(f"wrote {path} ({caption})")
 
 

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import click
 
-from s2sbench.cli._errors import friendly_errors
-
 
 @click.group("leaderboard")
 def leaderboard_grp() -> None:
@@ -20,8 +18,7 @@ def build_cmd(runs_dir, out, overwrite):
     An existing CSV with other contents is replaced only with --overwrite."""
     from s2sbench.report.leaderboard import build
 
-    with friendly_errors():
-        paths = build(runs_dir, out, overwrite)
+    paths = build(runs_dir, out, overwrite)
     for p in paths:
         click.echo(f"wrote {p}")
 
@@ -34,8 +31,7 @@ def show_cmd(dataset, board_dir, protocol):
     """Print DATASET's leaderboard CSV as a table."""
     from s2sbench.report.leaderboard import show
 
-    with friendly_errors():
-        click.echo(show(dataset, board_dir, protocol))
+    click.echo(show(dataset, board_dir, protocol))
 
 
 @leaderboard_grp.command("run")
@@ -57,15 +53,14 @@ def run_cmd(runs_dir, preset, datasets, models, seeds, jobs, threads, data, dry_
     its own `s2sbench run` process logging to RUN_DIR/run.log."""
     from s2sbench.data.datasets import DATASETS
     from s2sbench.models import MODELS
-    from s2sbench.report.board import plan, run_board
+    from s2sbench.train.board import plan, run_board
 
     datasets = list(datasets) or [d for d in DATASETS.ordered() if DATASETS.get(d).synthetic]
-    with friendly_errors():
-        runs = plan(runs_dir, datasets, list(models) or MODELS.keys(), list(seeds), preset)
-        dirs = dict(d.split("=", 1) for d in data if "=" in d)
-        if len(dirs) != len(data):
-            bad = [d for d in data if "=" not in d]
-            raise click.BadParameter(f"expected DATASET=DIR, got {bad}", param_hint="--data")
+    runs = plan(runs_dir, datasets, list(models) or MODELS.keys(), list(seeds), preset)
+    dirs = dict(d.split("=", 1) for d in data if "=" in d)
+    if len(dirs) != len(data):
+        bad = [d for d in data if "=" not in d]
+        raise click.BadParameter(f"expected DATASET=DIR, got {bad}", param_hint="--data")
     if dry_run:
         for r in runs:
             click.echo(" ".join(["s2sbench"] + r.command(threads or 1, dirs.get(r.dataset))[3:]))

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import click
 
-from s2sbench.cli._errors import friendly_errors
-
 
 def _check(kind: str):
     """Validate a protocol / SSIM variant against its registry when the command runs (keeps --help free of torch)."""
@@ -43,10 +41,9 @@ def tables_cmd(runs_dir, out, protocol, ssim_variant, overwrite):
     from s2sbench.report.results import require_results
     from s2sbench.report.tables import write_tables
 
-    with friendly_errors():
-        results = require_results(runs_dir)
-        paths = write_tables(results, Path(out) if out else Path(runs_dir) / "tables", protocol, ssim_variant,
-                             overwrite)
+    results = require_results(runs_dir)
+    paths = write_tables(results, Path(out) if out else Path(runs_dir) / "tables", protocol, ssim_variant,
+                         overwrite)
     for p in paths:
         if p.suffix == ".md":
             click.echo(p.read_text())
@@ -68,11 +65,10 @@ def plots_cmd(runs_dir, out, protocol, ssim_variant, overwrite):
     from s2sbench.report.plots import write_plots
     from s2sbench.report.results import require_results
 
-    with friendly_errors():
-        require("matplotlib", "plots")  # a missing extra is named before anything else is read
-        results = require_results(runs_dir)
-        paths = write_plots(results, Path(out) if out else Path(runs_dir) / "plots", protocol, ssim_variant,
-                            overwrite)
+    require("matplotlib", "plots")  # a missing extra is named before anything else is read
+    results = require_results(runs_dir)
+    paths = write_plots(results, Path(out) if out else Path(runs_dir) / "plots", protocol, ssim_variant,
+                        overwrite)
     if not paths:
         raise click.ClickException(f"{runs_dir}: no run has curves to plot under --protocol {protocol}")
     for p in paths:

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import click
 
-from s2sbench.cli._errors import friendly_errors
-
 _PRESET_HELP = ("smoke (tiny model, < 1 min on CPU, pipeline check only), quick (10 CPU min), "
                 "board (the leaderboard's 5 CPU min), "
                 "paper (paper config and protocol); see s2sbench.train.presets.")
@@ -43,11 +41,10 @@ def run_cmd(model, dataset, preset, out, checkpoint, resume, device, overwrite, 
     Multi-GPU: `torchrun --nproc_per_node N -m s2sbench run ...` (DDP; rank 0 evaluates)."""
     from s2sbench.train.runner import per_frame_table, run, set_threads
 
-    with friendly_errors():
-        set_threads(threads)
-        result, run_dir = run(model, dataset, preset=preset, device=device, seed=seed, out=out,
-                              checkpoint=checkpoint, data=data, sets=sets, resume=resume, overwrite=overwrite,
-                              progress=not quiet, echo=click.echo)
+    set_threads(threads)
+    result, run_dir = run(model, dataset, preset=preset, device=device, seed=seed, out=out,
+                          checkpoint=checkpoint, data=data, sets=sets, resume=resume, overwrite=overwrite,
+                          progress=not quiet, echo=click.echo)
     if result is not None:  # None on the non-zero ranks of a torchrun launch
         click.echo(per_frame_table(result))
         click.echo(f"wrote {run_dir}/result.json, samples.h5, grid.gif")
@@ -64,11 +61,10 @@ def evaluate_cmd(checkpoint, dataset, preset, out, device, overwrite, seed, data
     """Evaluate a saved CHECKPOINT on the test split (best of N, every protocol and metric); write result.json."""
     from s2sbench.train.runner import evaluate_checkpoint, per_frame_table, set_threads
 
-    with friendly_errors():
-        set_threads(threads)
-        result, run_dir = evaluate_checkpoint(checkpoint, dataset=dataset, preset=preset, device=device, seed=seed,
-                                              out=out, data=data, sets=sets, progress=not quiet,
-                                              overwrite=overwrite, echo=click.echo)
+    set_threads(threads)
+    result, run_dir = evaluate_checkpoint(checkpoint, dataset=dataset, preset=preset, device=device, seed=seed,
+                                          out=out, data=data, sets=sets, progress=not quiet,
+                                          overwrite=overwrite, echo=click.echo)
     click.echo(per_frame_table(result))
     click.echo(f"wrote {run_dir}/result.json")
 

@@ -1,29 +1,11 @@
 """``s2sbench study create|serve|invite|tally|close``: a human preference study between two runs (Table 4)."""
 from __future__ import annotations
 
-import functools
 from pathlib import Path
-from typing import Any, Callable
 
 import click
 
 DEFAULT_URL = "http://127.0.0.1:8080"
-
-
-def _errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn study and ffmpeg errors into one ``Error:`` line."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from s2sbench.download.media import MediaError
-        from s2sbench.study import StudyError
-
-        try:
-            return fn(*args, **kwargs)
-        except (StudyError, MediaError) as e:
-            raise click.ClickException(str(e)) from None
-
-    return wrapper
 
 
 def _link(base_url: str, kind: str, token: str) -> str:
@@ -45,7 +27,6 @@ def study() -> None:
 @click.option("--scale", default=None, type=click.IntRange(1, 16),
               help="Enlargement factor of the frames [default: to about 256 px].")
 @click.option("--base-url", default=DEFAULT_URL, show_default=True, help="Server address used in the admin link.")
-@_errors
 def create_cmd(run_a: str, run_b: str, n: int, out: str, seed: int, data_root: str | None, scale: int | None,
                base_url: str) -> None:
     """Pick N clips both runs generated, render each pair as MP4s with the clip's audio, write the study."""
@@ -70,7 +51,6 @@ def create_cmd(run_a: str, run_b: str, n: int, out: str, seed: int, data_root: s
               help="Seconds an idle connection stays open, and a request may take to arrive completely.")
 @click.option("--access-log/--no-access-log", default=True, show_default=True,
               help="One JSON line per request on stderr (tokens replaced by <token>).")
-@_errors
 def serve_cmd(study_dir: str, host: str, port: int, timeout: int, access_log: bool) -> None:
     """Serve the rater pages and the admin tally (on waitress) until Ctrl-C or SIGTERM."""
     from s2sbench.study.server import serve
@@ -84,19 +64,19 @@ def serve_cmd(study_dir: str, host: str, port: int, timeout: int, access_log: bo
 @click.option("--admin", is_flag=True, help="Issue a new admin link instead (the previous one stops working).")
 @click.option("--rotate", is_flag=True, help="Issue a new link for an invited rater (the old one stops working).")
 @click.option("--base-url", default=DEFAULT_URL, show_default=True, help="Server address used in the link.")
-@_errors
 def invite_cmd(study_dir: str, rater: str | None, admin: bool, rotate: bool, base_url: str) -> None:
     """Print a personal link for a rater (or the admin); the random token in it is the only way in."""
-    from s2sbench.study import StudyError, store
+    from s2sbench.errors import ConfigError
+    from s2sbench.study import store
 
     if admin == (rater is not None):
-        raise StudyError("give either --rater NAME or --admin")
+        raise ConfigError("give either --rater NAME or --admin")
     conn = store.open_study(study_dir)
     try:
         closed = store.closed_at(conn)
         if closed and rater is not None and not rotate:
-            raise StudyError(f"{study_dir}: the study was closed at {closed}, so a new rater could not vote; "
-                             "start a new study for more raters (--admin and --rotate still work)")
+            raise ConfigError(f"{study_dir}: the study was closed at {closed}, so a new rater could not vote; "
+                              "start a new study for more raters (--admin and --rotate still work)")
         if closed and rater is not None:
             click.echo(f"warning: the study was closed at {closed}: this link shows the votes, it cannot change "
                        "them", err=True)
@@ -115,14 +95,14 @@ def invite_cmd(study_dir: str, rater: str | None, admin: bool, rotate: bool, bas
 @click.option("--export", default=None, type=click.Path(dir_okay=False),
               help="Also write every vote of the study to this CSV (one study only).")
 @click.option("--no-paper", is_flag=True, help="Leave out the paper's Table 4 rows.")
-@_errors
 def tally_cmd(study_dirs: tuple[str, ...], out: str | None, export: str | None, no_paper: bool) -> None:
     """Preference for A per study (Wilson 95% interval, exact binomial p), rater agreement, as Table 4."""
     from s2sbench.data.shards import atomic_write_bytes
-    from s2sbench.study import StudyError, store, tally
+    from s2sbench.errors import ConfigError
+    from s2sbench.study import store, tally
 
     if export and len(study_dirs) != 1:
-        raise StudyError("--export takes one study at a time")
+        raise ConfigError("--export takes one study at a time")
     summaries = []
     for d in study_dirs:
         conn = store.open_study(d)
@@ -147,7 +127,6 @@ def tally_cmd(study_dirs: tuple[str, ...], out: str | None, export: str | None, 
 
 @study.command("close")
 @click.argument("study_dir", type=click.Path(exists=True, file_okay=False))
-@_errors
 def close_cmd(study_dir: str) -> None:
     """Close the study: from now on votes are final (a running server refuses new ones at once)."""
     from s2sbench.study import store

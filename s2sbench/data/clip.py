@@ -12,9 +12,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-
-class ClipError(ValueError):
-    """A clip that does not match its dataset's spec (wrong shape, dtype, range or length)."""
+from s2sbench.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -57,7 +55,7 @@ class ClipSpec:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown, missing = set(d) - names, names - set(d)
         if unknown or missing:
-            raise ValueError(f"bad ClipSpec: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}")
+            raise InputError(f"bad ClipSpec: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}")
         return cls(**{k: int(v) for k, v in d.items()})
 
 
@@ -71,21 +69,21 @@ class Clip:
     meta: Mapping[str, Any] = field(default_factory=dict)
 
     def check(self, spec: ClipSpec) -> "Clip":
-        """Raise ``ClipError`` naming the clip and the problem unless the clip matches ``spec``; return self."""
+        """Raise ``InputError`` naming the clip and the problem unless the clip matches ``spec``; return self."""
         where = f"clip {self.id!r}"
         if not isinstance(self.id, str) or not self.id:
-            raise ClipError(f"{where}: id must be a non-empty string")
+            raise InputError(f"{where}: id must be a non-empty string")
         f, a = self.frames, self.audio
         if not isinstance(f, np.ndarray) or f.dtype != np.uint8:
-            raise ClipError(f"{where}: frames must be a uint8 array, got {getattr(f, 'dtype', type(f))}")
+            raise InputError(f"{where}: frames must be a uint8 array, got {getattr(f, 'dtype', type(f))}")
         if f.shape != spec.frame_shape:
-            raise ClipError(f"{where}: frames have shape {f.shape}, expected {spec.frame_shape} (T, H, W, C)")
+            raise InputError(f"{where}: frames have shape {f.shape}, expected {spec.frame_shape} (T, H, W, C)")
         if not isinstance(a, np.ndarray) or a.dtype != np.float32:
-            raise ClipError(f"{where}: audio must be a float32 array, got {getattr(a, 'dtype', type(a))}")
+            raise InputError(f"{where}: audio must be a float32 array, got {getattr(a, 'dtype', type(a))}")
         if a.shape != (spec.num_samples,):
-            raise ClipError(f"{where}: audio has shape {a.shape}, expected ({spec.num_samples},)")
+            raise InputError(f"{where}: audio has shape {a.shape}, expected ({spec.num_samples},)")
         if not np.isfinite(a).all() or np.abs(a).max(initial=0.0) > 1.0:
-            raise ClipError(f"{where}: audio must be finite and within [-1, 1]")
+            raise InputError(f"{where}: audio must be finite and within [-1, 1]")
         return self
 
     def audio_frames(self, spec: ClipSpec) -> np.ndarray:

@@ -24,6 +24,7 @@ import h5py
 import numpy as np
 
 from s2sbench.data.clip import Clip, ClipSpec
+from s2sbench.errors import InputError
 from s2sbench.safety.files import atomic_target, atomic_write_bytes  # noqa: F401 (re-exported)
 
 FORMAT_VERSION = 1
@@ -31,7 +32,7 @@ INDEX_NAME = "index.json"
 AUDIO_SCALE = 32767.0
 
 
-class ShardError(RuntimeError):
+class ShardError(InputError):
     """A missing, truncated, corrupt or inconsistent shard or index; the message names the file."""
 
 
@@ -169,7 +170,8 @@ class ShardIndex:
                         problems.append(f"{path}: spec in shard differs from index.json")
                     if f.attrs["split"] != r.split:
                         problems.append(f"{path}: split {f.attrs['split']!r}, index says {r.split!r}")
-                    want = {"frames": ((r.n, *spec.frame_shape), np.uint8), "audio": ((r.n, spec.num_samples), np.int16),
+                    want = {"frames": ((r.n, *spec.frame_shape), np.uint8),
+                            "audio": ((r.n, spec.num_samples), np.int16),
                             "ids": ((r.n,), None), "meta": ((r.n,), None)}
                     for name, (shape, dtype) in want.items():
                         if name not in f:

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.data.shards import atomic_write_bytes
-from s2sbench.download.media import MediaError, ffmpeg_exe, probe, timeline
+from s2sbench.download.media import probe, timeline
+from s2sbench.errors import ToolError
+from s2sbench.media import MediaError, ffmpeg_exe
 from s2sbench.optional import require
 
 PERMANENT = ("unavailable", "private")
@@ -49,7 +51,7 @@ def classify(message: str) -> str:
     return "transient"
 
 
-class FetchError(Exception):
+class FetchError(ToolError):
     """A failed fetch: ``kind`` from ``classify`` (or ``truncated``), the cleaned message, attempts made."""
 
     def __init__(self, kind: str, message: str, attempts: int = 1) -> None:
@@ -65,7 +67,7 @@ class FetchError(Exception):
 
 @dataclass
 class FetchConfig:
-    """Network behaviour; the defaults are polite for YouTube (see README)."""
+    """Network behaviour; the defaults are polite for YouTube (docs/datasets.md)."""
 
     retries: int = 5  # further attempts after the first, per video and run
     backoff: float = 5.0  # seconds before the first retry; doubles each time
@@ -107,7 +109,7 @@ class Pacer:
             self.interval = max(self.base, 0.8 * self.interval)
 
 
-class _QuietLogger:
+class QuietLogger:
     """yt-dlp logger that drops its chatter: failures reach us as exceptions."""
 
     def debug(self, msg: str) -> None:
@@ -116,7 +118,8 @@ class _QuietLogger:
     info = warning = error = debug
 
 
-def _clean(msg: str) -> str:
+def clean_message(msg: str) -> str:
+    """A yt-dlp error message without its colour codes and ``ERROR:`` prefix."""
     msg = re.sub(r"\x1b\[[0-9;]*m", "", msg).strip()
     return re.sub(r"^ERROR:\s*", "", msg)
 
@@ -124,7 +127,7 @@ def _clean(msg: str) -> str:
 def _ydl_options(raw_dir: Path, windows: list[tuple[float, float]] | None, cfg: FetchConfig) -> dict[str, Any]:
     ffmpeg = Path(ffmpeg_exe())
     opts: dict[str, Any] = {
-        "quiet": True, "no_warnings": True, "noprogress": True, "logger": _QuietLogger(), "noplaylist": True,
+        "quiet": True, "no_warnings": True, "noprogress": True, "logger": QuietLogger(), "noplaylist": True,
         "format": cfg.format, "format_sort": list(cfg.format_sort), "merge_output_format": "mkv",
         "retries": 3, "fragment_retries": 3, "extractor_retries": 0, "socket_timeout": cfg.socket_timeout,
         "enable_file_urls": True, "overwrites": True, "continuedl": True,
@@ -155,7 +158,7 @@ def _fetch_once(url: str, raw_dir: Path, windows: list[tuple[float, float]] | No
         with yt_dlp.YoutubeDL(_ydl_options(raw_dir, windows, cfg)) as ydl:
             info = ydl.extract_info(url, download=True)
     except yt_dlp.utils.YoutubeDLError as e:
-        err = FetchError(classify(_clean(str(e))), _clean(str(e)))
+        err = FetchError(classify(clean_message(str(e))), clean_message(str(e)))
         if err.kind == "decode" and info is None:
             err.message += _source_message(url, cfg)
         raise err from None
@@ -219,7 +222,7 @@ def load_fetched(raw_dir: Path, url: str, windows: list[tuple[float, float]] | N
         return None
     want = [list(w) for w in windows] if windows else None
     same = record.get("url") == url and (record.get("windows") or None) == want
-    # windows fetched by older versions kept no source timestamps: fetched again
+    # a record without source timestamps (windows cut at keyframes) is fetched again
     same = same and (not windows or record.get("timestamps") == "source")
     return record if same and all((raw_dir / f).exists() for f in record["files"]) else None
 

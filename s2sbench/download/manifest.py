@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from s2sbench.data.shards import atomic_write_bytes
+from s2sbench.errors import InputError
 
 RETRYABLE = ("rate_limited", "failed_download")
 STATUSES = ("ok", "unavailable", "private", "rate_limited", "failed_download", "failed_decode", "rejected")
@@ -102,7 +103,7 @@ class StateStore:
         except FileNotFoundError:
             return None
         except ValueError as e:
-            raise ValueError(f"{self.path(key)}: corrupt state file ({e}); delete it to redo this video") from None
+            raise InputError(f"{self.path(key)}: corrupt state file ({e}); delete it to redo this video") from None
         return VideoState(key=d["key"], rows=[Row(**r) for r in d["rows"]], attempts=d["attempts"],
                           clips_file=d.get("clips_file"))
 
@@ -116,9 +117,9 @@ def read_keep_list(path: str | os.PathLike) -> set[str]:
     """Clip ids approved by a person, one per line; blank lines and ``#`` comments are ignored."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: keep-list file not found")
+        raise InputError(f"{path}: keep-list file not found")
     ids = {line.split("#", 1)[0].strip() for line in path.read_text().splitlines()}
     ids.discard("")
     if not ids:
-        raise ValueError(f"{path}: keep-list has no clip ids")
+        raise InputError(f"{path}: keep-list has no clip ids")
     return ids

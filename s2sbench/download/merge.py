@@ -26,7 +26,7 @@ from s2sbench.data.shards import atomic_write_bytes
 from s2sbench.download.assemble import AssemblyResult, assemble, existing_index
 from s2sbench.download.jobs import DownloadConfig, VideoJob
 from s2sbench.download.manifest import StateStore, VideoState
-from s2sbench.safety import OutputError
+from s2sbench.errors import ConfigError, InputError, OutputError
 from s2sbench.safety.claims import DirLock
 
 PLAN = "plan.json"
@@ -42,7 +42,7 @@ def parse_shard(text: str) -> tuple[int, int]:
         i, n = (int(x) for x in text.split("/"))
         assert 1 <= i <= n
     except (ValueError, AssertionError):
-        raise ValueError(f"--shard {text!r}: expected i/n with 1 <= i <= n, e.g. 1/4") from None
+        raise ConfigError(f"--shard {text!r}: expected i/n with 1 <= i <= n, e.g. 1/4") from None
     return i, n
 
 
@@ -91,9 +91,9 @@ def _load_plan(d: Path) -> dict[str, Any]:
     try:
         return json.loads((d / PLAN).read_text())
     except FileNotFoundError:
-        raise ValueError(f"{d / PLAN}: not found; is {d} a download folder (run with --shard there)?") from None
+        raise InputError(f"{d / PLAN}: not found; is {d} a download folder (run with --shard there)?") from None
     except ValueError as e:
-        raise ValueError(f"{d / PLAN}: corrupt ({e}); re-run the download there to rewrite it") from None
+        raise InputError(f"{d / PLAN}: corrupt ({e}); re-run the download there to rewrite it") from None
 
 
 def _copy(src: Path, dst: Path) -> None:
@@ -112,16 +112,16 @@ def merge(dirs: list[Path], out: Path, progress: bool = False, overwrite: bool =
     for d, p in plans.items():
         diff = sorted(k for k in common if p.get(k) != common[k])
         if diff:
-            raise ValueError(f"{d / PLAN}: differs from {dirs[0] / PLAN} in {', '.join(diff)}; "
+            raise InputError(f"{d / PLAN}: differs from {dirs[0] / PLAN} in {', '.join(diff)}; "
                              "every shard must be run with the same list and options")
     shards = {tuple(p["shard"]) if p["shard"] else (1, 1): d for d, p in plans.items()}
     n = next(iter(shards))[1]
     want = {(i, n) for i in range(1, n + 1)}
     if set(shards) != want or len(shards) != len(dirs):
         have = ", ".join(f"{i}/{m}" for i, m in sorted(shards))
-        raise ValueError(f"shards {have} given; expected each of 1/{n} .. {n}/{n} exactly once")
+        raise InputError(f"shards {have} given; expected each of 1/{n} .. {n}/{n} exactly once")
     if out.resolve() in {d.resolve() for d in dirs}:
-        raise ValueError(f"{out}: the merged output must be a new folder, not one of the shard folders")
+        raise ConfigError(f"{out}: the merged output must be a new folder, not one of the shard folders")
     keep = set(first["keep"]) if first["keep"] is not None else None
     cfg = DownloadConfig(out=out, spec=ClipSpec.from_dict(first["spec"]), seed=first["seed"],
                          split_sizes=first["split_sizes"], clips_per_shard=first["clips_per_shard"], keep=keep,
@@ -135,7 +135,7 @@ def merge(dirs: list[Path], out: Path, progress: bool = False, overwrite: bool =
             src = shards[shard]
             st = StateStore(src / "state").load(key)
             if st is None or not st.final:
-                raise ValueError(f"{src}: video {key} of shard {shard[0]}/{n} has no final state; "
+                raise InputError(f"{src}: video {key} of shard {shard[0]}/{n} has no final state; "
                                  f"re-run that shard's download in {src} first")
             states[key] = (src, st)
         store = StateStore(out / "state")

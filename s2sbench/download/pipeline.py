@@ -11,7 +11,8 @@ own processes):
    the labelled time, rejects short, black, frozen or silent ones (``s2sbench.download.quality``), stages the good
    ones in ``DIR/clips/<video>.h5`` and commits the video's rows in ``DIR/state/<video>.json``
    (``s2sbench.download.manifest``);
-3. assigns splits by video and writes ``DIR/shards`` + ``index.json`` and ``DIR/manifest.csv`` (``s2sbench.download.assemble``).
+3. assigns splits by video and writes ``DIR/shards`` + ``index.json`` and ``DIR/manifest.csv``
+   (``s2sbench.download.assemble``).
 
 With ``cfg.shard`` (i, n) only this host's share of the videos is processed (``s2sbench.download.merge`` joins
 the shares). Re-running skips videos whose state is final; a SIGKILL at any moment loses at most the videos in
@@ -34,10 +35,12 @@ from s2sbench.download.assemble import AssemblyResult, assemble
 from s2sbench.download.fetch import FetchError, Pacer, fetch
 from s2sbench.download.jobs import DownloadConfig, VideoJob
 from s2sbench.download.manifest import Row, StateStore, VideoState, clip_id
-from s2sbench.download.media import MediaError, Timeline, decode_clip, timeline
+from s2sbench.download.media import Timeline, decode_clip, timeline
 from s2sbench.download.merge import claim_plan, in_shard, save_plan
 from s2sbench.download.place import check_first_frame, place, window_of
 from s2sbench.download.quality import fit_audio, reject_reason
+from s2sbench.errors import ConfigError, InputError
+from s2sbench.media import MediaError
 from s2sbench.safety.claims import DirLock
 
 
@@ -144,9 +147,9 @@ def _cutoff(jobs: list[VideoJob], states: dict[str, VideoState], max_clips: int 
 def run_download(jobs: list[VideoJob], cfg: DownloadConfig) -> AssemblyResult:
     """Process every job not already final (in list order, ``cfg.workers`` at a time), then assemble the dataset."""
     if len({j.key for j in jobs}) != len(jobs):
-        raise ValueError("duplicate video keys in the job list")
+        raise InputError("duplicate video keys in the job list")
     if cfg.shard is not None and cfg.max_clips is not None:
-        raise ValueError("--max-clips cannot be combined with --shard (the cut needs every host's clip counts)")
+        raise ConfigError("--max-clips cannot be combined with --shard (the cut needs every host's clip counts)")
     with DirLock(cfg.out, "download folder"):  # one process per folder
         claim_plan(jobs, cfg)
         save_plan(jobs, cfg)

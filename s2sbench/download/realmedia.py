@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from s2sbench.download.media import run_ffmpeg
+from s2sbench.media import run_ffmpeg
 
 FOOTAGE = Path("/usr/share/doc/opencv-doc/opencv4/html/box.mp4.gz")
 SNARE = Path("/usr/share/hydrogen/data/drumkits/GMRockKit/Snare-Hardest.wav")

@@ -2,7 +2,7 @@
 
 ``make_test_video`` writes an MP4 (H.264 + AAC, faststart, a keyframe every ``keyint`` frames) with a moving pattern
 and quiet noise; optionally a white flash frame and a 1 kHz beep starting at known times (for sync checks), or a black,
-frozen or silent variant (for the rejection rules). Encoding goes through ``s2sbench.download.media``.
+frozen or silent variant (for the rejection rules). Encoding goes through ``s2sbench.media``.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from s2sbench.download.media import run_ffmpeg
+from s2sbench.media import run_ffmpeg
 from s2sbench.optional import require
 from s2sbench.safety.files import atomic_target
 
@@ -60,7 +60,8 @@ def make_test_video(path: str | os.PathLike, seconds: float = 6.0, fps: int = 25
     os.close(fd)
     try:
         if audio:
-            soundfile.write(wav, synthetic_audio(seconds, sample_rate, seed, kind, beep_at), sample_rate, subtype="PCM_16")
+            wave = synthetic_audio(seconds, sample_rate, seed, kind, beep_at)
+            soundfile.write(wav, wave, sample_rate, subtype="PCM_16")
             args += ["-i", wav, "-c:a", "aac", "-b:a", "64k"]
         args += ["-c:v", "libx264", "-preset", "veryfast", "-g", str(keyint), "-pix_fmt", "yuv420p",
                  "-movflags", "+faststart", "-t", f"{seconds}", "-f", "mp4"]

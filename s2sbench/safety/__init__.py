@@ -1,4 +1,4 @@
-"""The one place the "a user's work is sacred" policy lives (README "Safety").
+"""The one place the "a user's work is sacred" policy lives (docs/design.md, safety).
 
 - ``files``: atomic writes that keep the process umask (``atomic_target``, ``atomic_write_bytes``), writability checks.
 - ``claims``: outputs are never replaced without ``--overwrite`` (``claim_files``, ``claim_run_dir``); a directory is
@@ -7,19 +7,11 @@
   checks), devices, and the clip-count check.
 - ``procs``: worker processes die with their parent.
 
-Every refusal is an ``OutputError`` or ``InputError`` (``ValueError`` subclasses) whose message is one line naming
-what, where and the fix; the CLI prints it as ``Error: ...`` and exits 1.
+Every refusal is an ``OutputError`` or ``InputError`` (``s2sbench.errors``) whose message is one line naming what,
+where and the fix; the CLI prints it as ``Error: ...`` and exits 1.
 """
 from __future__ import annotations
 
+from s2sbench.errors import InputError, OutputError
 
-class SafetyError(ValueError):
-    """A refused action; the message is one line: what, where, how to fix it."""
-
-
-class OutputError(SafetyError):
-    """An output that exists (and would be replaced), is locked by another process, or cannot be written."""
-
-
-class InputError(SafetyError):
-    """Input data or an option that cannot be used as given."""
+__all__ = ["InputError", "OutputError"]

@@ -4,7 +4,3 @@
 SQLite database (pairs, raters, votes), ``server`` the small web app raters and the admin use, ``tally`` the
 statistics (preference share, Wilson interval, exact binomial test, rater agreement) in the form of Table 4.
 """
-
-
-class StudyError(RuntimeError):
-    """A bad run directory, study directory or request; the message names the file or the problem."""

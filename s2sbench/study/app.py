@@ -166,7 +166,8 @@ class StudyApp:
                 "voted": len(mine), "n_past": info["n_past"], "fps": info["fps"], "seen_rgb": info["seen_rgb"],
                 "generated_rgb": info.get("generated_rgb", [60, 60, 60]),
                 "pairs": [{"id": i, "left": f"media/{rows[i]['media_left']}",
-                           "right": f"media/{rows[i]['media_right']}", "choice": mine.get(i), "played": i in played} for i in order]}
+                           "right": f"media/{rows[i]['media_right']}",
+                           "choice": mine.get(i), "played": i in played} for i in order]}
 
     def _vote(self, conn: sqlite3.Connection, who: sqlite3.Row, data: Any) -> Response:
         if not isinstance(data, dict) or set(data) != {"pair", "choice"} or data["choice"] not in store.CHOICES:
@@ -175,12 +176,8 @@ class StudyApp:
         try:
             with self._write:
                 store.record_vote(conn, who["id"], pair, choice, require_played=True)
-        except store.StudyClosed as e:
-            raise Reply(403, str(e)) from None
-        except store.UnknownPair as e:
-            raise Reply(404, str(e)) from None
-        except store.NotPlayed as e:
-            raise Reply(409, str(e)) from None
+        except store.VoteRefused as e:
+            raise Reply(e.status, str(e)) from None
         voted = conn.execute("SELECT COUNT(*) FROM votes WHERE rater_id = ?", (who["id"],)).fetchone()[0]
         total = conn.execute("SELECT COUNT(*) FROM pairs").fetchone()[0]
         return _json(200, {"ok": True, "pair": pair, "choice": choice, "voted": voted, "total": total})
@@ -192,10 +189,8 @@ class StudyApp:
         try:
             with self._write:
                 done = store.record_play(conn, who["id"], pair, data["event"], self.min_play)
-        except store.UnknownPair as e:
-            raise Reply(404, str(e)) from None
-        except store.NotPlayed as e:
-            raise Reply(409, str(e)) from None
+        except store.VoteRefused as e:
+            raise Reply(e.status, str(e)) from None
         return _json(200, {"ok": True, "pair": pair, "played": done})
 
     def _media(self, conn: sqlite3.Connection, name: str, environ: dict[str, Any]) -> Response:

@@ -3,7 +3,7 @@
 Each video is the clip's seen frames followed by one run's generated frames, enlarged (nearest neighbour) and
 framed: seen frames get a blue border (``SEEN_RGB``), generated ones an orange one (``GENERATED_RGB``, which stands
 out against grey outputs), so raters know where the prediction starts. The clip's own audio plays along (H.264
-yuv420p + AAC through ``s2sbench.download.media.write_video``). Which run is shown on the left is drawn per pair and
+yuv420p + AAC through ``s2sbench.media.write_video``). Which run is shown on the left is drawn per pair and
 recorded. Media names (``p0001-L.mp4``) do not reveal the run. The study is built in a temporary directory next to
 ``out`` and renamed into place when complete.
 """
@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from s2sbench.errors import ConfigError, InputError, OutputError
 from s2sbench.safety.files import umask
-from s2sbench.study import StudyError, store
+from s2sbench.study import store
 from s2sbench.study.runs import Run, common_indices, load_run
 
 SEEN_RGB = (30, 136, 229)  # blue border: real frames the models saw
@@ -58,26 +59,26 @@ def create_study(a_dir: str | Path, b_dir: str | Path, out: str | Path, n: int =
     from tqdm import tqdm
 
     from s2sbench.data.loader import ClipDataset
-    from s2sbench.download.media import write_video
+    from s2sbench.media import write_video
 
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise StudyError(f"{out}: already exists (choose a new --out; a study is never overwritten)")
+        raise OutputError(f"{out}: already exists (choose a new --out; a study is never overwritten)")
     if n < 1:
-        raise StudyError(f"--n must be at least 1, got {n}")
+        raise ConfigError(f"--n must be at least 1, got {n}")
     a, b = load_run(a_dir), load_run(b_dir)
     both = common_indices(a, b)
     if len(both) < n:
-        raise StudyError(f"{a.path} and {b.path}: only {len(both)} clips are in both runs; use --n {len(both)} "
-                         "or fewer")
+        raise ConfigError(f"{a.path} and {b.path}: only {len(both)} clips are in both runs; use --n {len(both)} "
+                          "or fewer")
     root = _resolve_root(a, data_root)
     ds = ClipDataset(root, a.result["split"], audio_features="raw")
     spec, n_past, n_future = ds.spec, int(a.result["n_past"]), int(a.result["n_future"])
     total = n_past + n_future
     if spec.num_frames < total:
-        raise StudyError(f"{root}: clips have {spec.num_frames} frames, the runs need {n_past} + {n_future}")
+        raise InputError(f"{root}: clips have {spec.num_frames} frames, the runs need {n_past} + {n_future}")
     if a.frame_shape[1:] != (spec.height, spec.width, spec.channels):
-        raise StudyError(f"{a.samples}: frames are {a.frame_shape[1:]}, the dataset's are "
+        raise InputError(f"{a.samples}: frames are {a.frame_shape[1:]}, the dataset's are "
                          f"{(spec.height, spec.width, spec.channels)}")
     rng = np.random.default_rng(seed)
     chosen = [both[i] for i in rng.choice(len(both), size=n, replace=False)]
@@ -101,7 +102,7 @@ def create_study(a_dir: str | Path, b_dir: str | Path, out: str | Path, n: int =
                                                  disable=not progress), start=1):
             clip = ds.clip(index)
             if clip.id != a.id_at(index):
-                raise StudyError(f"{a.samples}: clip index {index} is {a.id_at(index)!r}, but the dataset at "
+                raise InputError(f"{a.samples}: clip index {index} is {a.id_at(index)!r}, but the dataset at "
                                  f"{root} has {clip.id!r} there (wrong data_root or split?)")
             audio = clip.audio[: total * spec.samples_per_frame]
             names = {}

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from s2sbench.study import StudyError
+from s2sbench.errors import ToolError
 from s2sbench.study.app import StudyApp
 
 DEFAULT_TIMEOUT = 20  # seconds: idle keep-alive connections close, and a request must arrive completely, by then
@@ -50,7 +50,7 @@ def _waitress():
         from waitress.server import TcpWSGIServer
         from waitress.task import ThreadedTaskDispatcher
     except ImportError:
-        raise StudyError("`study serve` needs the waitress web server: pip install 's2sbench[study]'") from None
+        raise ToolError("`study serve` needs the waitress web server: pip install 's2sbench[study]'") from None
 
     class Channel(HTTPChannel):
         started = 0.0  # when the request now arriving began
@@ -88,7 +88,7 @@ class StudyServer:
             dispatcher.set_thread_count(adj.threads)
             self.server = Server(self.app, map={}, dispatcher=dispatcher, adj=adj, sockinfo=adj.listen[0])
         except OSError as e:
-            raise StudyError(_listen_error(host, port, e)) from None
+            raise ToolError(_listen_error(host, port, e)) from None
         _quiet_waitress()
         self._stop = threading.Event()
 

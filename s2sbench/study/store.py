@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from s2sbench.study import StudyError
+from s2sbench.errors import ConfigError, InputError
 
 DB_NAME = "study.db"
 MEDIA_DIR = "media"
@@ -77,16 +77,13 @@ ON CONFLICT (rater_id, pair_id) DO UPDATE SET
 """
 
 
-class StudyClosed(StudyError):
-    """A vote arrived after ``study close``."""
+class VoteRefused(InputError):
+    """A vote or play the study refuses; ``status`` is the HTTP status the server answers with: 403 after
+    ``study close``, 404 for a pair the study does not have, 409 for a pair the rater has not played through."""
 
-
-class UnknownPair(StudyError):
-    """A vote named a pair the study does not have."""
-
-
-class NotPlayed(StudyError):
-    """A vote (or a play's end) for a pair the rater has not played through."""
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def now() -> str:
@@ -101,7 +98,7 @@ def connect(db: str | Path, *, create: bool = False) -> sqlite3.Connection:
     """A new connection to ``db`` (autocommit; transactions are explicit), WAL, ``synchronous=FULL``."""
     db = Path(db)
     if not create and not db.is_file():
-        raise StudyError(f"{db}: no study database here (make one with `s2sbench study create`)")
+        raise InputError(f"{db}: no study database here (make one with `s2sbench study create`)")
     conn = sqlite3.connect(db, timeout=30.0, isolation_level=None, check_same_thread=True)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 30000")
@@ -120,10 +117,10 @@ def open_study(study: str | Path) -> sqlite3.Connection:
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     except sqlite3.DatabaseError as e:
         conn.close()
-        raise StudyError(f"{db}: not a study database ({e})") from None
+        raise InputError(f"{db}: not a study database ({e})") from None
     if row is None or int(row[0]) != SCHEMA_VERSION:
         conn.close()
-        raise StudyError(f"{db}: study schema version {row and row[0]!r}, this s2sbench reads {SCHEMA_VERSION}")
+        raise InputError(f"{db}: study schema version {row and row[0]!r}, this s2sbench reads {SCHEMA_VERSION}")
     return conn
 
 
@@ -167,14 +164,14 @@ def pairs(conn: sqlite3.Connection) -> list[sqlite3.Row]:
 def add_rater(conn: sqlite3.Connection, name: str, *, rotate: bool = False) -> str:
     """Invite rater ``name``; return the new token. An existing rater needs ``rotate`` (the old link stops working)."""
     if not NAME_RE.fullmatch(name) or name != name.strip():
-        raise StudyError(f"bad rater name {name!r}: use 1-64 letters, digits, spaces or . @ + - _")
+        raise ConfigError(f"bad rater name {name!r}: use 1-64 letters, digits, spaces or . @ + - _")
     token = secrets.token_urlsafe(24)
     conn.execute("BEGIN IMMEDIATE")
     try:
         exists = conn.execute("SELECT id FROM raters WHERE name = ?", (name,)).fetchone()
         if exists and not rotate:
-            raise StudyError(f"rater {name!r} is already invited (pass --rotate to issue a new link; "
-                             "the old one then stops working)")
+            raise ConfigError(f"rater {name!r} is already invited (pass --rotate to issue a new link; "
+                              "the old one then stops working)")
         if exists:
             conn.execute("UPDATE raters SET token_sha256 = ? WHERE id = ?", (token_hash(token), exists[0]))
         else:
@@ -217,9 +214,9 @@ def is_admin(conn: sqlite3.Connection, token: str) -> bool:
 
 def record_play(conn: sqlite3.Connection, rater_id: int, pair_id: int, event: str, min_seconds: float) -> bool:
     """A rater's play of a pair: ``start`` (again) or ``end``, which counts only ``min_seconds`` after the latest
-    start. Return whether the pair is now played through; raise ``UnknownPair`` / ``NotPlayed``."""
+    start. Return whether the pair is now played through; raise ``VoteRefused`` (404, 409)."""
     if not conn.execute("SELECT 1 FROM pairs WHERE id = ?", (pair_id,)).fetchone():
-        raise UnknownPair(f"no pair {pair_id}")
+        raise VoteRefused(404, f"no pair {pair_id}")
     t = time.time()
     if event == "start":
         conn.execute("INSERT INTO plays (rater_id, pair_id, started) VALUES (?, ?, ?) ON CONFLICT (rater_id, pair_id) "
@@ -227,7 +224,7 @@ def record_play(conn: sqlite3.Connection, rater_id: int, pair_id: int, event: st
         return played(conn, rater_id, pair_id)
     row = conn.execute("SELECT started FROM plays WHERE rater_id = ? AND pair_id = ?", (rater_id, pair_id)).fetchone()
     if row is None or t - row[0] < min_seconds:
-        raise NotPlayed(f"pair {pair_id} ended {0 if row is None else t - row[0]:.1f} s after it started; "
+        raise VoteRefused(409, f"pair {pair_id} ended {0 if row is None else t - row[0]:.1f} s after it started; "
                         f"play it through ({min_seconds:.1f} s at least)")
     conn.execute("UPDATE plays SET played = ? WHERE rater_id = ? AND pair_id = ? AND played IS NULL",
                  (now(), rater_id, pair_id))
@@ -246,19 +243,19 @@ def played_pairs(conn: sqlite3.Connection, rater_id: int) -> set[int]:
 
 def record_vote(conn: sqlite3.Connection, rater_id: int, pair_id: int, choice: str,
                 require_played: bool = False) -> None:
-    """Store (or replace) one vote in its own transaction; raise ``StudyClosed`` / ``UnknownPair`` (and
-    ``NotPlayed`` with ``require_played`` when the rater has not played the pair through)."""
+    """Store (or replace) one vote in its own transaction; raise ``VoteRefused``: 403 closed, 404 unknown pair,
+    and 409 with ``require_played`` when the rater has not played the pair through."""
     if choice not in CHOICES:
-        raise StudyError(f"bad choice {choice!r}: one of {', '.join(CHOICES)}")
+        raise InputError(f"bad choice {choice!r}: one of {', '.join(CHOICES)}")
     stamp = now()
     conn.execute("BEGIN IMMEDIATE")
     try:
         if conn.execute("SELECT 1 FROM meta WHERE key = 'closed_at'").fetchone():
-            raise StudyClosed("the study is closed; votes can no longer change")
+            raise VoteRefused(403, "the study is closed; votes can no longer change")
         if not conn.execute("SELECT 1 FROM pairs WHERE id = ?", (pair_id,)).fetchone():
-            raise UnknownPair(f"no pair {pair_id}")
+            raise VoteRefused(404, f"no pair {pair_id}")
         if require_played and not played(conn, rater_id, pair_id):
-            raise NotPlayed(f"pair {pair_id} has not been played through yet: play both videos to the end first")
+            raise VoteRefused(409, f"pair {pair_id} has not been played through yet: play both videos to the end first")
         conn.execute(_UPSERT, (rater_id, pair_id, choice, stamp, stamp))
         conn.execute("COMMIT")
     except BaseException:

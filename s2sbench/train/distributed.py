@@ -24,10 +24,12 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 
+from s2sbench.errors import ToolError
+
 _CONTROL: dict[str, object] = {}
 
 
-class DistributedError(RuntimeError):
+class DistributedError(ToolError):
     """Another rank failed; the message names it and its error."""
 
 

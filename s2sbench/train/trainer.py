@@ -42,6 +42,7 @@ import torch
 import torch.distributed as dist
 
 from s2sbench.data.loader import ClipDataset, collate
+from s2sbench.errors import TrainingError
 from s2sbench.models import VideoPredictor, save_checkpoint
 from s2sbench.train import distributed
 from s2sbench.train.batches import train_loader
@@ -50,10 +51,6 @@ from s2sbench.train.state import read_last, rng_state, seed_everything, set_rng_
 
 VAL_SPLITS = ("val", "valid", "validation")
 __all__ = ["TrainConfig", "TrainingError", "fit", "validate", "find_val_split", "seed_everything", "autocast"]
-
-
-class TrainingError(RuntimeError):
-    """Training cannot continue (non-finite loss, too little data); the message says what and where."""
 
 
 @dataclass

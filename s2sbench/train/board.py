@@ -2,10 +2,10 @@
 
 Run directories are ``RUNS/<dataset>/<model>-<preset>-seed<seed>`` (the layout ``leaderboard build`` and
 ``tables`` read). A run whose ``result.json`` exists is skipped; one interrupted after a checkpoint is resumed from
-its ``last.pt`` (CPU-time budgets carry over, see ``s2sbench.train.trainer``). Each run's output goes to ``RUN_DIR/run.log``;
-``jobs`` runs execute at once, each with ``threads`` torch threads (default: cores // jobs). Several boards may
-share a runs directory: a run is claimed with ``RUN_DIR/.running`` (the process id; a claim whose process is gone on
-this machine is taken over), and whether it is done is checked again just before it starts.
+its ``last.pt`` (CPU-time budgets carry over, see ``s2sbench.train.trainer``). Each run's output goes to
+``RUN_DIR/run.log``; ``jobs`` runs execute at once, each with ``threads`` torch threads (default: cores // jobs).
+Several boards may share a runs directory: a run is claimed with ``RUN_DIR/.running`` (the process id; a claim whose
+process is gone on this machine is taken over), and whether it is done is checked again just before it starts.
 """
 from __future__ import annotations
 
