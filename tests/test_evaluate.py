@@ -60,3 +60,19 @@ def test_fooling_rate_is_reported_for_models_with_a_discriminator(tmp_path, monk
     plain = evaluate(build_model("copy_last", DataSpec.for_dataset("m3so-nb")), Data.open(tmp_path / "nb", "m3so-nb"),
                      cfg, progress=False)
     assert "fooling_rate" not in plain
+
+
+def test_evaluation_reads_each_clip_once_and_scores_the_block_from_batch_meta(tmp_path, monkeypatch):
+    from s2sbench.data import loader
+
+    write_fake_dataset(tmp_path / "m3so", "m3so", {"test": 3})
+    data = Data.open(tmp_path / "m3so", "m3so")
+    reads = []
+    getitem = loader.ClipDataset.__getitem__
+    monkeypatch.setattr(loader.ClipDataset, "__getitem__", lambda self, i: reads.append(i) or getitem(self, i))
+    monkeypatch.setattr(loader.ClipDataset, "clip", lambda self, i: pytest.fail("a whole clip was re-read"))
+    model = build_model("copy_last", DataSpec.for_dataset("m3so"))
+    out = evaluate(model, data, EvalConfig(n_samples=2, diversity_clips=0, save_samples=0, grid_clips=0), progress=False)
+    assert sorted(reads) == [0, 1, 2]
+    curve = out["scores"]["best_per_frame"]["block_iou"]["curve"]  # NaN until the block shows (frame 42)
+    assert np.isnan(curve[:11]).all() and not np.isnan(curve[11:]).any() and "block_iou" not in out
