@@ -40,22 +40,21 @@ import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
 from s2sbench.data.handle import Data
-from s2sbench.data.loader import Batch, collate
 from s2sbench.errors import TrainingError
 from s2sbench.predictor import VideoPredictor
 from s2sbench.train import distributed
 from s2sbench.train.batches import train_loader
 from s2sbench.train.checkpoint import save_checkpoint
 from s2sbench.train.logs import CSVLog, tensorboard
+from s2sbench.train.selection import Validation, ValScore, validate
 from s2sbench.train.state import read_last, rng_state, seed_everything, set_rng_state
 
-ValScore = Callable[[VideoPredictor, Batch], dict[str, float]]
-__all__ = ["TrainConfig", "TrainingError", "fit", "validate", "seed_everything", "autocast"]
+__all__ = ["TrainConfig", "TrainingError", "fit", "validate", "seed_everything", "autocast", "ValScore"]
 
 
 @dataclass
@@ -103,18 +102,6 @@ def compile_submodules(model: VideoPredictor, backend: str) -> None:
         child.compile(backend=backend)
 
 
-@torch.no_grad()
-def validate(model: VideoPredictor, batches: list, device: torch.device, score: ValScore) -> dict[str, float]:
-    """Mean of ``score(model, batch)`` over the given validation batches."""
-    model.eval()
-    sums: dict[str, float] = {}
-    for b in batches:
-        for k, v in score(model, b.to(device)).items():
-            sums[k] = sums.get(k, 0.0) + float(v)
-    model.train()
-    return {k: v / len(batches) for k, v in sums.items()}
-
-
 def fit(model: VideoPredictor, data: Data, out: str | os.PathLike, cfg: TrainConfig, *,
         val_score: ValScore | None = None, device: torch.device | str | None = None, resume: bool = False,
         progress: bool = True, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -136,7 +123,7 @@ def fit(model: VideoPredictor, data: Data, out: str | os.PathLike, cfg: TrainCon
     if per_epoch == 0:
         raise TrainingError(f"{data.root}: the train split has {len(train)} clips, fewer than one batch "
                             f"({cfg.batch_size} x {world} processes)")
-    run.validation = _Validation(model, data, cfg, rank, val_score)
+    run.validation = Validation(model, data, cfg, rank, val_score)
     start = run.begin(resume)  # from last.pt, or a fresh run; opens the logs
     model.setup_training(cfg.steps)
     model.train()
@@ -173,7 +160,7 @@ class _Run:
         self.progress = progress and rank == 0
         self.extra, self.last, self.best_path = extra, out / "last.pt", out / "best.pt"
         self.opts: dict[str, torch.optim.Optimizer] = {}
-        self.validation: _Validation | None = None
+        self.validation: Validation | None = None
         self.start, self.resumed, self.best, self.best_step = 0, False, math.inf, -1
         self.used = {"wall_s": 0.0, "cpu_s": 0.0}  # budget used by earlier runs of a resumed training
         self.t0, self.c0 = time.perf_counter(), time.process_time()
@@ -299,31 +286,6 @@ class _Run:
                 "compile": (self.cfg.compile or None) if planned else None, "num_workers": self.workers,
                 "wall_time_s": round(total["wall_s"], 3), "cpu_time_s": round(total["cpu_s"], 3),
                 "checkpoint": str(self.best_path), "config": asdict(self.cfg), "prepared": prepared}
-
-
-class _Validation:
-    """Model selection data: the first ``val_batches`` batches of the validation split (built on rank 0 only) and the
-    score that rates them."""
-
-    def __init__(self, model: VideoPredictor, data: Data, cfg: TrainConfig, rank: int, score: ValScore | None):
-        self.model, self.cfg, self.score = model, cfg, score
-        self.split = data.val_split() if score is not None else None
-        self.on = bool(self.split) and cfg.val_batches > 0
-        self.batches: list[Batch] = []
-        if self.on and rank == 0:
-            ds = data.clips(self.split, model.spec.n_past + model.spec.n_future, model.spec.audio_feature)
-            n, bs = min(len(ds), cfg.val_batches * cfg.batch_size), cfg.batch_size
-            self.batches = [collate([ds[i] for i in range(j, min(j + bs, n))]) for j in range(0, n, bs)]
-
-    def due(self, step: int, over: str) -> bool:
-        return self.on and (step % self.cfg.val_every == 0 or step == self.cfg.steps or bool(over))
-
-    def scores(self, device: torch.device) -> dict[str, float]:
-        scores = validate(self.model, self.batches, device, self.score)
-        if self.cfg.select_on not in scores:
-            raise TrainingError(f"the validation score of {self.model.name} has {sorted(scores)}, "
-                                f"no {self.cfg.select_on!r} to select on (set train.select_on)")
-        return scores
 
 
 def _over_budget(cfg: TrainConfig, spent: dict[str, float]) -> str:
