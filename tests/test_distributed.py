@@ -1,7 +1,8 @@
 """Multi-process training on the CPU (gloo), through the same code path as NCCL on GPUs (issue #14):
 2 x B equals 1 x 2B (gradients averaged, not summed, by the trainer although the model calls plain ``opt.step()``),
-an optimiser's own ``step()`` averages once the trainer has wrapped it, resume under torchrun equals an uninterrupted run, an
-error on one rank ends every rank with that error, and rank 0's data error reaches the others."""
+an optimiser's own ``step()`` averages once the trainer has wrapped it, resume under torchrun equals an
+uninterrupted run, an error on one rank ends every rank with that error, and rank 0's data error reaches the
+others."""
 from __future__ import annotations
 
 import csv
@@ -60,7 +61,8 @@ def _ddp_worker(rank: int, world: int, port: int, data: str, out: str) -> None:
 def test_two_processes_of_batch_b_equal_one_process_of_batch_2b(data, tmp_path):
     init = deterministic(seed=0).state_dict()
     one = deterministic(seed=0)
-    fit(one, Data.open(data, "m3so-nb"), tmp_path / "one", TrainConfig(**{**EQ.__dict__, "batch_size": 8}), device="cpu", progress=False)
+    fit(one, Data.open(data, "m3so-nb"), tmp_path / "one", TrainConfig(**{**EQ.__dict__, "batch_size": 8}),
+        device="cpu", progress=False)
     mp.spawn(_ddp_worker, args=(2, _free_port(), str(data), str(tmp_path)), nprocs=2, join=True)
     w0, w1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert all(torch.equal(w0[k], w1[k]) for k in w0)  # the ranks agree

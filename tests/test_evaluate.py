@@ -72,7 +72,8 @@ def test_evaluation_reads_each_clip_once_and_scores_the_block_from_batch_meta(tm
     monkeypatch.setattr(loader.ClipDataset, "__getitem__", lambda self, i: reads.append(i) or getitem(self, i))
     monkeypatch.setattr(loader.ClipDataset, "clip", lambda self, i: pytest.fail("a whole clip was re-read"))
     model = build_model("copy_last", DataSpec.for_dataset("m3so"))
-    out = evaluate(model, data, EvalConfig(n_samples=2, diversity_clips=0, save_samples=0, grid_clips=0), progress=False)
+    cfg = EvalConfig(n_samples=2, diversity_clips=0, save_samples=0, grid_clips=0)
+    out = evaluate(model, data, cfg, progress=False)
     assert sorted(reads) == [0, 1, 2]
     curve = out["scores"]["best_per_frame"]["block_iou"]["curve"]  # NaN until the block shows (frame 42)
     assert np.isnan(curve[:11]).all() and not np.isnan(curve[11:]).any() and "block_iou" not in out

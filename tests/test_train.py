@@ -47,7 +47,8 @@ def test_nan_stops_with_message_and_keeps_last_good_checkpoint_then_resume_is_ex
     ck = torch.load(cut / "last.pt", weights_only=True)
     assert ck["step"] == 4 and all(torch.isfinite(t).all() for t in ck["state_dict"].values())
 
-    summary = fit(tiny(seed=99), data, cut, CFG, val_score=val_scores, resume=True, progress=False)  # other init: must be overwritten
+    summary = fit(tiny(seed=99), data, cut, CFG, val_score=val_scores, resume=True,
+                  progress=False)  # another initialisation: must be overwritten
     assert summary["resumed_from"] == 4 and summary["steps"] == 8
     assert losses(cut) == reference  # identical losses, bit for bit
     a, b = torch.load(full / "last.pt", weights_only=True), torch.load(cut / "last.pt", weights_only=True)

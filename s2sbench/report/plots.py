@@ -2,9 +2,9 @@
 sample diversity (Fig. 5c: mean pairwise SSIM among K samples, on frames and, for real datasets, on optical flow).
 
 One line per group of ``results.comparable_groups`` (model, preset, data, N, clips), averaged over its seeds.
-Curves are read under one protocol (default the paper's, ``s2sbench.eval.protocols.PAPER``); the x axis of per-frame curves is the
-1-based frame number; the curve panels are one per metric column of ``METRICS`` the runs have (the SSIM variant
-asked for, PSNR, ...). Needs matplotlib (``pip install 's2sbench[plots]'``).
+Curves are read under one protocol (default the paper's, ``s2sbench.eval.protocols.PAPER``); the x axis of
+per-frame curves is the 1-based frame number; the curve panels are one per metric column of ``METRICS`` the runs
+have (the SSIM variant asked for, PSNR, ...). Needs matplotlib (``pip install 's2sbench[plots]'``).
 """
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 
 - Table 1: M3SO-NB (frames 6/15/25) and M3SO (31/42/70); Table 2: AudioSet-Drums and YouTube-Painting (16/30/45):
   each metric column (SSIM, PSNR, ... from ``METRICS``, see ``s2sbench.report.columns``) at those 1-based frames.
-  Table 3: the block IoU metric (``PAPER.block_metric``) at the final predicted frame on M3SO. Sections, titles and frames come from the dataset table
-  (``DatasetInfo.table``, ``block``, ``title``, ``table_frames``); a metric's columns appear where runs have it.
+  Table 3: the block IoU metric (``PAPER.block_metric``) at the final predicted frame on M3SO. Sections, titles
+  and frames come from the dataset table (``DatasetInfo.table``, ``block``, ``title``, ``table_frames``); a
+  metric's columns appear where runs have it.
 - Run rows: one per (model, preset), averaged over the seeds found, read under one protocol and SSIM variant
   (default: the paper's, ``s2sbench.eval.protocols.PAPER``). Paper rows: ``paper_results.csv``, transcribed from
   the paper (scikit-image-0.15 SSIM, best of 100 per frame); they are quoted, not re-run.

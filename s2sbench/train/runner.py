@@ -149,7 +149,7 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
             except Exception as e:
                 err = e
         distributed.share_error(err)
-        if opened is None:  # the other ranks of a torchrun launch open what rank 0 checked
+        if opened is None and not checkpoint:  # the other ranks of a torchrun launch open what rank 0 checked
             opened = Data.open(Path(data) if data else info.default_dir(), dataset)
         seed_everything(seed)
         train_summary = None

@@ -8,9 +8,9 @@
   each rank pinned to its GPU); each process trains on its shard of every step's batch (``s2sbench.train.batches``);
   rank 0's initial parameters and buffers are broadcast, and every optimiser the model returns averages gradients
   over the ranks in its ``step()`` (``distributed.averaging``: the model calls plain ``opt.step()`` and cannot skip
-  it); only rank 0 writes. The per-step flags (non-finite loss on any rank, rank 0's budget clock) are one all-reduce on the training
-  device. Buffers are not synchronised after the broadcast: BatchNorm running statistics are each rank's own, and the
-  checkpoints hold rank 0's.
+  it); only rank 0 writes. The per-step flags (non-finite loss on any rank, rank 0's budget clock) are one
+  all-reduce on the training device. Buffers are not synchronised after the broadcast: BatchNorm running statistics
+  are each rank's own, and the checkpoints hold rank 0's.
 - Step-based: ``steps`` optimisation steps of ``batch_size`` clips per process; epochs reshuffle with
   ``seed + epoch``, so the batch of any step is known without replaying the loader (this is what makes resume exact).
 - ``OUT/last.pt`` every ``checkpoint_every`` steps (weights, optimisers, step, every rank's RNG states, best score)
