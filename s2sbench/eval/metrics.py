@@ -4,7 +4,7 @@ and report column. The image metrics (``ssim_paper``, ``ssim``, ``psnr``) are co
 ``s2sbench.eval.truth_metrics``.
 
 ``RETIRED`` holds metrics that are no longer computed, with how reports show them, so that results scored with
-them render as they did (e.g. ``block_iou_t``, the per-frame pixel IoU that ``block_iou`` replaced).
+them render as they did (``block_iou_t``, a per-frame pixel IoU of the block).
 """
 from __future__ import annotations
 

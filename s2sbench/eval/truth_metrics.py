@@ -20,8 +20,8 @@ the metadata it needs (evaluation computes it only for clips whose ``meta`` has 
   of the block located in the prediction (threshold 0.5, an opening with a 5x5 square that removes digit strokes,
   the largest remaining component's bounding box: ``s2sbench.eval.block``) with the true box; NaN before the block
   appears (summaries skip NaN). Shown with the digit scores: a model can draw a block and no digit, or the reverse.
-  It replaced ``block_iou_t`` (the pixel IoU of the opened mask with the box), kept in ``RETIRED`` so that results
-  scored with it still render.
+  ``RETIRED`` keeps ``block_iou_t`` (the pixel IoU of the opened mask with the box, no longer computed) so that
+  results scored with it render as they did.
 
 Each takes ``pred`` (B, S, T, C, H, W), ``target`` (B, 1, T, C, H, W) and ``truth`` (``Truth``) and returns (B, S, T).
 """
