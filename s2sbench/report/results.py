@@ -29,6 +29,7 @@ from typing import Any, Iterator
 from s2sbench import __version__
 from s2sbench.config import from_dict
 from s2sbench.data.shards import atomic_write_bytes
+from s2sbench.eval.protocols import PAPER
 
 RESULT_NAME = "result.json"
 RESULT_FORMAT = 1
@@ -80,8 +81,6 @@ class RunResult:
 
     def final(self, protocol: str, metric: str) -> float | None:
         """The score of ``metric`` at the last predicted frame under ``protocol`` (None: not scored)."""
-        from s2sbench.eval.protocols import PAPER
-
         s = self.scores.get(protocol, {}).get(metric)
         if s is not None:
             return s["curve"][-1]
