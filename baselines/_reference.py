@@ -1,12 +1,12 @@
 """``ReferencePredictor``: the base of the reference predictors (``copy_last``, ``constant_background``,
 ``mean_frame``). They are labelled as references in every table and CSV (``reference = True``) and are never
-trained (``trainable = False``: the trainer runs no steps and calls ``prepare`` on the data instead)."""
+trained (``trainable = False``: the trainer runs no steps and calls ``prepare`` on the opened dataset instead)."""
 from __future__ import annotations
 
 import torch
 
 from s2sbench.data.loader import Batch
-from s2sbench.models import VideoPredictor
+from s2sbench.predictor import VideoPredictor
 
 
 class ReferencePredictor(VideoPredictor):

@@ -99,7 +99,7 @@ class AudioOnly(VideoPredictor):
         o = opt["model"]
         o.zero_grad(set_to_none=True)
         self.backward(loss)
-        self.optimizer_step(o)
+        o.step()
         future = torch.mean((x_hat[:, self.spec.n_past :] - x[:, self.spec.n_past :]) ** 2)
         return {"loss": loss.item(), "mse_future": future.item()}
 

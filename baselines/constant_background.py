@@ -6,14 +6,13 @@ the trainer runs it; nothing is trained): black (0) on M3SO and M3SO-NB, whose f
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from s2sbench.baselines._reference_data import train_frames
+from s2sbench.data.handle import Data
 
 from ._reference import ReferencePredictor
 
@@ -35,8 +34,8 @@ class ConstantBackground(ReferencePredictor):
         super().__init__(spec, config)
         self.register_buffer("colour", torch.zeros(spec.channels))  # (C,) in [0, 1]
 
-    def prepare(self, data_root: str | os.PathLike) -> dict[str, Any]:
-        chunks = list(train_frames(data_root, self.config.clips))
+    def prepare(self, data: Data) -> dict[str, Any]:
+        chunks = list(data.frames("train", self.config.clips))
         pixels = np.concatenate([c.reshape(-1, c.shape[-1]) for c in chunks])  # (pixels, C) uint8
         self.colour.copy_(torch.from_numpy(np.median(pixels, 0)).float() / 255.0)
         return {"colour": [round(v, 6) for v in self.colour.tolist()], "clips": sum(len(c) for c in chunks)}

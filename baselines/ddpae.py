@@ -159,7 +159,7 @@ class DDPAE(VideoPredictor):
         loss = (nll + kl) / x.numel()  # negative ELBO per pixel
         o.zero_grad(set_to_none=True)
         self.backward(loss)
-        self.optimizer_step(o)
+        o.step()
         mse = torch.mean((x_hat.detach()[:, P:] - x[:, P:]) ** 2)
         return {"loss": loss.item(), "nll": nll.item() / x.numel(), "kl": kl.item() / x.numel(), "mse": mse.item()}
 

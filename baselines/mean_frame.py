@@ -7,14 +7,13 @@ full length when the trainer runs it; nothing is trained. They are a buffer of t
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from s2sbench.baselines._reference_data import train_frames
+from s2sbench.data.handle import Data
 
 from ._reference import ReferencePredictor
 
@@ -42,9 +41,9 @@ class MeanFrame(ReferencePredictor):
             self.mean = torch.empty_like(state_dict[key])
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
-    def prepare(self, data_root: str | os.PathLike) -> dict[str, Any]:
+    def prepare(self, data: Data) -> dict[str, Any]:
         total, n = None, 0
-        for chunk in train_frames(data_root, self.config.clips or None):  # (n, T, H, W, C) uint8
+        for chunk in data.frames("train", self.config.clips or None):  # (n, T, H, W, C) uint8
             s = chunk.sum(0, dtype=np.uint64)
             total = s if total is None else total + s
             n += len(chunk)

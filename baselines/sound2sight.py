@@ -206,7 +206,7 @@ class Sound2Sight(VideoPredictor):
             o.zero_grad(set_to_none=True)
         self.backward(total)  # D gets dL_adv; G gets dL_V - gamma dL_adv (gradient reversal on the fakes)
         for o in opt.values():
-            self.optimizer_step(o)
+            o.step()
         return logs
 
     # ---- inference ------------------------------------------------------------------------------------------

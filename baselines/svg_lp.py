@@ -116,7 +116,7 @@ class SVGLP(VideoPredictor):
         o = opt["model"]
         o.zero_grad(set_to_none=True)
         self.backward(loss)
-        self.optimizer_step(o)
+        o.step()
         return {"loss": loss.item(), "mse": mse.item(), "kl": kl.item()}
 
     def sample(self, context: torch.Tensor, audio: torch.Tensor, n_future: int, n_samples: int) -> torch.Tensor:

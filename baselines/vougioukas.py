@@ -206,7 +206,7 @@ class Vougioukas(VideoPredictor):
             opt[k].zero_grad(set_to_none=True)
         self.backward(sum(d_losses.values()))
         for k, loss in d_losses.items():
-            self.optimizer_step(opt[k])
+            opt[k].step()
             logs[k] = loss.item()
 
         fake_clip = torch.cat([x[:, :P], fake], 1)  # (B, T, C, H, W)
@@ -221,7 +221,7 @@ class Vougioukas(VideoPredictor):
             logs["g_sync"] = g_sync.item()
         opt["generator"].zero_grad(set_to_none=True)
         self.backward(loss)
-        self.optimizer_step(opt["generator"])
+        opt["generator"].step()
         logs.update(loss=loss.item(), l1=l1.item(), g_frame=g_frame.item(), g_seq=g_seq.item())
         return logs
 

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+from s2sbench.data.handle import Data
 from s2sbench.eval.evaluate import EvalConfig, evaluate
 from s2sbench.models import DataSpec, build_model
 from s2sbench.testing import write_fake_dataset
@@ -50,7 +51,7 @@ def main() -> None:
         model = build_model("testing_tiny", DataSpec.for_dataset("m3so-nb"), None)
         cfg = EvalConfig(n_samples=N, n_clips=args.clips, save_samples=0, diversity_clips=0, grid_clips=0,
                          score_threads=args.threads)
-        out = evaluate(model, tmp, "m3so-nb", cfg, progress=False)
+        out = evaluate(model, Data.open(tmp, "m3so-nb"), cfg, progress=False)
     per_clip = out["eval"]["scoring_s"] / args.clips
     sk = skimage_per_frame()
     print(f"scoring threads: {args.threads or torch.get_num_threads()}; scored {args.clips} clips x {N} samples x "

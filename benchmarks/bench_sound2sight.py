@@ -76,7 +76,7 @@ def stepwise_step(m: Sound2Sight, batch: Batch, opt: dict, step: int) -> None:
     n = T - start
     ((mse + m.config.beta * kl) / n + d_loss / (T - m.disc.first_judged(p))).backward()
     for o_ in opt.values():
-        m.optimizer_step(o_)
+        o_.step()
 
 
 @torch.no_grad()

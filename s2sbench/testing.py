@@ -125,7 +125,7 @@ class TinyPredictor(VideoPredictor):
             raise RuntimeError(f"testing_tiny: failure injected at step {step} on rank {os.environ.get('RANK', 0)}")
         opt["net"].zero_grad()
         self.backward(loss)
-        self.optimizer_step(opt["net"])
+        opt["net"].step()
         return {"loss": loss.item()}
 
     @torch.no_grad()

@@ -18,6 +18,8 @@ import sys
 import torch
 
 import s2sbench.testing  # noqa: F401 - registers testing_tiny
+from s2sbench.data.handle import Data
+from s2sbench.eval.validation import val_scores
 from s2sbench.models import DataSpec, build_model
 from s2sbench.train.trainer import TrainConfig, fit
 
@@ -37,34 +39,36 @@ def caught(fn) -> str:
     return ""
 
 
-def main(scenario: str, data: str, out: str) -> None:
-    rank = int(os.environ["RANK"])
+def main(scenario: str, root: str, out: str) -> None:
+    rank, data = int(os.environ["RANK"]), Data.open(root, "m3so-nb")
     torch.set_num_threads(1)
     if scenario == "fail_step":
         fit(tiny(fail_at_step=2, only_rank=1), data, os.path.join(out, "fail"), CFG, device="cpu", progress=False)
         return
     seen: dict[str, str] = {}
     m = tiny(seed=3 + 10 * rank)  # other initial weights on rank 1: rank 0's are broadcast
-    fit(m, data, os.path.join(out, "full"), CFG, device="cpu", progress=False)
+    fit(m, data, os.path.join(out, "full"), CFG, val_score=val_scores, device="cpu", progress=False)
     torch.save(m.state_dict(), os.path.join(out, f"full-rank{rank}.pt"))
     cut = os.path.join(out, "cut")
-    seen["nan"] = caught(lambda: fit(tiny(nan_at_step=3, only_rank=1), data, cut, CFG, device="cpu", progress=False))
+    seen["nan"] = caught(lambda: fit(tiny(nan_at_step=3, only_rank=1), data, cut, CFG, val_score=val_scores,
+                                     device="cpu", progress=False))
     m = tiny(seed=99)
-    seen["resumed_from"] = str(fit(m, data, cut, CFG, device="cpu", resume=True, progress=False)["resumed_from"])
+    seen["resumed_from"] = str(fit(m, data, cut, CFG, val_score=val_scores, device="cpu", resume=True,
+                                   progress=False)["resumed_from"])
     torch.save(m.state_dict(), os.path.join(out, f"cut-rank{rank}.pt"))
 
-    m = tiny()
-    if rank == 0:
-        def explode(batch):
+    def explode(model, batch):
+        if rank == 0:
             raise ValueError("validation exploded on rank 0")
-        m.validation_step = explode
-    seen["val"] = caught(lambda: fit(m, data, os.path.join(out, "val"), CFG, device="cpu", progress=False))
+        return val_scores(model, batch)
+    seen["val"] = caught(lambda: fit(tiny(), data, os.path.join(out, "val"), CFG, val_score=explode, device="cpu",
+                                     progress=False))
 
     from s2sbench.train.runner import run
 
     seen["data"] = caught(lambda: run("testing_tiny", "audioset-drums", data=os.path.join(out, "no-such-dir"),
                                       out=os.path.join(out, "run"), progress=False, echo=lambda s: None))
-    result, _ = run("testing_tiny", "m3so-nb", data=data, out=os.path.join(out, "run-ok"), device="cpu",
+    result, _ = run("testing_tiny", "m3so-nb", data=root, out=os.path.join(out, "run-ok"), device="cpu",
                     sets=("train.steps=2", "train.batch_size=4", "eval.n_clips=2", "eval.n_samples=2"),
                     progress=False, echo=lambda s: None)
     seen["run"] = "none" if result is None else f"world {result.train['world_size']} clips {result.clips_used}"

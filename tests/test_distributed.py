@@ -1,6 +1,8 @@
 """Multi-process training on the CPU (gloo), through the same code path as NCCL on GPUs (issue #14):
-2 x B equals 1 x 2B (gradients averaged, not summed), resume under torchrun equals an uninterrupted run, an
-error on one rank ends every rank with that error, and rank 0's data error reaches the others."""
+2 x B equals 1 x 2B (gradients averaged, not summed, by the trainer although the model calls plain ``opt.step()``),
+an optimiser's own ``step()`` averages once the trainer has wrapped it, resume under torchrun equals an
+uninterrupted run, an error on one rank ends every rank with that error, and rank 0's data error reaches the
+others."""
 from __future__ import annotations
 
 import csv
@@ -16,6 +18,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+from s2sbench.data.handle import Data
 from s2sbench.models import DataSpec, build_model
 from s2sbench.testing import write_fake_dataset
 from s2sbench.train.trainer import TrainConfig, fit
@@ -50,7 +53,7 @@ def _ddp_worker(rank: int, world: int, port: int, data: str, out: str) -> None:
     from s2sbench.train import distributed
 
     model = deterministic(seed=rank)  # different initial weights per rank: the trainer must broadcast rank 0's
-    fit(model, data, out, EQ, device="cpu", progress=False)
+    fit(model, Data.open(data, "m3so-nb"), out, EQ, device="cpu", progress=False)
     torch.save(model.state_dict(), os.path.join(out, f"rank{rank}.pt"))
     distributed.shutdown()
 
@@ -58,7 +61,8 @@ def _ddp_worker(rank: int, world: int, port: int, data: str, out: str) -> None:
 def test_two_processes_of_batch_b_equal_one_process_of_batch_2b(data, tmp_path):
     init = deterministic(seed=0).state_dict()
     one = deterministic(seed=0)
-    fit(one, data, tmp_path / "one", TrainConfig(**{**EQ.__dict__, "batch_size": 8}), device="cpu", progress=False)
+    fit(one, Data.open(data, "m3so-nb"), tmp_path / "one", TrainConfig(**{**EQ.__dict__, "batch_size": 8}),
+        device="cpu", progress=False)
     mp.spawn(_ddp_worker, args=(2, _free_port(), str(data), str(tmp_path)), nprocs=2, join=True)
     w0, w1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert all(torch.equal(w0[k], w1[k]) for k in w0)  # the ranks agree
@@ -68,6 +72,32 @@ def test_two_processes_of_batch_b_equal_one_process_of_batch_2b(data, tmp_path):
     assert moved > 1e-3 and diff < moved / 100, (diff, moved)  # summed gradients would move about twice as far
     with open(tmp_path / "train_log.csv", newline="") as f:
         assert [int(r["step"]) for r in csv.DictReader(f)] == [1, 2, 3, 4]  # only rank 0 wrote
+
+
+def _step_worker(rank: int, world: int, port: int, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
+                      LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    from s2sbench.train import distributed
+
+    distributed.init()
+    w, unused = torch.nn.Parameter(torch.zeros(3)), torch.nn.Parameter(torch.zeros(1))
+    opt = distributed.averaging({"net": torch.optim.SGD([w, unused], lr=1.0)})["net"]
+    sched = torch.optim.lr_scheduler.StepLR(opt, 1, gamma=0.5)  # a scheduler made by the model still works
+    w.grad = torch.full((3,), float(rank + 1))  # rank 0: 1, rank 1: 2 -> mean 1.5; `unused` has no gradient
+    opt.step()  # what a model calls: no helper, no wrapper object
+    sched.step()
+    torch.save({"w": w.detach(), "unused": unused.detach(), "grad_none": unused.grad is None,
+                "lr": opt.param_groups[0]["lr"]}, os.path.join(out, f"step{rank}.pt"))
+    distributed.shutdown()
+
+
+def test_a_plain_optimizer_step_averages_gradients_over_two_ranks(tmp_path):
+    mp.spawn(_step_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    for r in (0, 1):
+        got = torch.load(tmp_path / f"step{r}.pt", weights_only=True)
+        assert torch.equal(got["w"], torch.full((3,), -1.5)), got  # SGD lr 1 on the averaged gradient 1.5
+        assert got["grad_none"] and torch.equal(got["unused"], torch.zeros(1)) and got["lr"] == 0.5
 
 
 def torchrun(scenario: str, data: Path, out: Path) -> tuple[subprocess.CompletedProcess, float]:

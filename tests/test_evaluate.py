@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from s2sbench.data.handle import Data
 from s2sbench.eval.evaluate import EvalConfig, evaluate
 from s2sbench.eval.samples import read_samples
 from s2sbench.models import MODELS, DataSpec, build_model
@@ -18,7 +19,8 @@ def test_stochastic_rgb_evaluation(tmp_path):
     torch.manual_seed(0)
     model = build_model("testing_tiny", DataSpec.for_dataset("audioset-drums"), {"noise": 0.5})
     cfg = EvalConfig(n_samples=4, n_clips=2, diversity_clips=1, save_samples=2, grid_clips=1, batch_clips=1)
-    out = evaluate(model, tmp_path / "drums", "audioset-drums", cfg, out_dir=tmp_path / "run", progress=False)
+    data = Data.open(tmp_path / "drums", "audioset-drums")
+    out = evaluate(model, data, cfg, out_dir=tmp_path / "run", progress=False)
     assert out["sampling"].startswith("stochastic") and (out["n_past"], out["n_future"]) == (15, 30)
     s = out["scores"]
     for m in ("ssim_paper", "ssim", "psnr"):
@@ -39,7 +41,7 @@ def test_sample_shape_is_checked(tmp_path):
     model = build_model("copy_last", DataSpec.for_dataset("m3so-nb"))
     model.sample = lambda context, audio, n_future, n: torch.zeros(len(context), 1, n_future - 1, 1, 48, 48)
     with pytest.raises(ValueError, match=r"sample\(\) returned shape"):
-        evaluate(model, tmp_path / "nb", "m3so-nb", EvalConfig(n_samples=2), progress=False)
+        evaluate(model, Data.open(tmp_path / "nb", "m3so-nb"), EvalConfig(n_samples=2), progress=False)
 
 
 @pytest.mark.parametrize("p_real, expected", [(0.9, 1.0), (0.1, 0.0)])
@@ -54,8 +56,25 @@ def test_fooling_rate_is_reported_for_models_with_a_discriminator(tmp_path, monk
 
     monkeypatch.setattr(model.disc, "real_probability", judged)
     cfg = EvalConfig(n_samples=2, n_clips=3, diversity_clips=0, save_samples=0, grid_clips=0, batch_clips=2)
-    out = evaluate(model, tmp_path / "nb", "m3so-nb", cfg, progress=False)
+    out = evaluate(model, Data.open(tmp_path / "nb", "m3so-nb"), cfg, progress=False)
     assert out["fooling_rate"] == expected and sum(s[0] for s in calls) == 3  # one generated clip per test clip
-    plain = evaluate(build_model("copy_last", DataSpec.for_dataset("m3so-nb")), tmp_path / "nb", "m3so-nb", cfg,
-                     progress=False)
+    plain = evaluate(build_model("copy_last", DataSpec.for_dataset("m3so-nb")), Data.open(tmp_path / "nb", "m3so-nb"),
+                     cfg, progress=False)
     assert "fooling_rate" not in plain
+
+
+def test_evaluation_reads_each_clip_once_and_scores_the_block_from_batch_meta(tmp_path, monkeypatch):
+    from s2sbench.data import loader
+
+    write_fake_dataset(tmp_path / "m3so", "m3so", {"test": 3})
+    data = Data.open(tmp_path / "m3so", "m3so")
+    reads = []
+    getitem = loader.ClipDataset.__getitem__
+    monkeypatch.setattr(loader.ClipDataset, "__getitem__", lambda self, i: reads.append(i) or getitem(self, i))
+    monkeypatch.setattr(loader.ClipDataset, "clip", lambda self, i: pytest.fail("a whole clip was re-read"))
+    model = build_model("copy_last", DataSpec.for_dataset("m3so"))
+    cfg = EvalConfig(n_samples=2, diversity_clips=0, save_samples=0, grid_clips=0)
+    out = evaluate(model, data, cfg, progress=False)
+    assert sorted(reads) == [0, 1, 2]
+    curve = out["scores"]["best_per_frame"]["block_iou"]["curve"]  # NaN until the block shows (frame 42)
+    assert np.isnan(curve[:11]).all() and not np.isnan(curve[11:]).any() and "block_iou" not in out

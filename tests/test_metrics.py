@@ -102,7 +102,7 @@ def test_broadcast_and_chunking_do_not_change_scores(fn):
 
 def test_registry_per_frame_shapes_and_direction():
     pred, target = torch.rand(2, 5, 4, 1, 16, 16), torch.rand(2, 4, 1, 16, 16)
-    assert set(METRICS.keys()) == {"ssim_paper", "ssim", "psnr", "digit_hit", "digit_err", "fg_ssim", "block_iou_t"}
+    assert set(METRICS.keys()) == {"ssim_paper", "ssim", "psnr", "digit_hit", "digit_err", "fg_ssim", "block_iou"}
     from s2sbench.eval.truth_metrics import Truth
 
     for name in METRICS.keys():

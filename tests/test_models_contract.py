@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from s2sbench.data.loader import Batch
-from s2sbench.models import MODELS, DataSpec, build_model, load_checkpoint, save_checkpoint
+from s2sbench.models import MODELS, DataSpec, build_model
+from s2sbench.train.checkpoint import load_checkpoint, save_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # small torch ops stall with 2 threads under load
 
@@ -30,12 +31,14 @@ def make_batch(spec: DataSpec, batch: int = 2, frames: int | None = None) -> Bat
 @pytest.fixture(scope="module")
 def train_roots(tmp_path_factory):
     """A few fake training clips per data spec, for the ``prepare`` of models with ``trainable = False``."""
+    from s2sbench.data.handle import Data
     from s2sbench.testing import write_fake_dataset
 
     roots = {}
     for spec_id, dataset in (("48x48x1", "m3so-nb"), ("64x64x3", "audioset-drums")):
         roots[spec_id] = tmp_path_factory.mktemp(spec_id)
         write_fake_dataset(roots[spec_id], dataset, sizes={"train": 3})
+        roots[spec_id] = Data.open(roots[spec_id], dataset)
     return roots
 
 

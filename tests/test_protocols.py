@@ -65,3 +65,11 @@ def test_pairwise_identical_samples_are_fully_similar():
     assert pairwise_curve(m[None]) == pytest.approx([1.0, 1.0, 1.0], abs=1e-5)
     y = torch.rand(4, 2, 1, 16, 16, generator=torch.Generator().manual_seed(1))
     assert max(pairwise_curve(pairwise_matrix(y, ssim_paper)[None])) < 0.5  # independent noise: dissimilar
+
+
+def test_the_paper_scoring_names_registered_entries():
+    from s2sbench.eval.metrics import METRICS
+    from s2sbench.eval.protocols import PAPER
+
+    assert PAPER.protocol in PROTOCOLS and PAPER.metric in METRICS and PAPER.block_metric in METRICS
+    assert METRICS.get(PAPER.block_metric).truth == "block"  # Table 3 scores the block

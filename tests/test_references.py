@@ -7,9 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from s2sbench.data.handle import Data
 from s2sbench.data.loader import ClipDataset
-from s2sbench.models import MODELS, DataSpec, build_model, load_checkpoint
+from s2sbench.eval.protocols import PAPER
+from s2sbench.models import MODELS, DataSpec, build_model
 from s2sbench.testing import write_fake_dataset
+from s2sbench.train.checkpoint import load_checkpoint
 from s2sbench.train.trainer import TrainConfig, fit
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -34,7 +37,7 @@ def test_fit_runs_no_step_and_best_pt_predicts_the_prepared_statistics(name, roo
     spec = DataSpec.for_dataset("m3so-nb")
     model = build_model(name, spec, MODELS.get(name).Config())
     monkeypatch.setattr(model, "training_step", lambda *a: pytest.fail("a reference predictor was stepped"))
-    summary = fit(model, root, tmp_path, TrainConfig(steps=3000, batch_size=2), progress=False)
+    summary = fit(model, Data.open(root, "m3so-nb"), tmp_path, TrainConfig(steps=3000, batch_size=2), progress=False)
     assert (summary["steps"], summary["best_step"], summary["stopped"]) == (0, 0, "not trained (trainable = False)")
     assert not (tmp_path / "train_log.csv").exists() and summary["cpu_time_s"] < 60
     loaded, ck = load_checkpoint(tmp_path / "best.pt")
@@ -56,7 +59,7 @@ def test_fit_runs_no_step_and_best_pt_predicts_the_prepared_statistics(name, roo
 
 def test_mean_frame_repeats_its_last_frame_past_the_stored_length(root):
     model = build_model("mean_frame", DataSpec.for_dataset("m3so-nb"))
-    model.prepare(root)  # 25 stored frames
+    model.prepare(Data.open(root, "m3so-nb"))  # 25 stored frames
     out = model.sample(torch.zeros(1, 5, 1, 48, 48), torch.zeros(1, 40, 483), 30, 1)[0, 0]
     assert torch.equal(out[:20], model.mean[5:25]) and all(torch.equal(f, model.mean[24]) for f in out[20:])
 
@@ -74,7 +77,7 @@ def test_reports_mark_references(root, tmp_path):
     rows = rows_for(results, "m3so-nb")
     assert {(r["model"], r["reference"], r["train_steps"], r["best_step"]) for r in rows} == {
         ("copy_last", "true", "0", "0"), ("mean_frame", "true", "0", "0")}
-    md = render(1, build(results, 1), "best_per_frame", "ssim_paper")["md"]
+    md = render(1, build(results, 1), PAPER.protocol, PAPER.metric)["md"]
     assert "| reference: copy_last (smoke) |" in md and "| reference: mean_frame (smoke) |" in md
 
 

@@ -79,7 +79,7 @@ class ToyGain(VideoPredictor):
         loss = torch.mean((batch.video[:, p - 1 : p] * self.gain - batch.video[:, p:]) ** 2)
         opt["net"].zero_grad()
         loss.backward()
-        self.optimizer_step(opt["net"])
+        opt["net"].step()
         return {"loss": loss.item()}
 
     @torch.no_grad()
@@ -136,7 +136,7 @@ def test_a_toy_source_metric_and_model_flow_through_run_leaderboard_and_tables(t
         const = RunResult.load(runs / "toy-ds" / "constant_background")
         assert toy.metrics["toy_mae"]["version"] == 2 and toy.metric_version("ssim_paper") == 1
         assert set(toy.scores["best_per_frame"]) == {"ssim_paper", "ssim", "psnr", "digit_hit", "digit_err", "fg_ssim",
-                                                     "toy_mae"}  # no block in these clips: no block_iou_t
+                                                     "toy_mae"}  # no block in these clips: no block_iou
         assert toy.train is not None and toy.train["steps"] == 30
 
         res = cli.invoke(main, ["leaderboard", "build", str(runs), "--out", str(tmp_path / "board")])
@@ -179,22 +179,23 @@ def test_a_toy_source_metric_and_model_flow_through_run_leaderboard_and_tables(t
 
 def test_metrics_default_to_every_registered_one_and_can_be_restricted(tmp_path, one_thread):
     from s2sbench.config import override
+    from s2sbench.data.handle import Data
     from s2sbench.eval.evaluate import EvalConfig, evaluate
     from s2sbench.models import DataSpec, build_model
     from s2sbench.testing import write_fake_dataset
 
     assert EvalConfig().metrics == () and override(EvalConfig(), ["metrics=psnr,ssim"]).metrics == ("psnr", "ssim")
     write_fake_dataset(tmp_path, "m3so-nb", {"train": 0, "val": 0, "test": 2})
-    net = build_model("copy_last", DataSpec.for_dataset("m3so-nb"))
+    net, data = build_model("copy_last", DataSpec.for_dataset("m3so-nb")), Data.open(tmp_path, "m3so-nb")
     with METRICS.registered("toy_mae", Metric("toy_mae", toy_mae, False, "mean absolute error")):
-        ev = evaluate(net, tmp_path, "m3so-nb", EvalConfig(n_samples=2, diversity_clips=0, grid_clips=0,
-                                                           save_samples=0), progress=False)
-        applied = [m for m in METRICS.ordered() if m != "block_iou_t"]  # M3SO-NB clips have no block
+        ev = evaluate(net, data, EvalConfig(n_samples=2, diversity_clips=0, grid_clips=0, save_samples=0),
+                      progress=False)
+        applied = [m for m in METRICS.ordered() if m != "block_iou"]  # M3SO-NB clips have no block
         assert list(ev["metrics"]) == applied == ["ssim_paper", "ssim", "psnr", "digit_hit", "digit_err", "fg_ssim",
                                                   "toy_mae"]
         assert ev["eval"]["metrics"] == applied
-        ev = evaluate(net, tmp_path, "m3so-nb", EvalConfig(n_samples=2, metrics=("psnr",), diversity_clips=0,
-                                                           grid_clips=0, save_samples=0), progress=False)
+        ev = evaluate(net, data, EvalConfig(n_samples=2, metrics=("psnr",), diversity_clips=0, grid_clips=0,
+                                            save_samples=0), progress=False)
         assert list(ev["metrics"]) == ["psnr"] and ev["metrics"]["psnr"]["version"] == 1
 
 

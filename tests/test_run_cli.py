@@ -143,7 +143,8 @@ def test_block_iou_on_m3so_matches_the_known_boxes(tmp_path):
         meta = ds.clip(i).meta
         x, y = meta["positions"][29]
         expect.append(float(box_iou(np.array([x, y, x + 8, y + 8]), np.array(meta["block"]["box"]))))
-    assert r.block_iou["best_per_frame"] == pytest.approx(np.mean(expect))
+    assert r.block_iou is None and r.final("best_per_frame", "block_iou") == pytest.approx(np.mean(expect))
+    assert r.scores["best_per_frame"]["block_iou"]["curve"][-1] == r.final("best_per_frame", "block_iou")
 
 
 def test_missing_data_messages(tmp_path, monkeypatch):

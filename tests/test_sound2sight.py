@@ -10,7 +10,8 @@ import torch
 
 import s2sbench.baselines.sound2sight as s2s
 from s2sbench.data.loader import Batch
-from s2sbench.models import MODELS, DataSpec, build_model, load_checkpoint, save_checkpoint
+from s2sbench.models import MODELS, DataSpec, build_model
+from s2sbench.train.checkpoint import load_checkpoint, save_checkpoint
 
 NAMES = ["sound2sight", "sound2sight_no_aa", "sound2sight_no_aa_md", "sound2sight_no_audio", "sound2sight_lstm"]
 SPEC = DataSpec(channels=1, height=16, width=16, audio_dim=8 * 7, audio_patch=(8, 7), n_past=3, n_future=4)

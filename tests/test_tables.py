@@ -41,3 +41,39 @@ def test_section_note_names_the_shared_data_digest():
     texts = render(1, build([result(0, 0.5), result(0, 0.6, model="ddpae")], 1), "best_per_frame", "ssim_paper")
     assert "Runs: data index sha256 aaaaaaaaaaaa, best of N = 100, test clips 50, seeds 0." in texts["md"]
     assert ",100,0,50,aaaaaaaaaaaa" in texts["csv"]
+
+
+def block_result(seed: int, *, field: float | None = None, metric: float | None = None) -> RunResult:
+    """An M3SO result with Table 3's block IoU either in the old field (results written before block IoU was a
+    registered metric) or as the registered metric's curve (NaN before the block, the value at the last frame)."""
+    curve = [0.5] * 40
+    summary = {"curve": curve, "std": [0.0] * 40, "avg": 0.5, "avg_std": 0.0, "n_clamped": 0}
+    scores = {"ssim_paper": summary}
+    if metric is not None:
+        scores["block_iou"] = {**summary, "curve": [float("nan")] * 11 + [0.1] * 28 + [metric], "avg": 0.1}
+    return RunResult(model="svg_lp", dataset="m3so", split="test", seed=seed, n_past=30, n_future=40, n_samples=100,
+                     sampling="stochastic", protocols=["best_per_frame"], metrics={},
+                     scores={"best_per_frame": scores}, clips_used=50, clips_available=1000,
+                     table_frames=[31, 42, 70], data_sha256="a" * 64, modality="V", preset="board",
+                     block_iou={"best_per_frame": field} if field is not None else None)
+
+
+def test_table3_and_the_leaderboard_read_block_iou_from_the_metric_and_from_the_old_field():
+    from s2sbench.report.leaderboard import rows_for
+
+    old, new = block_result(0, field=0.25), block_result(1, metric=0.75)
+    assert old.final("best_per_frame", "block_iou") == 0.25 and new.final("best_per_frame", "block_iou") == 0.75
+    (ds, rows, cols), = build([old, new], 3)
+    assert ds == "m3so" and cols == [("block_iou", 0, "Localization IoU")]
+    assert [r.values[("block_iou", 0)] for r in rows if r.source == "run"] == [0.5]  # seeds averaged: (0.25 + 0.75) / 2
+    md = render(3, build([old, new], 3), "best_per_frame", "ssim_paper")["md"]
+    assert "| svg_lp (board) | V | **0.5000** |" in md
+    rows = rows_for([old, new], "m3so")  # the CSV keeps results scored with other metric sets on rows of their own
+    assert sorted(r["block_iou"] for r in rows if r["ssim_variant"] == "ssim_paper") == ["0.2500", "0.7500"]
+
+
+def test_a_retired_metric_keeps_its_column_format():
+    from s2sbench.report.columns import metric_columns
+
+    (col,) = metric_columns({"block_iou_t"})
+    assert (col.family, col.title, col.digits, col.higher_is_better) == ("block_iou_t", "Block IoU", 3, True)

@@ -6,6 +6,8 @@ import csv
 import pytest
 import torch
 
+from s2sbench.data.handle import Data
+from s2sbench.eval.validation import val_scores
 from s2sbench.models import DataSpec, build_model
 from s2sbench.testing import write_fake_dataset
 from s2sbench.train.trainer import TrainConfig, TrainingError, fit
@@ -17,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("fake-nb")
     write_fake_dataset(root, "m3so-nb", {"train": 24, "val": 4, "test": 4})
-    return root
+    return Data.open(root, "m3so-nb")
 
 
 CFG = TrainConfig(steps=8, batch_size=4, val_every=3, val_batches=1, checkpoint_every=4, seed=3)
@@ -35,17 +37,18 @@ def losses(run_dir) -> dict[int, float]:
 
 def test_nan_stops_with_message_and_keeps_last_good_checkpoint_then_resume_is_exact(data, tmp_path):
     full = tmp_path / "full"
-    fit(tiny(), data, full, CFG, progress=False)
+    fit(tiny(), data, full, CFG, val_score=val_scores, progress=False)
     reference = losses(full)
     assert sorted(reference) == list(range(1, 9))  # 6 steps/epoch: the run crosses an epoch boundary
 
     cut = tmp_path / "cut"
     with pytest.raises(TrainingError, match=r"step 5: loss is nan .*last.pt \(step 4\)"):
-        fit(tiny(nan_at_step=5), data, cut, CFG, progress=False)
+        fit(tiny(nan_at_step=5), data, cut, CFG, val_score=val_scores, progress=False)
     ck = torch.load(cut / "last.pt", weights_only=True)
     assert ck["step"] == 4 and all(torch.isfinite(t).all() for t in ck["state_dict"].values())
 
-    summary = fit(tiny(seed=99), data, cut, CFG, resume=True, progress=False)  # other init: must be overwritten
+    summary = fit(tiny(seed=99), data, cut, CFG, val_score=val_scores, resume=True,
+                  progress=False)  # another initialisation: must be overwritten
     assert summary["resumed_from"] == 4 and summary["steps"] == 8
     assert losses(cut) == reference  # identical losses, bit for bit
     a, b = torch.load(full / "last.pt", weights_only=True), torch.load(cut / "last.pt", weights_only=True)
@@ -53,7 +56,7 @@ def test_nan_stops_with_message_and_keeps_last_good_checkpoint_then_resume_is_ex
 
 
 def test_model_selection_uses_validation_and_records_it(data, tmp_path):
-    s = fit(tiny(), data, tmp_path, CFG, progress=False)
+    s = fit(tiny(), data, tmp_path, CFG, val_score=val_scores, progress=False)
     assert s["val_split"] == "val" and s["select_on"] == "val_ssim_loss"
     with open(tmp_path / "val_log.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -80,12 +83,13 @@ def test_cpu_budget_stops_with_a_validated_checkpoint_and_carries_over_on_resume
 
     model.training_step = costly_step
     cfg = dataclasses.replace(CFG, steps=100, val_every=50, checkpoint_every=50, cpu_budget_min=1.0)
-    s = fit(model, data, tmp_path, cfg, progress=False)
+    s = fit(model, data, tmp_path, cfg, val_score=val_scores, progress=False)
     assert s["steps"] == 4 and s["stopped"] == "CPU budget of 1 min reached"  # 80 s > 60 s after step 4
     assert s["cpu_time_s"] == pytest.approx(80.0)
     with open(tmp_path / "val_log.csv", newline="") as f:
         assert [int(r["step"]) for r in csv.DictReader(f)] == [4]  # validated at the stop, not only every 50
     assert torch.load(tmp_path / "last.pt", weights_only=True)["step"] == 4
 
-    s = fit(model, data, tmp_path, dataclasses.replace(cfg, cpu_budget_min=2.0), resume=True, progress=False)
+    s = fit(model, data, tmp_path, dataclasses.replace(cfg, cpu_budget_min=2.0), val_score=val_scores, resume=True,
+            progress=False)
     assert s["resumed_from"] == 4 and s["steps"] == 7  # the 80 s already used count: 140 s > 120 s after step 7

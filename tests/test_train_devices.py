@@ -12,8 +12,11 @@ from torch import nn
 
 from s2sbench.baselines._blocks import UnitClamp
 from s2sbench.baselines._fastconv import FastConv2d, conv_transpose
-from s2sbench.models import DataSpec, build_model, load_checkpoint
+from s2sbench.data.handle import Data
+from s2sbench.eval.validation import val_scores
+from s2sbench.models import DataSpec, build_model
 from s2sbench.testing import write_fake_dataset
+from s2sbench.train.checkpoint import load_checkpoint
 from s2sbench.train.state import read_last, rng_state, set_rng_state
 from s2sbench.train.trainer import TrainConfig, autocast, fit
 
@@ -24,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("fake-nb")
     write_fake_dataset(root, "m3so-nb", {"train": 16, "val": 4, "test": 4})
-    return root
+    return Data.open(root, "m3so-nb")
 
 
 def tiny(seed: int = 0):
@@ -34,7 +37,7 @@ def tiny(seed: int = 0):
 
 def test_last_checkpoint_reads_onto_the_cpu_with_byte_rng_states_that_restore_exactly(data, tmp_path):
     fit(tiny(), data, tmp_path, TrainConfig(steps=2, batch_size=4, val_every=2, val_batches=1, checkpoint_every=2),
-        device="cpu", progress=False)
+        val_score=val_scores, device="cpu", progress=False)
     ck = read_last(tmp_path / "last.pt")
     (state,) = ck["rng"]
     assert state["torch"].dtype == torch.uint8 and state["torch"].device.type == "cpu"
@@ -118,12 +121,12 @@ def _models():
 @cuda
 @pytest.mark.parametrize("name", _models())
 def test_gpu_one_bf16_training_step_and_sampling_per_model(name, data):
-    from s2sbench.data.loader import ClipDataset, collate
+    from s2sbench.data.loader import collate
     from s2sbench.models import MODELS
 
     spec = DataSpec.for_dataset("m3so-nb")
     net = build_model(name, spec, MODELS.get(name).Config.tiny()).cuda()
-    ds = ClipDataset(data, "train", num_frames=spec.n_past + spec.n_future, audio_features=spec.audio_feature)
+    ds = data.clips("train", spec.n_past + spec.n_future, spec.audio_feature)
     batch = collate([ds[i] for i in range(4)]).to("cuda", non_blocking=True)
     opts = net.configure_optimizers()
     before = [p.detach().clone() for p in net.parameters()]
@@ -146,9 +149,10 @@ def test_gpu_resume_equals_uninterrupted_and_checkpoints_move_between_devices(da
     monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)  # cuDNN's default weight-gradient sums vary
 
     cfg = TrainConfig(steps=6, batch_size=4, val_every=3, val_batches=1, checkpoint_every=3)
-    fit(tiny(), data, tmp_path / "full", cfg, device="cuda", progress=False)
-    fit(tiny(), data, tmp_path / "cut", TrainConfig(**{**cfg.__dict__, "steps": 3}), device="cuda", progress=False)
-    fit(tiny(seed=9), data, tmp_path / "cut", cfg, device="cuda", resume=True, progress=False)
+    fit(tiny(), data, tmp_path / "full", cfg, val_score=val_scores, device="cuda", progress=False)
+    fit(tiny(), data, tmp_path / "cut", TrainConfig(**{**cfg.__dict__, "steps": 3}), val_score=val_scores,
+        device="cuda", progress=False)
+    fit(tiny(seed=9), data, tmp_path / "cut", cfg, val_score=val_scores, device="cuda", resume=True, progress=False)
 
     def losses(d):
         with open(d / "train_log.csv", newline="") as f:

@@ -50,7 +50,7 @@ def test_the_truth_scores_one(case):
     assert score("digit_err", target, target, truth).max() == 0
     assert score("fg_ssim", target, target, truth).min() > 0.9999
     if truth.boxes is not None:
-        iou = score("block_iou_t", target, target, truth)
+        iou = score("block_iou", target, target, truth)
         assert torch.isnan(iou[:, :truth.block_from]).all() and iou[:, truth.block_from:].mean() > 0.97
 
 
@@ -77,13 +77,13 @@ def test_black_mean_frame_and_copy_last_place_no_digit(case):
         if name != "copy_last":  # no plausible digit at all: every error is the cap
             assert score("digit_err", p, target, truth).clamp(max=24).median() == 24, name
         if truth.boxes is not None:  # the mean frame's blurred block probability overlaps a little
-            assert score("block_iou_t", p, target, truth)[:, truth.block_from:].mean() < (0.3 if name == "mean" else
+            assert score("block_iou", p, target, truth)[:, truth.block_from:].mean() < (0.3 if name == "mean" else
                                                                                          0.05), name
 
 
 def test_they_are_registered_and_apply_only_where_the_truth_exists():
-    for n in ("digit_hit", "digit_err", "fg_ssim", "block_iou_t"):
+    for n in ("digit_hit", "digit_err", "fg_ssim", "block_iou"):
         assert n in METRICS
     assert METRICS.get("digit_hit").applies({"positions": [[0, 0]]}) and not METRICS.get("digit_hit").applies({})
-    assert not METRICS.get("block_iou_t").applies({"positions": [], "block": None})
+    assert not METRICS.get("block_iou").applies({"positions": [], "block": None})
     assert not METRICS.get("digit_err").higher_is_better and METRICS.get("digit_err").cap == 24

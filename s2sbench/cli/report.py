@@ -5,8 +5,12 @@ import click
 
 
 def _check(kind: str):
-    """Validate a protocol / SSIM variant against its registry when the command runs (keeps --help free of torch)."""
+    """Validate a protocol / SSIM variant against its registry when the command runs (keeps --help free of torch);
+    not given: the paper's (``s2sbench.eval.protocols.PAPER``)."""
     def check(ctx, param, value):
+        if value is None:
+            from s2sbench.eval.protocols import PAPER
+            value = PAPER.protocol if kind == "protocol" else PAPER.metric
         if kind == "protocol":
             from s2sbench.eval.protocols import PROTOCOLS as known
         else:
@@ -18,10 +22,10 @@ def _check(kind: str):
     return check
 
 
-_protocol = click.option("--protocol", default="best_per_frame", show_default=True, callback=_check("protocol"),
+_protocol = click.option("--protocol", default=None, show_default="the paper's", callback=_check("protocol"),
                          help="Protocol the runs are read under (PROTOCOLS: best_per_frame, best_sequence, mean; the "
                               "paper's rows appear only with best_per_frame).")
-_variant = click.option("--ssim", "ssim_variant", default="ssim_paper", show_default=True, callback=_check("ssim"),
+_variant = click.option("--ssim", "ssim_variant", default=None, show_default="the paper's", callback=_check("ssim"),
                         help="SSIM variant, a metric of the ssim family (ssim_paper = the paper's, ssim).")
 _overwrite = click.option("--overwrite", is_flag=True, help="Replace files already in --out with other contents.")
 

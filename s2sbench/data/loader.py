@@ -1,16 +1,20 @@
 """``ClipDataset`` (map-style, HDF5 opened lazily once per process), the ``Batch`` it collates to, ``make_loader``.
 
 ``ClipDataset(root, split)[i]`` is a dict: ``video`` (T, C, H, W) float32 in [0, 1], ``audio`` (T, F) float32 from
-the chosen audio feature (``s2sbench.data.audio``), ``index`` and ``id``. ``.clip(i)`` returns the stored ``Clip``
-itself. Batches are batch-major: ``Batch.video`` (B, T, C, H, W), ``Batch.audio`` (B, T, F).
+the chosen audio feature (``s2sbench.data.audio``), ``index``, ``id`` and ``meta`` (the clip's metadata: digit
+positions, the block, ...; only its JSON string is read). ``.clip(i)`` returns the stored ``Clip`` itself.
+Batches are batch-major: ``Batch.video`` (B, T, C, H, W), ``Batch.audio`` (B, T, F), ``Batch.meta`` one dict per
+clip. Inside the harness a ``ClipDataset`` comes from the opened dataset (``s2sbench.data.handle.Data.clips``),
+which hands over its already loaded index.
 The dataset holds only paths, so it pickles into DataLoader workers (fork or spawn); each worker opens its own
 file handles on first use (h5py handles must not cross processes).
 """
 from __future__ import annotations
 
 import bisect
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,40 +29,44 @@ from s2sbench.data.shards import ShardError, ShardIndex, audio_from_int16, open_
 
 @dataclass
 class Batch:
-    """A collated batch: ``video`` (B, T, C, H, W) in [0, 1]; ``audio`` (B, T, F); ``index`` (B,); ``ids``."""
+    """A collated batch: ``video`` (B, T, C, H, W) in [0, 1]; ``audio`` (B, T, F); ``index`` (B,); ``ids``;
+    ``meta``: each clip's metadata (what the ground-truth metrics read)."""
 
     video: torch.Tensor
     audio: torch.Tensor
     index: torch.Tensor
     ids: list[str]
+    meta: list[dict] = field(default_factory=list)
 
     def __len__(self) -> int:
         return self.video.shape[0]
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> "Batch":
         return Batch(self.video.to(device, non_blocking=non_blocking), self.audio.to(device, non_blocking=non_blocking),
-                     self.index, self.ids)
+                     self.index, self.ids, self.meta)
 
     def pin_memory(self) -> "Batch":
-        return Batch(self.video.pin_memory(), self.audio.pin_memory(), self.index, self.ids)
+        return Batch(self.video.pin_memory(), self.audio.pin_memory(), self.index, self.ids, self.meta)
 
 
 def collate(items: list[dict[str, Any]]) -> Batch:
     return Batch(video=torch.stack([it["video"] for it in items]), audio=torch.stack([it["audio"] for it in items]),
-                 index=torch.tensor([it["index"] for it in items]), ids=[it["id"] for it in items])
+                 index=torch.tensor([it["index"] for it in items]), ids=[it["id"] for it in items],
+                 meta=[it["meta"] for it in items])
 
 
 class ClipDataset(Dataset):
     """The clips of one split of a dataset directory written by ``s2sbench.data.shards``.
 
     ``num_frames`` keeps only the first frames of each clip (training uses shorter clips than test);
-    ``audio_features`` is a name from ``s2sbench.data.audio.AUDIO_FEATURES`` (``raw``, ``stft``, ``mel``).
+    ``audio_features`` is a name from ``s2sbench.data.audio.AUDIO_FEATURES`` (``raw``, ``stft``, ``mel``);
+    ``index`` is the dataset's loaded ``index.json`` (read from ``root`` when not given).
     """
 
     def __init__(self, root: str | os.PathLike, split: str, *, num_frames: int | None = None,
-                 audio_features: str = "stft") -> None:
+                 audio_features: str = "stft", index: ShardIndex | None = None) -> None:
         self.root, self.split = Path(root), split
-        self.index = ShardIndex.load(self.root)
+        self.index = index if index is not None else ShardIndex.load(self.root)
         self.spec = self.index.spec
         self.records = self.index.shards_of(split)
         if not self.records:
@@ -99,19 +107,30 @@ class ClipDataset(Dataset):
         except (OSError, KeyError, ValueError) as e:
             raise ShardError(f"{path}: cannot read clip {row} ({e})") from None
 
+    def meta(self, i: int) -> dict:
+        """The metadata of clip ``i`` (its JSON string alone is read)."""
+        path, f, row = self._locate(i)
+        try:
+            return json.loads(_text(f["meta"][row]))
+        except (OSError, KeyError, ValueError) as e:
+            raise ShardError(f"{path}: cannot read the meta of clip {row} ({e})") from None
+
     def __getitem__(self, i: int) -> dict[str, Any]:
         path, f, row = self._locate(i)
         T, spf = self.num_frames, self.spec.samples_per_frame
         try:
             frames = f["frames"][row, :T]  # (T, H, W, C) uint8
             wave = audio_from_int16(f["audio"][row, : T * spf])  # (T * spf,)
-            cid = f["ids"][row]
+            cid, meta = f["ids"][row], json.loads(_text(f["meta"][row]))
         except (OSError, KeyError, ValueError) as e:
             raise ShardError(f"{path}: cannot read clip {row} ({e})") from None
         video = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div_(255.0)  # (T, C, H, W)
         audio = torch.from_numpy(self.feature(wave.reshape(T, spf)))  # (T, F)
-        return {"video": video, "audio": audio, "index": i % len(self),
-                "id": cid.decode() if isinstance(cid, bytes) else str(cid)}
+        return {"video": video, "audio": audio, "index": i % len(self), "id": _text(cid), "meta": meta}
+
+
+def _text(v: bytes | str) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
 
 
 def make_loader(dataset: Dataset, batch_size: int, *, shuffle: bool = False, num_workers: int = 0,

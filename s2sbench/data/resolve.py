@@ -1,10 +1,11 @@
 """The data directory a command reads, checked before any compute.
 
-- ``resolve_data``: a synthetic dataset is generated automatically only at its default location
+- ``open_data``: a synthetic dataset is generated automatically only at its default location
   (``$S2SBENCH_DATA/<dataset>``) and only when nothing is there yet (saying so; ``progress=False`` for ``--quiet``).
   An explicit ``--data`` that does not exist, and any directory without a valid ``index.json``, is an
   ``InputError`` naming it and the fix. The dataset is then checked (``check_provenance``) and the shards of the
-  splits the command reads are verified (sizes and sha256, ``check_shards``).
+  splits the command reads are verified (sizes and sha256, ``check_shards``). The result is the one ``Data`` handle
+  the command hands down (its index is the one loaded for these checks).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from s2sbench.data.datasets import DATASETS
+from s2sbench.data.handle import Data
 from s2sbench.data.shards import INDEX_NAME, ShardError, ShardIndex
 from s2sbench.errors import InputError
 
@@ -23,9 +25,9 @@ def _fix(info, root: Path) -> str:
     return f"get it with `{info.make_command}`"
 
 
-def resolve_data(dataset: str, data: str | os.PathLike | None, *, splits: Iterable[str] = ("train", "val", "test"),
-                 progress: bool = True, echo: Callable[[str], None] = print, generate: bool = True) -> Path:
-    """The checked data directory of ``dataset`` (see the module docstring); ``generate=False`` never generates."""
+def open_data(dataset: str, data: str | os.PathLike | None, *, splits: Iterable[str] = ("train", "val", "test"),
+              progress: bool = True, echo: Callable[[str], None] = print, generate: bool = True) -> Data:
+    """The checked dataset ``dataset``, opened (see the module docstring); ``generate=False`` never generates."""
     info = DATASETS.get(dataset)
     root = Path(data) if data else info.default_dir()
     if data and not root.exists():
@@ -48,7 +50,7 @@ def resolve_data(dataset: str, data: str | os.PathLike | None, *, splits: Iterab
         raise InputError(f"{e}; {_fix(info, root)} (with --overwrite to replace it)") from None
     check_provenance(index, root, dataset)
     check_shards(index, root, splits)
-    return root
+    return Data(root, info, index, index.digest())
 
 
 def check_provenance(index, root: Path, dataset: str) -> None:

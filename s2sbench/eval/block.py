@@ -1,4 +1,5 @@
-"""Block IoU for M3SO (paper Table 3): find the white block in a generated frame and compare it with the true box.
+"""Where M3SO's block is in a frame: the localisation behind the registered metric ``block_iou`` (paper Table 3,
+``s2sbench.eval.truth_metrics``), which compares the located box with the true one (``box_iou``).
 
 Localisation (documented rule, applied identically to every model):
 
@@ -45,8 +46,8 @@ def locate_blocks(frames: torch.Tensor, threshold: float = 0.5, open_size: int =
     """``frames`` (..., C, H, W) -> predicted boxes (..., 4) int64 ``[x0, y0, x1, y1]``."""
     masks = opened_masks(frames, threshold, open_size)
     flat = masks.reshape(-1, *masks.shape[-2:])
-    boxes = np.array([largest_box(m) for m in flat], dtype=np.int64).reshape(*masks.shape[:-2], 4)
-    return boxes
+    boxes = [largest_box(m) if m.any() else EMPTY for m in flat]
+    return np.array(boxes, dtype=np.int64).reshape(*masks.shape[:-2], 4)
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -59,7 +60,3 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     union = area(a) + area(b) - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
 
-
-def block_iou(frames: torch.Tensor, true_boxes: np.ndarray, threshold: float = 0.5, open_size: int = 5) -> np.ndarray:
-    """IoU between the block located in ``frames`` (..., C, H, W) and ``true_boxes`` (broadcast to (..., 4))."""
-    return box_iou(locate_blocks(frames, threshold, open_size), true_boxes)

@@ -2,6 +2,9 @@
 and report column. The image metrics (``ssim_paper``, ``ssim``, ``psnr``) are computed in
 ``s2sbench.eval.image_metrics`` and re-exported here; the ground-truth metrics register from
 ``s2sbench.eval.truth_metrics``.
+
+``RETIRED`` holds metrics that are no longer computed, with how reports show them, so that results scored with
+them render as they did (``block_iou_t``, a per-frame pixel IoU of the block).
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import torch
 from s2sbench.eval.image_metrics import psnr, ssim, ssim_paper
 from s2sbench.registry import Registry
 
-__all__ = ["METRICS", "Metric", "psnr", "ssim", "ssim_paper"]
+__all__ = ["METRICS", "RETIRED", "Metric", "psnr", "ssim", "ssim_paper"]
 
 Tensor = torch.Tensor
 
@@ -28,7 +31,7 @@ class Metric:
     e.g. ``ssim_paper`` / ``ssim`` under ``ssim``), ``label`` (table header), ``digits`` (decimals printed)."""
 
     name: str
-    fn: Callable[[Tensor, Tensor], Tensor]
+    fn: Callable[..., Tensor] | None  # None only for a RETIRED metric
     higher_is_better: bool
     description: str
     unit: str = ""
@@ -67,6 +70,7 @@ class Metric:
 
 
 METRICS: Registry[Metric] = Registry("metric")  # registration order = report column order
+RETIRED: Registry[Metric] = Registry("retired metric")  # not computed any more; shown after the registered ones
 for _m in (
     Metric("ssim_paper", ssim_paper, True, "SSIM as in the paper: skimage-0.15 float defaults (7x7 uniform window, "
            "sample covariance, data range 2), per channel", family="ssim", label="SSIM"),

@@ -10,9 +10,14 @@ A protocol maps per-sample scores ``(B, S, T)`` of one metric to per-clip scores
 
 "Best" follows the metric's ``higher_is_better``. ``summarize`` averages per-clip curves over clips; values of
 +-inf (PSNR of an exact match) are clamped to the metric's ``cap`` first and counted in ``n_clamped``.
+
+``PAPER`` names, once, how the paper scored: its protocol, its SSIM (a ``METRICS`` name) and the metric of its
+Table 3 (block localisation). Everything that means "as the paper did" (model selection, the tables' default
+reading, the paper rows next to runs, the best sample kept in ``samples.h5``) reads it from there.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -23,6 +28,18 @@ Tensor = torch.Tensor
 Protocol = Callable[[Tensor, bool], Tensor]
 
 PROTOCOLS: Registry[Protocol] = Registry("protocol")
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How results are read: a ``PROTOCOLS`` name, a ``METRICS`` name (the SSIM variant) and Table 3's metric."""
+
+    protocol: str
+    metric: str
+    block_metric: str
+
+
+PAPER = Scoring(protocol="best_per_frame", metric="ssim_paper", block_metric="block_iou")
 
 
 def _check(scores: Tensor) -> None:

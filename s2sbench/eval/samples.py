@@ -4,8 +4,8 @@ Layout (all written at once, to a temporary name, then renamed):
 
 - ``ids`` (N,) UTF-8 strings: clip ids;
 - ``index`` (N,) int64: dataset indices into the evaluated split;
-- ``frames`` (N, n_future, H, W, C) uint8: per clip, the sample with the best mean ``ssim_paper`` over the predicted
-  frames (``round(x * 255)``);
+- ``frames`` (N, n_future, H, W, C) uint8: per clip, the sample with the best mean paper SSIM (``PAPER.metric``)
+  over the predicted frames (``round(x * 255)``);
 - attributes ``model``, ``dataset``, ``split``, ``n_past``, ``n_future``, ``data_root``.
 """
 from __future__ import annotations

@@ -7,16 +7,17 @@ time: the variant a row or table asks for when it belongs to the family, else th
 results have. Metric names found in results but no longer registered are their own family, after the registered ones.
 
 Reports show only the columns whose metrics the results have, so registering a metric changes no report of results
-that lack it.
+that lack it. A metric that is no longer computed (``RETIRED``) keeps its header, decimals and direction.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterable
 
-from s2sbench.eval.metrics import METRICS
+from s2sbench.eval.metrics import METRICS, RETIRED
+from s2sbench.eval.protocols import PAPER
 
-VARIANT_FAMILY = "ssim"  # the family whose variant a leaderboard row names (CSV column ``ssim_variant``)
+VARIANT_FAMILY = METRICS.get(PAPER.metric).column  # the family whose variant a row names (CSV ``<family>_variant``)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,9 @@ def metric_columns(present: Iterable[str] | None = None) -> list[Column]:
         cols.append(Column(fam, tuple(m for m in METRICS.ordered() if METRICS.get(m).column == fam), first.title,
                            first.digits, first.higher_is_better))
     for name in sorted((have or set()) - set(METRICS.keys())):
-        cols.append(Column(name, (name,), name, 4, True))
+        old = RETIRED.get(name) if name in RETIRED else None
+        cols.append(Column(name, (name,), old.title, old.digits, old.higher_is_better) if old else
+                    Column(name, (name,), name, 4, True))
     return cols
 
 

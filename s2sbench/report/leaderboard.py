@@ -27,16 +27,18 @@ from statistics import mean, stdev
 
 from s2sbench.data.datasets import DATASETS
 from s2sbench.data.shards import atomic_write_bytes
-from s2sbench.eval.protocols import PROTOCOLS
-from s2sbench.report.columns import VARIANT_FAMILY, Column, metric_columns, metrics_in, variants
+from s2sbench.eval.protocols import PAPER, PROTOCOLS
+from s2sbench.report.columns import VARIANT_FAMILY, Column, column_of, metric_columns, metrics_in, variants
 from s2sbench.report.results import RunResult, is_reference, require_results
 from s2sbench.safety.claims import claim_files
 from s2sbench.safety.files import check_writable
 
-IDENTITY = ["model", "reference", "modality", "uses_audio", "stochastic", "preset", "protocol", f"{VARIANT_FAMILY}_variant",
+VARIANT, SKILL, AVG = f"{VARIANT_FAMILY}_variant", f"{VARIANT_FAMILY}_skill", f"{VARIANT_FAMILY}_avg"
+BLOCK = PAPER.block_metric  # Table 3's value (final predicted frame) as a column of its own
+IDENTITY = ["model", "reference", "modality", "uses_audio", "stochastic", "preset", "protocol", VARIANT,
             "split", "n_past", "n_future", "n_samples", "seeds", "n_runs"]
-TRAILER = ["ssim_skill", "capped_frames", "block_iou", "clips", "train_steps", "best_step", "data_sha256", "config_sha256", "hardware", "code_version"]
-VARIANT = f"{VARIANT_FAMILY}_variant"
+TRAILER = [SKILL, "capped_frames", BLOCK, "clips", "train_steps", "best_step", "data_sha256", "config_sha256",
+           "hardware", "code_version"]
 
 
 def columns(dataset: str, cols: list[Column] | None = None) -> list[str]:
@@ -60,10 +62,6 @@ def _config_sha(r: RunResult) -> str:
     return hashlib.sha256(json.dumps(r.config, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _f(v: float | None, digits: int = 4) -> str:
-    return "" if v is None else f"{v:.{digits}f}"
-
-
 def _agg(vals: list[float]) -> tuple[float, float | None]:
     return mean(vals), (stdev(vals) if len(vals) > 1 else None)
 
@@ -74,17 +72,18 @@ def _versions(r: RunResult, protocol: str) -> tuple:
 
 
 def _skill(rows: list[dict[str, str]]) -> None:
-    """Fill ``ssim_skill``: each row's SSIM average against the best reference row on the same data and protocol."""
+    """Fill the skill column: each row's SSIM average against the best reference row on the same data and
+    protocol."""
     same = ("protocol", VARIANT, "split", "n_past", "n_future", "clips", "data_sha256")
     best: dict[tuple, float] = {}
     for r in rows:
-        if r["reference"] == "true" and r.get("ssim_avg"):
+        if r["reference"] == "true" and r.get(AVG):
             k = tuple(r[c] for c in same)
-            best[k] = max(best.get(k, -1.0), float(r["ssim_avg"]))
+            best[k] = max(best.get(k, -1.0), float(r[AVG]))
     for r in rows:
         ref = best.get(tuple(r[c] for c in same))
-        if ref is not None and r.get("ssim_avg") and ref < 1:
-            r["ssim_skill"] = f"{(float(r['ssim_avg']) - ref) / (1 - ref):.4f}"
+        if ref is not None and r.get(AVG) and ref < 1:
+            r[SKILL] = f"{(float(r[AVG]) - ref) / (1 - ref):.4f}"
 
 
 def rows_for(results: list[RunResult], dataset: str) -> list[dict[str, str]]:
@@ -123,8 +122,8 @@ def rows_for(results: list[RunResult], dataset: str) -> list[dict[str, str]]:
                 row[f"{c.family}_fr{fr}"] = c.fmt(mean(r.at_frame(p, metric, fr) for r in rs))
             capped += sum(r.scores[p][metric].get("n_clamped", 0) for r in rs)
         row["capped_frames"] = str(capped)
-        ious = [r.block_iou[p] for r in rs if r.block_iou and p in r.block_iou]
-        row["block_iou"] = _f(mean(ious)) if ious else ""
+        ious = [v for r in rs if (v := r.final(p, BLOCK)) is not None]
+        row[BLOCK] = column_of(BLOCK).fmt(mean(ious)) if ious else ""
         rows.append(row)
     _skill(rows)
     order = {p: i for i, p in enumerate(PROTOCOLS.ordered())}
@@ -173,8 +172,8 @@ def show(dataset: str, board_dir: str | Path = "leaderboard", protocol: str | No
         rows = [r for r in reader if protocol in (None, r["protocol"])]
         header = reader.fieldnames or []
     scores = [c for c in header if re.fullmatch(r".+_(avg|fr\d+)", c)]  # every metric column, in the CSV's order
-    cols = ["model", "preset", "protocol", VARIANT, "n_samples", "seeds"] + scores + ["block_iou"]
-    cols = [c for c in cols if any(r.get(c) for r in rows) or c in ("model", f"{VARIANT_FAMILY}_avg")]
+    cols = ["model", "preset", "protocol", VARIANT, "n_samples", "seeds"] + scores + [BLOCK]
+    cols = [c for c in cols if any(r.get(c) for r in rows) or c in ("model", AVG)]
     width = {c: max([len(c)] + [len(r.get(c, "")) for r in rows]) for c in cols}
     lines = ["  ".join(c.ljust(width[c]) for c in cols)]
     lines += ["  ".join(r.get(c, "").ljust(width[c]) for c in cols) for r in rows]

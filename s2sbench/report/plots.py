@@ -2,9 +2,9 @@
 sample diversity (Fig. 5c: mean pairwise SSIM among K samples, on frames and, for real datasets, on optical flow).
 
 One line per group of ``results.comparable_groups`` (model, preset, data, N, clips), averaged over its seeds.
-Curves are read under one protocol (default the paper's ``best_per_frame``); the x axis of per-frame curves is the
-1-based frame number; the curve panels are one per metric column of ``METRICS`` the runs have (the SSIM variant
-asked for, PSNR, ...). Needs matplotlib (``pip install 's2sbench[plots]'``).
+Curves are read under one protocol (default the paper's, ``s2sbench.eval.protocols.PAPER``); the x axis of
+per-frame curves is the 1-based frame number; the curve panels are one per metric column of ``METRICS`` the runs
+have (the SSIM variant asked for, PSNR, ...). Needs matplotlib (``pip install 's2sbench[plots]'``).
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from s2sbench.eval.protocols import PAPER
 from s2sbench.optional import require
 from s2sbench.report.columns import metric_columns, metrics_in
 from s2sbench.report.results import RunResult, comparable_groups
@@ -36,8 +37,8 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def plot_dataset(results: list[RunResult], dataset: str, out_dir: Path, protocol: str = "best_per_frame",
-                 ssim_variant: str = "ssim_paper") -> list[Path]:
+def plot_dataset(results: list[RunResult], dataset: str, out_dir: Path, protocol: str = PAPER.protocol,
+                 ssim_variant: str = PAPER.metric) -> list[Path]:
     matplotlib = require("matplotlib", "plots")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -82,13 +83,14 @@ def _plot_dataset(results: list[RunResult], dataset: str, out_dir: Path, protoco
     ax.legend(fontsize=8)
     paths.append(_save(fig, out_dir / f"{dataset}_best_of_k.png"))
 
-    keys = [("pairwise_ssim_paper", "frames")] + [("flow", "optical flow")]
+    pairwise = f"pairwise_{PAPER.metric}"  # the diversity curves are computed with the paper's SSIM
+    keys = [(pairwise, "frames"), ("flow", "optical flow")]
     fig, ax = plt.subplots(figsize=(5, 4))
     drawn = False
     for label, rs in groups.items():
         for key, what in keys:
             if key == "flow":
-                curves = [r.diversity["flow"]["pairwise_ssim_paper"] for r in rs if "flow" in r.diversity]
+                curves = [r.diversity["flow"][pairwise] for r in rs if "flow" in r.diversity]
             else:
                 curves = [r.diversity[key] for r in rs if key in r.diversity]
             if curves:
@@ -96,7 +98,7 @@ def _plot_dataset(results: list[RunResult], dataset: str, out_dir: Path, protoco
                 ax.plot(np.arange(2, len(y) + 2), y, label=f"{label}, {what}")
                 drawn = True
     if drawn:
-        ax.set(xlabel="K samples", ylabel="mean pairwise ssim_paper", title=f"{dataset}: sample diversity")
+        ax.set(xlabel="K samples", ylabel=f"mean pairwise {PAPER.metric}", title=f"{dataset}: sample diversity")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         paths.append(_save(fig, out_dir / f"{dataset}_diversity.png"))
@@ -108,8 +110,8 @@ def _plot_dataset(results: list[RunResult], dataset: str, out_dir: Path, protoco
 PLOT_NAMES = ("curves", "best_of_k", "diversity")  # <dataset>_<name>.png
 
 
-def write_plots(results: list[RunResult], out_dir: str | Path, protocol: str = "best_per_frame",
-                ssim_variant: str = "ssim_paper", overwrite: bool = False) -> list[Path]:
+def write_plots(results: list[RunResult], out_dir: str | Path, protocol: str = PAPER.protocol,
+                ssim_variant: str = PAPER.metric, overwrite: bool = False) -> list[Path]:
     """The figures of every dataset with results; existing figures are replaced only with ``overwrite``."""
     from s2sbench.safety.claims import claim_files
     from s2sbench.safety.files import check_writable

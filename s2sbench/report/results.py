@@ -11,7 +11,9 @@ sampling, and splitting them would let rows drift apart): ``scores[protocol][met
 ``metrics[name]`` records the metric's definition as evaluated, with its ``version`` (``metric_version``; results
 written before versions were recorded read as version 1).
 
-``at_frame(protocol, metric, frame)`` reads a curve at a 1-based frame number as the paper's tables quote them.
+``at_frame(protocol, metric, frame)`` reads a curve at a 1-based frame number as the paper's tables quote them;
+``final(protocol, metric)`` its last predicted frame (Table 3's block IoU; results written before block IoU was a
+registered metric kept that value in the field ``block_iou``, which ``final`` reads for them).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from typing import Any, Iterator
 from s2sbench import __version__
 from s2sbench.config import from_dict
 from s2sbench.data.shards import atomic_write_bytes
+from s2sbench.eval.protocols import PAPER
 
 RESULT_NAME = "result.json"
 RESULT_FORMAT = 1
@@ -58,7 +61,7 @@ class RunResult:
     train: dict | None = None  # trainer summary, or None for an evaluated checkpoint
     checkpoint: str = ""
     eval: dict = field(default_factory=dict)  # evaluator settings and timings
-    block_iou: dict[str, float] | None = None  # protocol -> mean IoU on the final frame (M3SO)
+    block_iou: dict[str, float] | None = None  # older results: protocol -> block IoU on the final frame (see final)
     diversity: dict = field(default_factory=dict)  # best-of-K and pairwise curves
     fooling_rate: float | None = None  # share of generated test clips the model's own discriminator calls real
     code_version: str = ""
@@ -75,6 +78,13 @@ class RunResult:
         if not 0 <= i < len(curve):
             raise ValueError(f"frame {frame} is not a predicted frame ({self.n_past + 1}..{self.n_past + len(curve)})")
         return curve[i]
+
+    def final(self, protocol: str, metric: str) -> float | None:
+        """The score of ``metric`` at the last predicted frame under ``protocol`` (None: not scored)."""
+        s = self.scores.get(protocol, {}).get(metric)
+        if s is not None:
+            return s["curve"][-1]
+        return (self.block_iou or {}).get(protocol) if metric == PAPER.block_metric else None
 
     def metric_version(self, name: str) -> int:
         """The definition version of metric ``name`` this run was scored with (1 when not recorded)."""

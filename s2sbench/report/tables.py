@@ -2,10 +2,11 @@
 
 - Table 1: M3SO-NB (frames 6/15/25) and M3SO (31/42/70); Table 2: AudioSet-Drums and YouTube-Painting (16/30/45):
   each metric column (SSIM, PSNR, ... from ``METRICS``, see ``s2sbench.report.columns``) at those 1-based frames.
-  Table 3: block IoU on M3SO (final predicted frame). Sections, titles and frames come from the dataset table
-  (``DatasetInfo.table``, ``block``, ``title``, ``table_frames``); a metric's columns appear where runs have it.
+  Table 3: the block IoU metric (``PAPER.block_metric``) at the final predicted frame on M3SO. Sections, titles
+  and frames come from the dataset table (``DatasetInfo.table``, ``block``, ``title``, ``table_frames``); a
+  metric's columns appear where runs have it.
 - Run rows: one per (model, preset), averaged over the seeds found, read under one protocol and SSIM variant
-  (default: the paper's, ``best_per_frame`` and ``ssim_paper``). Paper rows: ``paper_results.csv``, transcribed from
+  (default: the paper's, ``s2sbench.eval.protocols.PAPER``). Paper rows: ``paper_results.csv``, transcribed from
   the paper (scikit-image-0.15 SSIM, best of 100 per frame); they are quoted, not re-run.
 - Reference predictors (models whose class says ``reference = True``: black frame, mean training frame, copy-last)
   are rows "reference: ...", ranked among themselves: what a score is worth without a model.
@@ -24,6 +25,7 @@ from statistics import mean
 
 from s2sbench.data.datasets import DATASETS
 from s2sbench.eval.metrics import METRICS
+from s2sbench.eval.protocols import PAPER
 from s2sbench.report.columns import column_of, metric_columns
 from s2sbench.report.results import RunResult, comparable_groups, is_reference
 
@@ -75,9 +77,9 @@ def run_rows(results: list[RunResult], table: int, dataset: str, protocol: str, 
                   info={"preset": rs[0].preset, "seeds": " ".join(map(str, seeds)), "n_samples": str(rs[0].n_samples),
                         "data_sha256": rs[0].data_sha256[:12], "clips": str(rs[0].clips_used)})
         if table == BLOCK_TABLE:
-            ious = [r.block_iou[protocol] for r in rs if r.block_iou and protocol in r.block_iou]
+            ious = [v for r in rs if (v := r.final(protocol, PAPER.block_metric)) is not None]
             if ious:
-                row.values[("block_iou", 0)] = mean(ious)
+                row.values[(PAPER.block_metric, 0)] = mean(ious)
         else:
             shared = set.intersection(*(set(r.scores[protocol]) for r in rs))
             for col in metric_columns(shared):
@@ -134,7 +136,7 @@ def _columns(table: int, dataset: str, ssim_variant: str, rows: list[Row]) -> li
     """(metric, frame, header) of a section: per metric column (``METRICS`` order) the variant shown, at each report
     frame, for the columns the rows have or the paper's table quotes."""
     if table == BLOCK_TABLE:
-        return [("block_iou", 0, "Localization IoU")]
+        return [(PAPER.block_metric, 0, "Localization IoU")]
     frames = DATASETS.get(dataset).table_frames
     have = {m for r in rows for m, _ in r.values} | paper_metrics(table)
     out = []
@@ -147,7 +149,7 @@ def _columns(table: int, dataset: str, ssim_variant: str, rows: list[Row]) -> li
 def _ranks(rows: list[Row], key: tuple[str, int]) -> dict[int, int]:
     """Row position -> rank (1 best, 2 second) within each source group, in the metric's direction."""
     out: dict[int, int] = {}
-    higher = key[0] == "block_iou" or column_of(key[0]).higher_is_better
+    higher = column_of(key[0]).higher_is_better
     for src in ("run", "reference", "paper"):
         vals = sorted({r.values[key] for r in rows if r.source == src and key in r.values}, reverse=higher)
         for i, r in enumerate(rows):
@@ -156,20 +158,20 @@ def _ranks(rows: list[Row], key: tuple[str, int]) -> dict[int, int]:
     return out
 
 
-def build(results: list[RunResult], table: int, protocol: str = "best_per_frame",
-          ssim_variant: str = "ssim_paper") -> list[tuple[str, list[Row], list[tuple[str, int, str]]]]:
+def build(results: list[RunResult], table: int, protocol: str = PAPER.protocol,
+          ssim_variant: str = PAPER.metric) -> list[tuple[str, list[Row], list[tuple[str, int, str]]]]:
     """Sections of one table: (dataset, rows (runs first, then paper rows), columns)."""
     out = []
     for ds in tables()[table]:
         rows = run_rows(results, table, ds, protocol, ssim_variant)
-        if ssim_variant == "ssim_paper" and protocol == "best_per_frame":
+        if (protocol, ssim_variant) == (PAPER.protocol, PAPER.metric):
             rows += paper_rows(table, ds)  # the paper's numbers are only comparable under its own protocol
         out.append((ds, rows, _columns(table, ds, ssim_variant, rows)))
     return out
 
 
 def _fmt(metric: str, v: float | None) -> str:
-    return "" if v is None else f"{v:.4f}" if metric == "block_iou" else column_of(metric).fmt(v)
+    return "" if v is None else column_of(metric).fmt(v)
 
 
 def _label(r: Row) -> str:
@@ -219,8 +221,8 @@ def render(table: int, sections, protocol: str, ssim_variant: str) -> dict[str, 
     return {"csv": buf.getvalue(), "md": "\n".join(md) + "\n", "tex": "\n".join(tex) + "\n"}
 
 
-def write_tables(results: list[RunResult], out_dir: str | Path, protocol: str = "best_per_frame",
-                 ssim_variant: str = "ssim_paper", overwrite: bool = False) -> list[Path]:
+def write_tables(results: list[RunResult], out_dir: str | Path, protocol: str = PAPER.protocol,
+                 ssim_variant: str = PAPER.metric, overwrite: bool = False) -> list[Path]:
     """Write every table as CSV, Markdown and LaTeX; files with other contents are replaced only with ``overwrite``."""
     from s2sbench.safety.claims import claim_files
     from s2sbench.safety.files import atomic_write_bytes, check_writable

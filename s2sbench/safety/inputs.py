@@ -3,14 +3,12 @@
 - ``check_device``: ``--device`` is ``auto``, ``cpu``, ``cuda`` or ``cuda:N``, and CUDA ones need CUDA.
 - ``clip_count_note``: the warning recorded in a result when fewer clips were evaluated than the preset asks for.
 
-The data directory is checked by ``s2sbench.data.resolve`` (``resolve_data``).
+The data directory is checked by ``s2sbench.data.resolve`` (``open_data``).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-# resolve_data is re-exported only for train/runner.py, until it imports it from s2sbench.data.resolve
-from s2sbench.data.resolve import resolve_data  # noqa: F401
 from s2sbench.errors import InputError
 
 DEVICE_HELP = "auto (CUDA if present), cpu, cuda, cuda:N"

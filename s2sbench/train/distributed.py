@@ -14,6 +14,10 @@
   naming that rank and its error. An exception inside a section that every rank runs (a training step) ends that
   process; ``torchrun`` (and ``torch.multiprocessing.spawn``) then stop the others, and gloo peers fail at their
   next collective with a closed connection; the error itself is printed by the failing rank.
+- ``averaging(opts)``: makes each optimiser's ``step()`` first average the gradients of its parameters over the
+  ranks (what DDP would do), through a step pre-hook on the optimiser; the trainer applies it to every optimiser a
+  model returns, so a model calls plain ``opt.step()`` and cannot skip the averaging. ``broadcast(module)`` copies
+  rank 0's parameters and buffers to every rank (the common starting point).
 - ``shutdown()`` destroys the process group (the runner calls it when training is done).
 """
 from __future__ import annotations
@@ -100,6 +104,47 @@ def gather_objects(obj: object) -> list[object]:
     out: list[object] = [None] * dist.get_world_size()
     dist.all_gather_object(out, obj, group=_CONTROL.get("group"))
     return out
+
+
+def broadcast(module: torch.nn.Module) -> None:
+    """Rank 0's parameters and buffers, in place on every rank (nothing in one process)."""
+    if world_size() > 1:
+        for t in module.state_dict().values():
+            dist.broadcast(t, 0)
+
+
+def average_gradients(opt: torch.optim.Optimizer) -> None:
+    """Average the gradients of ``opt``'s trainable parameters over the ranks, in one all-reduce.
+
+    Each parameter takes part with a presence flag, so that the ranks agree on the reduced tensor's shape even when a
+    gradient is None on some of them; a gradient stays None only where it is None on every rank."""
+    if world_size() == 1:
+        return
+    params = [p for g in opt.param_groups for p in g["params"] if p.requires_grad]
+    if not params:
+        return
+    dev = params[0].device
+    flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1).float() for p in params]
+                     + [torch.tensor([float(p.grad is not None) for p in params], device=dev)])
+    dist.all_reduce(flat)
+    flat /= dist.get_world_size()
+    offset, present = 0, flat[-len(params):].tolist()
+    for p, seen in zip(params, present):
+        part = flat[offset : offset + p.numel()].view_as(p)
+        offset += p.numel()
+        if seen > 0:
+            if p.grad is None:
+                p.grad = part.to(p.dtype).clone()
+            else:
+                p.grad.copy_(part)
+
+
+def averaging(opts: dict[str, torch.optim.Optimizer]) -> dict[str, torch.optim.Optimizer]:
+    """``opts``, each made to call ``average_gradients`` at the start of its ``step()`` (a step pre-hook: the
+    optimiser object stays the one the model built, so its schedulers and state dict are untouched)."""
+    for opt in opts.values():
+        opt.register_step_pre_hook(lambda o, args, kwargs: average_gradients(o))
+    return opts
 
 
 def shutdown() -> None:

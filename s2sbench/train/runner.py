@@ -1,5 +1,9 @@
 """``run()``: data -> model -> train (or load a checkpoint) -> evaluate -> ``RUN_DIR/result.json``; the CLI's engine.
 
+The runner is where a dataset is opened: ``s2sbench.data.resolve.open_data`` checks it (generated at its default
+location when missing, provenance and the shards of the splits read verified) and loads it once into a ``Data``
+handle that the trainer, the evaluator and the reference predictors share; nothing below re-opens the path.
+
 Run directory (default ``runs/<dataset>/<model>-<preset>-seed<seed>``): ``result.json``, ``samples.h5``,
 ``grid.gif``, and when trained ``best.pt`` (selected on validation, the one evaluated), ``last.pt`` (resume),
 ``train_log.csv``, ``val_log.csv``. ``--set`` overrides: ``train.KEY=V``, ``eval.KEY=V``, else the model Config.
@@ -19,20 +23,16 @@ import torch
 
 from s2sbench.config import ConfigError, override
 from s2sbench.data.datasets import DATASETS
-from s2sbench.data.shards import ShardIndex
-from s2sbench.models import MODELS, DataSpec, build_model, load_checkpoint
+from s2sbench.data.handle import Data
+from s2sbench.data.resolve import open_data
+from s2sbench.eval.protocols import PAPER
+from s2sbench.models import MODELS, DataSpec, build_model
 from s2sbench.report.results import RunResult, code_version, hardware, modality_of
 from s2sbench.safety.claims import DirLock, claim_run_dir
 from s2sbench.safety.files import check_writable
-from s2sbench.safety.inputs import check_device, clip_count_note, resolve_data
+from s2sbench.safety.inputs import check_device, clip_count_note
+from s2sbench.train.checkpoint import load_checkpoint
 from s2sbench.train.presets import PRESETS, Preset, with_seed
-
-
-def ensure_data(dataset: str, root: str | os.PathLike | None = None, echo: Callable[[str], None] = print,
-                progress: bool = True, splits: tuple[str, ...] = ("train", "val", "test")) -> Path:
-    """The checked dataset directory (``s2sbench.safety.inputs.resolve_data``: generated only at the default
-    location when nothing is there; provenance and the shards of ``splits`` verified)."""
-    return resolve_data(dataset, root, splits=splits, progress=progress, echo=echo)
 
 
 def split_overrides(sets: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
@@ -67,7 +67,7 @@ SMOKE_BANNER = ("preset smoke: a tiny model trained for seconds; its numbers onl
                 "(use --preset quick, board or paper for results)")
 
 
-def _check_eval(pre: Preset, root: Path, echo: Callable[[str], None]) -> list[str]:
+def _check_eval(pre: Preset, data: Data, echo: Callable[[str], None]) -> list[str]:
     """Eval options against the data before any compute; returns the warnings to record in the result."""
     from s2sbench.eval.metrics import METRICS
     from s2sbench.eval.protocols import PROTOCOLS
@@ -76,12 +76,12 @@ def _check_eval(pre: Preset, root: Path, echo: Callable[[str], None]) -> list[st
         PROTOCOLS.get(p)
     for m in pre.eval.metrics:
         METRICS.get(m)
-    splits = ShardIndex.load(root).splits()
+    splits = data.splits()
     if pre.eval.split not in splits:
-        raise ConfigError(f"eval.split {pre.eval.split!r}: {root} has splits {', '.join(splits)}")
+        raise ConfigError(f"eval.split {pre.eval.split!r}: {data.root} has splits {', '.join(splits)}")
     available = splits[pre.eval.split]
     wanted = pre.eval.n_clips
-    note = clip_count_note(pre.name, wanted, min(available, wanted) if wanted else available, available, root)
+    note = clip_count_note(pre.name, wanted, min(available, wanted) if wanted else available, available, data.root)
     if note:
         echo(f"Warning: {note}")
     return [note] if note else []
@@ -112,6 +112,7 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
     Under ``torchrun`` every process trains (DDP, one device each: ``cuda:LOCAL_RANK``, or the CPU with ``--device
     cpu``); rank 0 alone checks and generates missing data (the others wait without a timeout and stop with its error
     if it fails), evaluates and writes; the other ranks return ``(None, run_dir)``."""
+    from s2sbench.eval.validation import val_scores
     from s2sbench.train import distributed
     from s2sbench.train.trainer import fit, seed_everything
 
@@ -130,18 +131,20 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
         lock = DirLock(run_dir, "run directory")
     with lock:
         notes: list[str] = []
-        root, err = Path(data) if data else info.default_dir(), None
+        opened, err = None, None
         if rank == 0:
             try:  # the other ranks wait on the control group (no compute timeout) and stop with rank 0's error
                 claim_run_dir(run_dir, resume=resume, overwrite=overwrite, training=not checkpoint)
-                root = ensure_data(dataset, data, echo, progress,
+                opened = open_data(dataset, data, echo=echo, progress=progress, splits=
                                    ("test",) if checkpoint else ("train", "val", "test"))
-                notes = _check_eval(pre, root, echo)
+                notes = _check_eval(pre, opened, echo)
                 if pre.name == "smoke":  # after the checks, so that an error is the only line
                     echo(f"Note: {SMOKE_BANNER}")
             except Exception as e:
                 err = e
         distributed.share_error(err)
+        if opened is None and not checkpoint:  # the other ranks of a torchrun launch open what rank 0 checked
+            opened = Data.open(Path(data) if data else info.default_dir(), dataset)
         seed_everything(seed)
         train_summary = None
         if checkpoint:
@@ -151,14 +154,14 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
             net, _ = load_checkpoint(checkpoint, map_location=dev)
             ckpt_path = Path(checkpoint)
         else:
-            train_summary = fit(net, root, run_dir, pre.train, device=dev, resume=resume, progress=progress,
-                                extra={"dataset": dataset, "preset": preset})
+            train_summary = fit(net, opened, run_dir, pre.train, val_score=val_scores, device=dev, resume=resume,
+                                progress=progress, extra={"dataset": dataset, "preset": preset})
             distributed.shutdown()  # training is over; rank 0 alone reads best.pt (it wrote it) and evaluates
             if rank != 0:
                 return None, run_dir
             ckpt_path = Path(train_summary["checkpoint"])
             net, _ = load_checkpoint(ckpt_path, map_location=dev)
-        result = evaluate_model(net, root, dataset, pre, dev, run_dir, progress=progress, seed=seed,
+        result = evaluate_model(net, opened, pre, dev, run_dir, progress=progress, seed=seed,
                                 checkpoint=str(ckpt_path), train=train_summary, version=version)
         result.warnings = notes
         result.wall_time_s = round(time.perf_counter() - t0, 3)
@@ -166,15 +169,15 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
     return result, run_dir
 
 
-def evaluate_model(net, root: Path, dataset: str, pre: Preset, dev: torch.device, run_dir: Path, *,
+def evaluate_model(net, data: Data, pre: Preset, dev: torch.device, run_dir: Path, *,
                    progress: bool, seed: int, checkpoint: str, train: dict | None, version: str = "") -> RunResult:
     from s2sbench.eval.evaluate import evaluate
 
     t0 = time.perf_counter()
-    ev = evaluate(net, root, dataset, pre.eval, device=dev, out_dir=run_dir, progress=progress)
+    ev = evaluate(net, data, pre.eval, device=dev, out_dir=run_dir, progress=progress)
     cfg = dataclasses.asdict(net.config) if dataclasses.is_dataclass(net.config) else {}
-    return RunResult(model=net.name, dataset=dataset, seed=seed, data_root=str(root),
-                     data_sha256=ShardIndex.load(root).digest(), uses_audio=net.uses_audio,
+    return RunResult(model=net.name, dataset=data.name, seed=seed, data_root=str(data.root),
+                     data_sha256=data.digest, uses_audio=net.uses_audio,
                      stochastic=net.stochastic, modality=modality_of(type(net)), preset=pre.name, config=cfg,
                      train=train, checkpoint=checkpoint, code_version=version or code_version(),
                      hardware=hardware(dev, (train or {}).get("world_size", 1)),
@@ -199,10 +202,10 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, *, dataset: str | None = 
     check_writable(run_dir)
     with DirLock(run_dir, "run directory"):
         claim_run_dir(run_dir, resume=False, overwrite=overwrite, training=False)
-        root = ensure_data(dataset, data, echo, progress, ("test",))
-        notes = _check_eval(pre, root, echo)
+        opened = open_data(dataset, data, echo=echo, progress=progress, splits=("test",))
+        notes = _check_eval(pre, opened, echo)
         t0 = time.perf_counter()
-        result = evaluate_model(net, root, dataset, pre, dev, run_dir, progress=progress, seed=seed,
+        result = evaluate_model(net, opened, pre, dev, run_dir, progress=progress, seed=seed,
                                 checkpoint=str(checkpoint), train=None)
         result.warnings = notes
         result.wall_time_s = round(time.perf_counter() - t0, 3)
@@ -210,7 +213,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, *, dataset: str | None = 
     return result, run_dir
 
 
-def per_frame_table(r: RunResult, protocol: str = "best_per_frame") -> str:
+def per_frame_table(r: RunResult, protocol: str = PAPER.protocol) -> str:
     """The per-frame curves of one protocol as a text table; frames quoted by the paper's tables are starred."""
     from s2sbench.eval.metrics import METRICS
 

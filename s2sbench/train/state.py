@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from s2sbench.train.checkpoint import read_checkpoint
+
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
@@ -45,7 +47,5 @@ def set_rng_state(s: dict[str, Any]) -> None:
 def read_last(path: str | os.PathLike) -> dict[str, Any]:
     """``last.pt`` loaded onto the CPU: ``load_state_dict`` of the model and of the optimisers copies each tensor
     to its parameter's device, and the RNG states stay CPU ByteTensors. Verified against its sha256
-    (``s2sbench.models.read_checkpoint``)."""
-    from s2sbench.models import read_checkpoint
-
+    (``s2sbench.train.checkpoint.read_checkpoint``)."""
     return read_checkpoint(path, map_location="cpu")
