@@ -131,6 +131,7 @@ class Sound2Sight(VideoPredictor):
         if c.z_from not in ("prior", "posterior") or c.temporal not in ("transformer", "lstm"):
             raise ValueError(f"unknown z_from {c.z_from!r} or temporal {c.temporal!r}")
         C, S, g, fast = spec.channels, spec.height, c.g_dim, c.fast
+        # prediction network f, g (LSTM_L below); multimodal stochastic network; multimodal discriminator
         self.encoder = FrameEncoder(C, S, g, c.base, fast)  # f
         self.decoder = FrameDecoder(C, S, g, c.base, output=c.output, fast=fast)  # g
         self.audio_encoder = AudioEncoder(spec.audio_patch, g, c.audio_base, fast) if c.use_audio else None

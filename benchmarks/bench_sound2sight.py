@@ -180,8 +180,8 @@ def main() -> None:
         ref_sps = B * 2 / timed(lambda: stepwise_sample(m, ctx, batch.audio, n_future, 2))
 
     names = {"warm": "warm start (no adversarial term)", "adv": "adversarial phase"}
-    print(f"{'phase':34s} {'s/iter':>8s} {'CPU s':>6s} {'stepwise (same run)':>20s} {'ratio':>7s} {'original (ref.)':>16s} "
-          f"{'ratio':>7s}")
+    print(f"{'phase':34s} {'s/iter':>8s} {'CPU s':>6s} {'stepwise (same run)':>20s} {'ratio':>7s} "
+          f"{'original (ref.)':>16s} {'ratio':>7s}")
     for phase in ("warm", "adv"):
         r = f"{ref[phase]:20.2f} {ref[phase] / fast[phase]:6.1f}x" if phase in ref else f"{'-':>20s} {'-':>7s}"
         print(f"{names[phase]:34s} {fast[phase]:8.3f} {cpu[phase]:6.2f} {r} {ORIGINAL[phase]:16.2f} "
@@ -190,8 +190,8 @@ def main() -> None:
         if ref_sps else ""
     print(f"inference: {args.samples} samples x {B} clips x {n_future} frames in {s_time:.2f} s = {sps:.1f} samples/s "
           f"({sps * n_future:.0f} frames/s){r}; original plot() (ref.) ~{ORIGINAL_SAMPLES_PER_S:.1f} samples/s "
-          f"of 24 frames ({ORIGINAL_SAMPLES_PER_S * 24:.0f} frames/s), ratio {sps * n_future / (ORIGINAL_SAMPLES_PER_S * 24):.1f}x "
-          f"in frames/s")
+          f"of 24 frames ({ORIGINAL_SAMPLES_PER_S * 24:.0f} frames/s), "
+          f"ratio {sps * n_future / (ORIGINAL_SAMPLES_PER_S * 24):.1f}x in frames/s")
     if fr is not None:
         print(f"adversarial phase with the discriminator's encoders frozen (the original's computation, "
               f"disc_train_encoders=False): {fr:.3f} s/iter, {ORIGINAL['adv'] / fr:.1f}x the original's "
