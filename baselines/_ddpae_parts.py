@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._blocks import FrameEncoder
+from ._conv import FrameEncoder
 
 
 def constrain_pose(raw: torch.Tensor, scale_prior: float) -> torch.Tensor:

@@ -1,15 +1,14 @@
-"""Drop-in convolution modules that compute the shapes oneDNN handles badly on a CPU as matrix products.
+"""The CPU fast path of the convolutional blocks (``_conv``, ``fast=True``): the same functions, computed as matrix
+products where oneDNN is slow on a CPU.
 
 The DCGAN encoders spend most of a training step in oneDNN convolutions, which run near the CPU's peak for the
-wide stride-2 layers but far below it for three kinds of layer (measured on 2 AVX2 cores, forward + backward):
-a convolution over the whole remaining map (the encoders' last layer: a linear map, 1.4-1.8x slower as a conv), a
-single-input-channel first layer (1.3-1.5x) and a stride-2 layer with a tiny output (the audio encoder's 5x4 -> 2x2
-layer: about 2.5x slower than im2col + one matrix product). ``FastConv2d`` / ``FastConvTranspose2d`` compute those
-as ``F.linear`` (after a free NHWC flatten) or ``F.unfold`` + matmul and leave every other shape to ``nn.Conv2d``;
-the function, the parameters and the state dict are those of the ``nn`` modules (only the float summation order
-differs). ``use_fast_convs(module)`` swaps them into a built model, e.g. Sound2Sight's, without touching the shared
-``_blocks`` classes that other baselines use. On any other device (CUDA) every form falls back to the ``nn`` module's
-own forward (cuDNN), on the same parameters: the matrix-product forms are a CPU measurement.
+wide stride-2 layers but far below it for three kinds of layer: a convolution over the whole remaining map (the
+encoders' last layer: a linear map), a single-input-channel first layer, and a stride-2 layer with a tiny output (the
+audio encoder's 5x4 -> 2x2 layer). ``FastConv2d`` / ``FastConvTranspose2d`` compute those as ``F.linear`` (after a
+free NHWC flatten) or ``F.unfold`` + matmul and leave every other shape to ``nn.Conv2d``; ``conv_transpose`` computes
+a transposed convolution with few output channels (a decoder's image layer) as a matrix product and ``F.fold``. The
+parameters and the state dict are those of the ``nn`` modules; only the float summation order differs. On any other
+device (CUDA) every form falls back to the ``nn`` computation (cuDNN) on the same parameters.
 """
 from __future__ import annotations
 
@@ -20,8 +19,8 @@ from torch import nn
 
 def _plain(conv: nn.Conv2d | nn.ConvTranspose2d, x: torch.Tensor) -> bool:
     """The conv has the geometry the matrix-product forms handle and its input is a 4-d CPU tensor."""
-    return x.device.type == "cpu" and x.dim() == 4 and conv.groups == 1 and conv.dilation == (1, 1) and conv.padding_mode == "zeros" and not isinstance(
-        conv.padding, str)
+    return (x.device.type == "cpu" and x.dim() == 4 and conv.groups == 1 and conv.dilation == (1, 1)
+            and conv.padding_mode == "zeros" and not isinstance(conv.padding, str))
 
 
 class FastConv2d(nn.Conv2d):
@@ -85,52 +84,6 @@ def keep_layout(x: torch.Tensor) -> torch.Tensor:
     """``x`` unchanged; its gradient arrives in ``x``'s layout (e.g. channels_last), so that the backward of the layers
     before it (BatchNorm, LeakyReLU, convolutions) does not run on mixed layouts, which is several times slower."""
     return _KeepLayout.apply(x) if x.requires_grad else x
-
-
-class _Rows(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, n: int, a: int, b: int) -> torch.Tensor:  # type: ignore[override]
-        ctx.shape, ctx.n, ctx.a, ctx.b = x.shape, n, a, b
-        ctx.cl = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
-        return x.view(-1, n, *x.shape[1:])[:, a:b].flatten(0, 1)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None, None]:  # type: ignore[override]
-        fmt = torch.channels_last if ctx.cl else torch.contiguous_format
-        out = torch.empty(ctx.shape, dtype=grad.dtype, device=grad.device, memory_format=fmt).zero_()  # x's layout
-        out.view(-1, ctx.n, *ctx.shape[1:])[:, ctx.a : ctx.b] = grad.view(-1, ctx.b - ctx.a, *ctx.shape[1:])
-        return out, None, None, None
-
-
-def group_rows(x: torch.Tensor, n: int, a: int, b: int) -> torch.Tensor:
-    """``x.view(G, n, ...)[:, a:b].flatten(0, 1)``: rows a..b-1 of every group of n rows, with a gradient in x's
-    layout (the slicing backward of autograd builds it in the default layout)."""
-    return _Rows.apply(x, n, a, b)
-
-
-def _swap(conv: nn.Module) -> nn.Module:
-    if type(conv) is nn.Conv2d:
-        new: nn.Module = FastConv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-                                    conv.dilation, conv.groups, conv.bias is not None, conv.padding_mode,
-                                    device="meta")
-    elif type(conv) is nn.ConvTranspose2d:
-        new = FastConvTranspose2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-                                  conv.output_padding, conv.groups, conv.bias is not None, conv.dilation,
-                                  conv.padding_mode, device="meta")
-    else:
-        return conv
-    new.weight, new.bias = conv.weight, conv.bias  # the same Parameter objects
-    return new
-
-
-def use_fast_convs(module: nn.Module) -> nn.Module:
-    """Replace every plain ``nn.Conv2d`` / ``nn.ConvTranspose2d`` inside ``module`` by its fast form (in place)."""
-    for parent in list(module.modules()):
-        for name, child in list(parent.named_children()):
-            new = _swap(child)
-            if new is not child:
-                setattr(parent, name, new)
-    return module
 
 
 def conv_transpose(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, conv: nn.ConvTranspose2d

@@ -14,8 +14,7 @@ from torch import nn
 
 from s2sbench.models import DataSpec
 
-from ._baseline_blocks import ConvCritic, make_audio_encoder
-from ._blocks import FrameEncoder
+from ._conv import ConvCritic, FrameEncoder, make_audio_encoder
 
 
 class FrameDiscriminator(nn.Module):

@@ -2,7 +2,7 @@
 
 The Sound2Sight paper (Chatterjee & Cherian, ECCV 2020, section 4) describes it as "a sequence-to-sequence model
 [Sutskever et al., NeurIPS 2014] taking only the audio as input and generate the frames using an LSTM (thus, the
-past context is missing)". No code was released; this follows ``shared/reference/baselines.md`` section 5.
+past context is missing)". No code was released; this is our reading of that sentence.
 
 Model: a per-frame audio encoder (the Sound2Sight STFT conv encoder, 128-d; an MLP for features without a patch
 layout) embeds a_1..a_T; an encoder LSTM (2 x 256) reads the embeddings of the whole clip in reverse order (the
@@ -13,7 +13,7 @@ over all T frames. ``sample`` ignores the seen frames and returns the last ``n_f
 for every sample (deterministic).
 
 Deviations from the original:
-- Sizes are the compact design of the reference notes (2 x 256 LSTMs) instead of the seq2seq paper's 4 x 1000.
+- Sizes are a compact design (2 x 256 LSTMs) instead of the seq2seq paper's 4 x 1000.
 - The decoder sees the aligned audio embedding at every step (as Sound2Sight conditions every frame on its audio),
   not only the encoder's summary; the whole clip's audio, seen and future, is the input.
 - The decoder generates every frame of the clip (seen and predicted) and is trained on all of them; only the
@@ -30,8 +30,8 @@ from torch import nn
 from s2sbench.data.loader import Batch
 from s2sbench.models import DataSpec, VideoPredictor
 
-from ._baseline_blocks import eval_mode, frame_side, make_audio_encoder, repeat_samples
-from ._blocks import FrameDecoder, init_weights
+from ._common import eval_mode, frame_side, repeat_samples
+from ._conv import FrameDecoder, init_weights, make_audio_encoder
 
 
 @dataclass
@@ -43,7 +43,7 @@ class AudioOnlyConfig:
     base: int = 64  # channels of the audio encoder's and frame decoder's first layer
     lr: float = 2e-3
     adam_beta1: float = 0.9
-    output: str = "sigmoid"  # the frame decoder's last layer: "sigmoid" or "clamp" (_blocks.UnitClamp)
+    output: str = "sigmoid"  # the frame decoder's last layer: "sigmoid" or "clamp" (_conv.UnitClamp)
 
     @classmethod
     def tiny(cls) -> "AudioOnlyConfig":
@@ -52,7 +52,7 @@ class AudioOnlyConfig:
     @classmethod
     def quick(cls) -> "AudioOnlyConfig":
         """CPU budget runs (``--preset quick``): conv widths halved and a clamped output layer (a Sigmoid under
-        MSE reaches a black background too slowly for a short run: ``_blocks``), else as the paper."""
+        MSE reaches a black background too slowly for a short run: ``_conv``), else as the paper."""
         return cls(base=32, output="clamp")
 
 

@@ -2,7 +2,7 @@
 
 J.-T. Hsieh, B. Liu, D.-A. Huang, L. Fei-Fei and J. C. Niebles, "Learning to Decompose and Disentangle
 Representations for Video Prediction", NeurIPS 2018 (reference code ``jthsieh/DDPAE-video-prediction`` @ 219e683,
-PyTorch 0.3 + Pyro 0.2). Re-implemented from the paper and ``shared/reference/baselines.md`` section 3.
+PyTorch 0.3 + Pyro 0.2), re-implemented from the paper.
 
 Model: a video is K components, each a static content c_k (128-d) drawn once per clip and a pose p_{k,t} =
 (s, x, y) = p_{k,0} + sum of pose steps beta_{k,1..t}. Generative model: c ~ N(0, I), p_0 ~ N([S, 0, 0],
@@ -23,7 +23,7 @@ it (the default for RGB natural video); ``context`` uses the last seen frame as 
 Deviations from the original:
 - No Pyro: an explicit reparameterised ELBO with analytic Gaussian KLs (same priors and likelihood, equal in
   expectation); the loss is -ELBO / numel as the original logged it.
-- Frame CNN, object encoder and decoder are the ``_blocks`` DCGAN stacks sized by the data (ngf 8; at 48x48:
+- Frame CNN, object encoder and decoder are the ``_conv`` DCGAN stacks sized by the data (ngf 8; at 48x48:
   3 downsamplings + a 6x6 kernel, object canvas 24x24), with LeakyReLU and biases; the original was 64x64 only.
 - ``align_corners=False`` in the spatial transformer (PyTorch 0.3 behaved as True): poses differ by < 1 px.
 - The optional background component and alpha compositing (not in the original) for natural video.
@@ -41,8 +41,8 @@ from torch import nn
 from s2sbench.data.loader import Batch
 from s2sbench.models import DataSpec, VideoPredictor
 
-from ._baseline_blocks import eval_mode, frame_side, repeat_samples
-from ._blocks import FrameDecoder, FrameEncoder, init_weights
+from ._common import eval_mode, frame_side, repeat_samples
+from ._conv import FrameDecoder, FrameEncoder, init_weights
 from ._ddpae_parts import ContentNet, PoseNet, constrain_pose, crop, gaussian_nll, kl_normal, paste
 
 BACKGROUNDS = ("auto", "none", "learned", "context")

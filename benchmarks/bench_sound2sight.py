@@ -1,6 +1,6 @@
 """Speed of Sound2Sight on the CPU: seconds per training iteration (warm start and adversarial phase) and samples/s.
 
-Configuration (issue 4): M3SO-NB shapes (48x48x1 frames, 23x21 STFT patches), batch 8, 5 seen + 15 predicted
+Configuration: M3SO-NB shapes (48x48x1 frames, 23x21 STFT patches), batch 8, 5 seen + 15 predicted
 frames, the paper's model (``Config()``), random inputs (speed does not depend on the pixels).
 
 Two references are printed next to each figure:
@@ -18,8 +18,10 @@ here: on a machine shared with other busy processes, spinning OpenMP threads wai
 training step 5x slower in our measurements. The last line reads ``adversarial phase: <seconds> s/iter``.
 The adversarial phase is also timed (in a block after the others) with the discriminator's encoders frozen
 (``disc_train_encoders=False``): the original detaches their inputs, so its 6.95 s never included their backward
-pass, which fixing that defect (issue 4) adds.
-Usage: ``python benchmarks/bench_sound2sight.py [--reps 5] [--no-reference] [--no-frozen] [--threads N]``.
+pass, which learning them adds.
+The adversarial phase is timed once more with the plain ``nn`` modules (``Config.fast=False``), the ratio being what
+the CPU fast path of the conv blocks buys.
+Usage: ``python benchmarks/bench_sound2sight.py [--reps 5] [--no-reference] [--no-frozen] [--no-plain] [--threads N]``.
 """
 from __future__ import annotations
 
@@ -34,14 +36,13 @@ import time  # noqa: E402
 
 import torch  # noqa: E402
 
-from s2sbench.baselines._blocks import kl_gaussians  # noqa: E402
-from s2sbench.baselines._streams import reparameterise  # noqa: E402
+from s2sbench.baselines._sequence import kl_gaussians, reparameterise  # noqa: E402
+from s2sbench.baselines._sound2sight_disc import reverse_gradient  # noqa: E402
 from s2sbench.baselines.sound2sight import Sound2Sight  # noqa: E402
-from s2sbench.baselines.sound2sight_disc import reverse_gradient  # noqa: E402
 from s2sbench.data.loader import Batch  # noqa: E402
 from s2sbench.models import DataSpec, build_model  # noqa: E402
 
-ORIGINAL = {"warm": 5.02, "adv": 6.95}  # s/iter, reference/original-sound2sight.md §13 (batch 8, 2 cores)
+ORIGINAL = {"warm": 5.02, "adv": 6.95}  # s/iter, the original code at batch 8 on 2 cores (quoted)
 ORIGINAL_SAMPLES_PER_S = 8 * 20 / 30.0  # plot(): 20 samples x 8 clips (24 frames each) in about 30 s
 
 
@@ -54,18 +55,18 @@ def stepwise_step(m: Sound2Sight, batch: Batch, opt: dict, step: int) -> None:
     sp = sq = sg = skips = None
     mse = kl = d_loss = torch.zeros(())
     for i in range(1, T):
-        h, sk = m.enc(video[:, i - 1])
+        h, sk = m.encoder(video[:, i - 1])
         skips = sk if i <= p else skips
-        hp = m.enc(video[:, :i].flatten(0, 1))[0].view(B, i, -1)  # the prefix, re-encoded every step
-        hq = m.enc(video[:, : i + 1].flatten(0, 1))[0].view(B, i + 1, -1)
-        ha = m.audio_enc(audio[:, : i + 1].flatten(0, 1)).view(B, i + 1, -1)
-        o = m.audio_stream(ha)[:, -1]
-        mu_p, lv_p, sp = m.prior(torch.cat([m.prior_stream(hp)[:, -1], o], -1)[:, None], sp)
-        mu_q, lv_q, sq = m.posterior(torch.cat([m.post_stream(hq)[:, -1], o], -1)[:, None], sq)
+        hp = m.encoder(video[:, :i].flatten(0, 1))[0].view(B, i, -1)  # the prefix, re-encoded every step
+        hq = m.encoder(video[:, : i + 1].flatten(0, 1))[0].view(B, i + 1, -1)
+        ha = m.audio_encoder(audio[:, : i + 1].flatten(0, 1)).view(B, i + 1, -1)
+        o = m.audio_stream(ha)[0][:, -1]
+        mu_p, lv_p, sp = m.prior(torch.cat([m.prior_stream(hp)[0][:, -1], o], -1)[:, None], sp)
+        mu_q, lv_q, sq = m.posterior(torch.cat([m.posterior_stream(hq)[0][:, -1], o], -1)[:, None], sq)
         g, sg = m.predictor(torch.cat([h[:, None], reparameterise(mu_p, lv_p)], -1), sg)
         if i < start:
             continue
-        x = m.dec(g[:, 0], skips)  # (B, C, H, W)
+        x = m.decoder(g[:, 0], skips)  # (B, C, H, W)
         mse = mse + torch.mean((x - video[:, i]) ** 2)
         kl = kl + kl_gaussians(mu_q, lv_q, mu_p, lv_p)
         if i >= m.disc.first_judged(p):
@@ -87,14 +88,14 @@ def stepwise_sample(m: Sound2Sight, context: torch.Tensor, audio: torch.Tensor, 
     for _ in range(S):
         frames, sp, sg, skips = list(context.unbind(1)), None, None, None
         for i in range(1, p + n_future):
-            h, sk = m.enc(frames[i - 1])
+            h, sk = m.encoder(frames[i - 1])
             skips = sk if i <= p else skips
-            hp = m.enc(torch.stack(frames[:i], 1).flatten(0, 1))[0].view(B, i, -1)
-            o = m.audio_stream(m.audio_enc(audio[:, : i + 1].flatten(0, 1)).view(B, i + 1, -1))[:, -1]
-            mu, lv, sp = m.prior(torch.cat([m.prior_stream(hp)[:, -1], o], -1)[:, None], sp)
+            hp = m.encoder(torch.stack(frames[:i], 1).flatten(0, 1))[0].view(B, i, -1)
+            o = m.audio_stream(m.audio_encoder(audio[:, : i + 1].flatten(0, 1)).view(B, i + 1, -1))[0][:, -1]
+            mu, lv, sp = m.prior(torch.cat([m.prior_stream(hp)[0][:, -1], o], -1)[:, None], sp)
             g, sg = m.predictor(torch.cat([h[:, None], reparameterise(mu, lv)], -1), sg)
             if i >= p:
-                frames.append(m.dec(g[:, 0], skips))
+                frames.append(m.decoder(g[:, 0], skips))
 
 
 CPU: list[float] = []  # process CPU seconds of every timed call, in order
@@ -115,6 +116,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--no-frozen", action="store_true",
                     help="skip timing the model with frozen discriminator encoders (the original's computation)")
+    ap.add_argument("--no-plain", action="store_true", help="skip timing the plain nn modules (Config.fast=False)")
     ap.add_argument("--samples", type=int, default=100, help="futures sampled per clip in the inference figure")
     args = ap.parse_args()
     if args.threads:
@@ -159,6 +161,15 @@ def main() -> None:
         frozen.training_step(batch, frozen_opt, 500)
         fr = statistics.median(timed(lambda: frozen.training_step(batch, frozen_opt, 500)) for _ in range(args.reps))
         del frozen, frozen_opt
+    pl = None  # s/iter of the plain nn modules
+    if not args.no_plain:
+        torch.manual_seed(0)
+        plain = build_model("sound2sight", spec, dataclasses.replace(m.config, fast=False))
+        plain_opt = plain.configure_optimizers()
+        plain.setup_training(1001)
+        plain.training_step(batch, plain_opt, 500)
+        pl = statistics.median(timed(lambda: plain.training_step(batch, plain_opt, 500)) for _ in range(args.reps))
+        del plain, plain_opt
     ctx, n_future = batch.video[:, : spec.n_past], spec.n_future
     m.sample(ctx, batch.audio, n_future, 4)
     s_time = statistics.median(timed(lambda: m.sample(ctx, batch.audio, n_future, args.samples))
@@ -169,8 +180,8 @@ def main() -> None:
         ref_sps = B * 2 / timed(lambda: stepwise_sample(m, ctx, batch.audio, n_future, 2))
 
     names = {"warm": "warm start (no adversarial term)", "adv": "adversarial phase"}
-    print(f"{'phase':34s} {'s/iter':>8s} {'CPU s':>6s} {'stepwise (same run)':>20s} {'ratio':>7s} {'original (ref.)':>16s} "
-          f"{'ratio':>7s}")
+    print(f"{'phase':34s} {'s/iter':>8s} {'CPU s':>6s} {'stepwise (same run)':>20s} {'ratio':>7s} "
+          f"{'original (ref.)':>16s} {'ratio':>7s}")
     for phase in ("warm", "adv"):
         r = f"{ref[phase]:20.2f} {ref[phase] / fast[phase]:6.1f}x" if phase in ref else f"{'-':>20s} {'-':>7s}"
         print(f"{names[phase]:34s} {fast[phase]:8.3f} {cpu[phase]:6.2f} {r} {ORIGINAL[phase]:16.2f} "
@@ -179,12 +190,15 @@ def main() -> None:
         if ref_sps else ""
     print(f"inference: {args.samples} samples x {B} clips x {n_future} frames in {s_time:.2f} s = {sps:.1f} samples/s "
           f"({sps * n_future:.0f} frames/s){r}; original plot() (ref.) ~{ORIGINAL_SAMPLES_PER_S:.1f} samples/s "
-          f"of 24 frames ({ORIGINAL_SAMPLES_PER_S * 24:.0f} frames/s), ratio {sps * n_future / (ORIGINAL_SAMPLES_PER_S * 24):.1f}x "
-          f"in frames/s")
+          f"of 24 frames ({ORIGINAL_SAMPLES_PER_S * 24:.0f} frames/s), "
+          f"ratio {sps * n_future / (ORIGINAL_SAMPLES_PER_S * 24):.1f}x in frames/s")
     if fr is not None:
         print(f"adversarial phase with the discriminator's encoders frozen (the original's computation, "
               f"disc_train_encoders=False): {fr:.3f} s/iter, {ORIGINAL['adv'] / fr:.1f}x the original's "
               f"{ORIGINAL['adv']:.2f} s; learning them costs {fast['adv'] / fr:.2f}x")
+    if pl is not None:
+        print(f"adversarial phase with the plain nn modules (Config.fast=False): {pl:.3f} s/iter; the fast path is "
+              f"{pl / fast['adv']:.2f}x faster")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} (2 cores shared with other processes)")
     print(f"adversarial phase: {fast['adv']:.3f} s/iter")
 

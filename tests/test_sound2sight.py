@@ -40,9 +40,9 @@ def test_each_variant_trains_a_step(name: str) -> None:
     assert logs["gamma"] > 0 and logs["kl"] >= 0
     changed = {k.split(".")[0] for k, v in m.state_dict().items() if v.dtype.is_floating_point
                and not torch.equal(v, before[k])}
-    expected = {"enc", "dec", "prior", "posterior", "predictor", "prior_stream", "disc"}
+    expected = {"encoder", "decoder", "prior", "posterior", "predictor", "prior_stream", "disc"}
     assert expected <= changed, expected - changed
-    assert ("audio_enc" in changed) == (name != "sound2sight_no_audio")
+    assert ("audio_encoder" in changed) == (name != "sound2sight_no_audio")
 
 
 def test_ablation_switches() -> None:
@@ -50,7 +50,7 @@ def test_ablation_switches() -> None:
     assert not _model("sound2sight_no_aa").disc.aa and _model("sound2sight_no_aa").disc.md
     no_md = _model("sound2sight_no_aa_md").disc
     assert not no_md.aa and not no_md.md and not hasattr(no_md, "lstm")
-    assert _model("sound2sight_no_audio").audio_enc is None and not MODELS.get("sound2sight_no_audio").uses_audio
+    assert _model("sound2sight_no_audio").audio_encoder is None and not MODELS.get("sound2sight_no_audio").uses_audio
     lstm = _model("sound2sight_lstm")
     assert isinstance(lstm.prior_stream, s2s.LSTMStream) and isinstance(lstm.audio_stream, s2s.LSTMStream)
 
@@ -68,7 +68,7 @@ def test_sample_shape_range_and_no_audio_ignores_audio() -> None:
         other = m.sample(b.video[:, :3], other_audio, 4, 5)
         m.eval()
         with torch.no_grad():
-            mu, mu_other = (m.teacher_forced(b.video, a)["mu_p"] for a in (b.audio, other_audio))
+            mu, mu_other = (m(b.video, a)["mu_p"] for a in (b.audio, other_audio))
         if name == "sound2sight_no_audio":
             assert torch.equal(out, other) and torch.equal(mu, mu_other)
         else:  # the prior reads the audio (the untrained decoder's output barely moves)
@@ -78,7 +78,7 @@ def test_sample_shape_range_and_no_audio_ignores_audio() -> None:
 def test_sampling_encodes_the_context_once_per_clip() -> None:
     m, b = _model(), _batch(B=2)
     sizes: list[int] = []
-    m.enc.register_forward_hook(lambda mod, inp, out: sizes.append(inp[0].shape[0]))
+    m.encoder.register_forward_hook(lambda mod, inp, out: sizes.append(inp[0].shape[0]))
     m.sample(b.video[:, :3], b.audio, 4, 6)
     assert sizes == [2 * 3] + [2 * 6] * 3  # context once at batch B, then one call per generated frame at B*S
 
@@ -93,20 +93,53 @@ def test_generation_matches_teacher_forcing_on_its_own_frames(monkeypatch: pytes
         clip = torch.cat([b.video[:, :3], gen], 1)  # (2, 7, 1, 16, 16)
         m.eval()
         with torch.no_grad():
-            pred = m.teacher_forced(clip, b.audio)["pred"]  # predictions of frames 1..6 or 3..6
+            pred = m(clip, b.audio)["pred"]  # predictions of frames 1..6 or 3..6
         assert pred.shape[1] == (6 if on_ctx else 4)
         torch.testing.assert_close(pred[:, -4:], gen, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("loss_on_context", [False, True])
+def test_fast_path_equals_the_plain_modules(loss_on_context: bool) -> None:
+    """``Config.fast`` (matrix-product convolutions, the decoder's skip half once per source, channels_last) against
+    ``fast=False`` (plain ``nn`` modules): the same state dict, and the teacher-forced pass, its loss gradients and
+    the samples equal within 6e-5 relative (float32 rounding in a different order)."""
+    models = [_model(fast=fast, loss_on_context=loss_on_context) for fast in (True, False)]
+    fast, plain = models
+    assert [type(m) for m in fast.encoder.modules()] != [type(m) for m in plain.encoder.modules()]
+    assert all(torch.equal(a, b) for a, b in zip(fast.state_dict().values(), plain.state_dict().values(), strict=True))
+    b = _batch()
+    outs, grads = [], []
+    for m in models:
+        torch.manual_seed(1)
+        out = m(b.video, b.audio)
+        pred = out["pred"]
+        loss = ((pred - b.video[:, -pred.shape[1] :]) ** 2).mean() + s2s.kl_gaussians(
+            out["mu_q"], out["lv_q"], out["mu_p"], out["lv_p"])
+        outs.append(out)
+        grads.append(torch.autograd.grad(loss, [p for p in m.parameters() if p.requires_grad], allow_unused=True))
+    for k in outs[1]:
+        assert (outs[0][k] - outs[1][k]).norm() <= 6e-5 * outs[1][k].norm(), k
+    used = [i for i, g in enumerate(grads[1]) if g is not None]
+    assert len(used) > 20 and all(grads[0][i] is not None for i in used)
+    scale = torch.cat([grads[1][i].flatten() for i in used]).norm()
+    for i in used:  # relative to the whole gradient: a bias before a BatchNorm has a zero gradient (rounding noise)
+        assert (grads[0][i] - grads[1][i]).norm() <= 6e-5 * scale
+    samples = []
+    for m in models:
+        torch.manual_seed(2)
+        samples.append(m.sample(b.video[:, :3], b.audio, 4, 3))
+    assert (samples[0] - samples[1]).norm() <= 6e-5 * samples[1].norm()
 
 
 def test_discriminator_encoders_learn_and_the_original_defect_is_reproducible() -> None:
     for train_enc in (True, False):
         m = _model(disc_train_encoders=train_enc)
         opt = m.configure_optimizers()
-        enc0 = copy.deepcopy(m.disc.enc.state_dict())
-        aud0 = copy.deepcopy(m.disc.audio_enc.state_dict())
+        enc0 = copy.deepcopy(m.disc.encoder.state_dict())
+        aud0 = copy.deepcopy(m.disc.audio_encoder.state_dict())
         m.training_step(_batch(), opt, 3)
-        moved = [not torch.equal(v, enc0[k]) for k, v in m.disc.enc.state_dict().items() if k.endswith("weight")]
-        moved_a = [not torch.equal(v, aud0[k]) for k, v in m.disc.audio_enc.state_dict().items()
+        moved = [not torch.equal(v, enc0[k]) for k, v in m.disc.encoder.state_dict().items() if k.endswith("weight")]
+        moved_a = [not torch.equal(v, aud0[k]) for k, v in m.disc.audio_encoder.state_dict().items()
                    if k.endswith("weight")]
         assert all(moved) == train_enc and all(moved_a) == train_enc
         assert any(moved) == train_enc and any(moved_a) == train_enc
@@ -149,7 +182,7 @@ def test_losses_cover_the_paper_range_by_default_and_context_steps_on_request() 
         logs = m.training_step(b, m.configure_optimizers(), 0)
         m2 = _model(loss_on_context=on_ctx, adversarial=False)
         torch.manual_seed(3)
-        pred = m2.teacher_forced(b.video, b.audio)["pred"]
+        pred = m2(b.video, b.audio)["pred"]
         assert pred.shape[1] == (6 if on_ctx else 4)  # frames 1..6 (original) or the predicted 3..6 (Eq. 2)
         want = ((pred - b.video[:, 7 - pred.shape[1] :]) ** 2).mean().item()
         assert logs["mse"] == pytest.approx(want, rel=1e-5)
@@ -196,8 +229,8 @@ def test_clamped_output_trains_and_samples_in_range() -> None:
     assert s2s.Config.quick().output == "clamp" and s2s.Config().output == "sigmoid"  # the paper keeps the Sigmoid
     opt = m.configure_optimizers()
     m.setup_training(10)
-    before = m.dec.out[0].weight.detach().clone()
+    before = m.decoder.out[0].weight.detach().clone()
     assert math.isfinite(m.training_step(_batch(), opt, 5)["loss"])
-    assert not torch.equal(before, m.dec.out[0].weight)
+    assert not torch.equal(before, m.decoder.out[0].weight)
     out = m.sample(_batch().video[:, :3], _batch().audio, 4, 3)
     assert out.min() >= 0 and out.max() <= 1

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from s2sbench.baselines._blocks import UnitClamp
+from s2sbench.baselines._conv import UnitClamp
 from s2sbench.baselines._fastconv import FastConv2d, conv_transpose
 from s2sbench.data.handle import Data
 from s2sbench.eval.validation import val_scores

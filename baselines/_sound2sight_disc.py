@@ -14,7 +14,7 @@ Loss L_adv (binary cross-entropy on logits, one mean per term), minimised by the
 The generator minimises L_V - gamma L_adv (the paper's minimax objective) through a gradient-reversal layer on the
 generated frames, so one backward pass trains both players and the discriminator's encoders run once on the fakes.
 
-Deviations from the original (``S2S@217d663``, see /work/shared/reference/original-sound2sight.md §7-§8):
+Deviations from the original (``S2S@217d663``):
 - the discriminator's encoders learn (the original detaches every input, so they stay at their random init);
   ``train_encoders=False`` reproduces the defect;
 - one logit per head with BCE instead of two Tanh-squashed logits with cross-entropy (the Tanh caps the logits at
@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._blocks import AudioEncoder, FrameEncoder
+from ._conv import AudioEncoder, FrameEncoder
 
 
 def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
@@ -59,7 +59,7 @@ class MultimodalDiscriminator(nn.Module):
 
     def __init__(self, channels: int, side: int, audio_patch: tuple[int, int] | None, *, g_dim: int = 128,
                  base: int = 64, hidden: int = 256, history: int = 2, lookahead: int = 1, md: bool = True,
-                 aa: bool = True, train_encoders: bool = True, audio_base: int = 64) -> None:
+                 aa: bool = True, train_encoders: bool = True, audio_base: int = 64, fast: bool = False) -> None:
         super().__init__()
         if aa and not md:
             raise ValueError("the audio-alignment term needs the temporal (motion-dynamics) head: set md=True")
@@ -68,15 +68,15 @@ class MultimodalDiscriminator(nn.Module):
         if lookahead < 1 or history < 0:
             raise ValueError(f"need history R >= 0 and lookahead k >= 1 (got R={history}, k={lookahead})")
         self.R, self.k, self.md, self.aa, self.train_encoders = history, lookahead, md, aa, train_encoders
-        self.enc = FrameEncoder(channels, side, g_dim, base)
-        self.audio_enc = AudioEncoder(audio_patch, g_dim, audio_base) if audio_patch is not None else None
+        self.encoder = FrameEncoder(channels, side, g_dim, base, fast)
+        self.audio_encoder = AudioEncoder(audio_patch, g_dim, audio_base, fast) if audio_patch is not None else None
         if not train_encoders:  # the original's defect: frozen at init (gradients still flow through to G)
-            for m in (self.enc, self.audio_enc):
+            for m in (self.encoder, self.audio_encoder):
                 if m is not None:
                     m.requires_grad_(False)
         self.std_head = nn.Linear(g_dim, 1)
         if md:
-            in_dim = g_dim * (2 if self.audio_enc is not None else 1)
+            in_dim = g_dim * (2 if self.audio_encoder is not None else 1)
             self.lstm = nn.LSTM(in_dim, hidden, batch_first=True)
             self.head = nn.Linear(hidden, 1)
 
@@ -94,10 +94,10 @@ class MultimodalDiscriminator(nn.Module):
         s = t0 - (self.R if self.md else 0)
         B, L = video.shape[0], video.shape[1] - s
         with torch.set_grad_enabled(train and torch.is_grad_enabled()):
-            ev = self.enc(video[:, s:].flatten(0, 1))[0].view(B, L, -1)  # (B, L, g)
+            ev = self.encoder(video[:, s:].flatten(0, 1))[0].view(B, L, -1)  # (B, L, g)
             ea = None
-            if self.audio_enc is not None and self.md:
-                ea = self.audio_enc(audio[:, s:].flatten(0, 1)).view(B, L, -1)  # (B, L, g)
+            if self.audio_encoder is not None and self.md:
+                ea = self.audio_encoder(audio[:, s:].flatten(0, 1)).view(B, L, -1)  # (B, L, g)
         return ev, ea
 
     def _windows(self, ev: torch.Tensor, ea: torch.Tensor | None, centre: torch.Tensor | None) -> torch.Tensor:
@@ -142,7 +142,7 @@ class MultimodalDiscriminator(nn.Module):
         t0 = self.first_judged(n_past)
         B, J = fake.shape[:2]
         ev, ea = self._real(video, audio, t0, self.train_encoders)
-        ef = self.enc(fake.flatten(0, 1))[0].view(B, J, -1)  # (B, J, g)
+        ef = self.encoder(fake.flatten(0, 1))[0].view(B, J, -1)  # (B, J, g)
         R = self.R if self.md else 0
         std_r, std_f = self.std_head(ev[:, R : R + J]), self.std_head(ef)  # (B, J, 1)
         d_loss = _bce(std_r, 1.0) + _bce(std_f, 0.0)
