@@ -57,6 +57,8 @@ def _tf1_bilinear_matrix(n_in: int, n_out: int) -> Tensor:
 
 def _as_tensor(videos) -> Tensor:
     """uint8 (N, T, H, W), (N, T, H, W, 1) or (N, T, H, W, 3) -> uint8 (N, T, H, W, C) with C in (1, 3)."""
+    if isinstance(videos, np.ndarray) and not videos.flags.writeable:
+        videos = videos.copy()  # torch warns on read-only arrays (np.load, broadcast views)
     v = torch.as_tensor(videos)
     if v.dtype != torch.uint8:
         raise ValueError(f"FVD takes uint8 videos in [0, 255], got {v.dtype}")
