@@ -71,16 +71,17 @@ def _as_tensor(videos) -> Tensor:
     return v
 
 
-def preprocess(videos, device: str | torch.device = "cpu") -> Tensor:
-    """uint8 videos (N, T, H, W[, C]) -> the I3D input (N, 3, T, 224, 224) float32 in [-1, 1], on ``device``."""
+def preprocess(videos, device: str | torch.device = "cpu", rgb: bool = True) -> Tensor:
+    """uint8 videos (N, T, H, W[, C]) -> the I3D input (N, 3, T, 224, 224) float32 in [-1, 1], on ``device``;
+    ``rgb=False`` keeps grey videos at one channel (the network treats it as repeated to three)."""
     v = _as_tensor(videos).to(device)
     n, t, h, w, c = v.shape
     rows = _tf1_bilinear_matrix(h, SIZE).to(device)  # (224, H)
     cols = _tf1_bilinear_matrix(w, SIZE).to(device)  # (224, W)
     x = v.permute(0, 4, 1, 2, 3).float()  # (N, C, T, H, W)
     x = rows @ x @ cols.T  # (N, C, T, 224, 224), still in [0, 255]
-    x = x * (2 / 255) - 1
-    return x.expand(n, 3, t, SIZE, SIZE) if c == 1 else x
+    x = 2 * x / 255 - 1  # the original's order of operations: 255 maps to exactly 1
+    return x.expand(n, 3, t, SIZE, SIZE) if c == 1 and rgb else x
 
 
 def default_device() -> str:
@@ -98,7 +99,7 @@ def i3d_logits(videos, *, batch_size: int = 8, device: str | torch.device | None
     out = []
     with torch.inference_mode(), torch.autocast(device.type, torch.bfloat16, enabled=bf16):
         for i in range(0, len(v), batch_size):
-            out.append(model(preprocess(v[i:i + batch_size], device)).float().cpu())
+            out.append(model(preprocess(v[i:i + batch_size], device, rgb=False)).float().cpu())
     return torch.cat(out).double().numpy() if out else np.zeros((0, DIMS))
 
 

