@@ -58,7 +58,8 @@ def main(out: str) -> None:
         result[f"{kind}_lpips"] = total.flatten().numpy()
         result[f"{kind}_layers"] = torch.stack([r.flatten() for r in layers], 1).numpy()  # (N, 5)
         print(kind, result[f"{kind}_lpips"])
-    versions = f"lpips {importlib.metadata.version('lpips')}, torch {torch.__version__}, torchvision {torchvision.__version__}"
+    versions = (f"lpips {importlib.metadata.version('lpips')}, torch {torch.__version__}, "
+                f"torchvision {torchvision.__version__}")
     np.savez_compressed(out, versions=np.array(versions), **result)
     print(f"wrote {out}: {versions}")
 

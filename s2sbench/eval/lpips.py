@@ -5,7 +5,7 @@ For each pair of frames in [-1, 1]: a fixed scaling layer ((x - shift) / scale p
 ReLU outputs (conv1 .. conv5), each unit-normalised over channels (x / (||x|| + 1e-10)), squared differences
 weighted over channels by the learned 1x1 "linear" head of that layer, averaged over space, summed over the layers.
 
-``lpips(pred, target)`` takes our frames, float (..., C, H, W) in [0, 1] with C = 1 (repeated to RGB) or 3, and
+``lpips_distance(pred, target)`` takes our frames, float (..., C, H, W) in [0, 1] with C = 1 (repeated to RGB) or 3, and
 returns (...); shapes broadcast, and each distinct frame goes through AlexNet once (``per_frame``'s target is shared
 by every sample). Small frames pass through AlexNet's strides: at 48 x 48 the five layers see 11 x 11, 5 x 5 and
 three times 2 x 2 positions (at 64 x 64: 15, 7, 3, 3, 3).
@@ -26,7 +26,6 @@ import os
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from s2sbench.errors import InputError
