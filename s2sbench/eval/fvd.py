@@ -91,8 +91,8 @@ def default_device() -> str:
 def i3d_logits(videos, *, batch_size: int = 8, device: str | torch.device | None = None,
                bf16: bool = False) -> np.ndarray:
     """The FVD features of uint8 videos (N, T, H, W[, C]): (N, 400) float64 Kinetics-400 logits, ``batch_size``
-    videos at a time on ``device`` (default: CUDA when available). ``bf16``: bfloat16 autocast (faster on CPUs with
-    AMX and on GPUs, less exact; off by default)."""
+    videos at a time on ``device`` (default: CUDA when available). ``bf16``: bfloat16 autocast, faster where the
+    hardware has bf16 kernels but it moves FVD by percents: off by default, not for reported numbers."""
     device = torch.device(device or default_device())
     model, _ = load_i3d(str(device))
     v = _as_tensor(videos)
