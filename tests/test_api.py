@@ -79,3 +79,15 @@ def test_the_waveform_becomes_the_loaders_feature(trained):
     np.testing.assert_allclose(got[0], feats[0]["audio"].numpy()[:25], atol=1e-5)
     np.testing.assert_allclose(got[1], feats[1]["audio"].numpy()[:25], atol=1e-5)
     assert np.abs(got[0]).max() > 0 and np.abs(got[0] - got[1]).max() > 1e-3
+
+
+def test_training_wrote_tensorboard_events(trained):
+    """``[dev]`` installs TensorBoard; a run then logs its curves to RUN_DIR/tb (docs/training.md)."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(trained / "run" / "tb"))
+    acc.Reload()
+    tags = acc.Tags()["scalars"]
+    assert "train/loss" in tags and any(t.startswith("val/") for t in tags)
+    assert [e.step for e in acc.Scalars("train/loss")][-1] >= 1
