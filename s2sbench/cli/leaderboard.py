@@ -33,7 +33,7 @@ def build_cmd(runs_dir, out, overwrite):
 @click.option("--ssim", "variant", default=PAPER.metric, show_default=True,
               help="Only rows of this SSIM variant (ssim_paper, ssim; 'all': both).")
 @click.option("--columns", default=None, metavar="COL,COL,...|all",
-              help="CSV columns to show instead of the narrow default (model, ref, scores, skill, steps); 'all'.")
+              help="CSV columns to show instead of the narrow default (model, ref, metric averages, skill); 'all'.")
 def show_cmd(dataset, board_dir, protocol, variant, columns):
     """Print DATASET's leaderboard as a table ranked by its headline score (the paper's SSIM under the paper's
     protocol by default), reference predictors marked `ref`."""

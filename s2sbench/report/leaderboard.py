@@ -164,10 +164,9 @@ SHOW_ALL = "all"
 
 def default_show_columns(header: list[str]) -> list[str]:
     """The narrow default of ``show``: who, the average of every metric column with the headline's std over seeds,
-    skill, block IoU and the steps trained (the columns of ``header`` that exist)."""
+    skill and block IoU (the columns of ``header`` that exist; ``--columns`` adds e.g. ``train_steps``)."""
     avgs = [c for c in header if c.endswith("_avg")]
-    cols = ["model", "ref", "preset", "n_samples", "seeds"] + avgs[:1] + [f"{AVG}_std"] + avgs[1:] + \
-        [SKILL, BLOCK, "train_steps"]
+    cols = ["model", "ref", "preset", "n_samples", "seeds"] + avgs[:1] + [f"{AVG}_std"] + avgs[1:] + [SKILL, BLOCK]
     return [c for c in cols if c in header or c == "ref"]
 
 
@@ -210,11 +209,16 @@ def show(dataset: str, board_dir: str | Path = "leaderboard", protocol: str | No
     for r in rows:
         r["ref"] = "ref" if r["reference"] == "true" else ""
     cols = [c for c in cols if c in ("model", AVG) or any(r.get(c) for r in rows)]
+    same = {}  # the narrow default names settings that every row shares once, above the table
+    if columns in (None, []) and len(rows) > 1:
+        same = {c: rows[0][c] for c in ("preset", "n_samples", "seeds") if len({r.get(c) for r in rows}) == 1}
+        cols = [c for c in cols if c not in same]
     width = {c: max([len(c)] + [len(r.get(c, "")) for r in rows]) for c in cols}
-    title = (f"{dataset}: {len(rows)} rows, protocol {protocol or 'all'}, SSIM {variant or 'all'}; ranked by {AVG} "
-             f"({'higher' if higher else 'lower'} is better); ref = reference predictor (no model: what a score "
-             f"is worth without one)")
-    lines = [title, "  ".join(c.ljust(width[c]) for c in cols)]
+    shared = "".join(f", {c} {v}" for c, v in same.items())
+    lines = [f"{dataset}: {len(rows)} rows, protocol {protocol or 'all'}, SSIM {variant or 'all'}{shared}; ranked by "
+             f"{AVG} ({'higher' if higher else 'lower'} is better)",
+             "ref = reference predictor, not a model (what a score is worth without one); --columns all: every column",
+             "  ".join(c.ljust(width[c]) for c in cols)]
     lines += ["  ".join(r.get(c, "").ljust(width[c]) for c in cols).rstrip() for r in rows]
     return "\n".join(lines)
 
