@@ -56,3 +56,11 @@ def test_unknown_columns_and_variants_are_one_line():
         res = CliRunner().invoke(main, ["leaderboard", "show", "m3so-nb", "--dir", str(BOARD), *args])
         assert res.exit_code == 1 and name in res.output and "Traceback" not in res.output
         assert len(res.output.strip().splitlines()) == 1
+
+
+def test_docs_show_the_current_output():
+    """docs/leaderboard.md quotes `leaderboard show m3so-nb` on the committed CSV; regenerate the block when the
+    board changes."""
+    res = CliRunner().invoke(main, ["leaderboard", "show", "m3so-nb", "--dir", str(BOARD)])
+    doc = (BOARD.parent / "docs" / "leaderboard.md").read_text()
+    assert "```text\n" + res.output.rstrip("\n") + "\n```" in doc
