@@ -80,6 +80,7 @@ def test_an_installed_package_adds_a_model_to_ls_and_run(tmp_path):
     site = install_fake(tmp_path / "site", {"ext_last_gain": "s2s_ext:LastGain"})
     listed = s2sbench(["ls", "models"], site, tmp_path)
     assert listed.returncode == 0 and "ext_last_gain" in listed.stdout, listed.stderr
+    assert "[video-only, from s2s_ext]" in listed.stdout  # where it comes from
     write_fake_dataset(tmp_path / "data", "m3so-nb", {"train": 16, "val": 4, "test": 4})
     ran = s2sbench(["run", "--model", "ext_last_gain", "--dataset", "m3so-nb", "--data", str(tmp_path / "data"),
                     "--preset", "smoke", "--out", str(tmp_path / "run"), "--quiet", "--set", "train.steps=4",
