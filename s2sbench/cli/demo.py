@@ -134,8 +134,9 @@ def explain(results: dict[str, "RunResult"], run_dir: Path) -> str:
     names = {model: f"{model} (trained {steps} steps)", **{n: f"{n} (reference)" for n in refs}}
     width = max(len(v) for v in names.values())
     lines = [f"Results on {r.clips_used} {r.dataset} test clips: {r.n_past} seen frames, {r.n_future} predicted from "
-             f"them and the audio; {r.n_samples} samples a clip, each frame scored by its best sample "
-             f"({PAPER.protocol}, the paper's protocol)",
+             f"them and the audio; "
+             + (f"{r.n_samples} samples a clip, each frame scored by its best sample" if r.stochastic else
+                "one prediction a clip (a deterministic model)") + f" ({PAPER.protocol}, the paper's protocol)",
              " " * width + "".join(f"  {c.title:>10s}" for c, _ in shown)]
     for n in results:
         lines.append(names[n].ljust(width) + "".join(f"  {score[n][m]:10.{c.digits}f}" for c, m in shown))
