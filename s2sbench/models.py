@@ -2,7 +2,9 @@
 file needs: the contract (``DataSpec``, ``VideoPredictor``, from ``s2sbench.predictor``). Checkpoints are the
 training layer's (``s2sbench.train.checkpoint``: ``save_checkpoint``, ``load_checkpoint``).
 
-Adding a model: its file in ``baselines/`` and one line of ``MODELS``.
+Adding a model: its file in ``baselines/`` and one line of ``MODELS``; or, from another package, an entry point of
+the group ``MODEL_ENTRY_POINTS`` (``[project.entry-points."s2sbench.models"] my_model = "my_pkg.model:MyModel"``),
+read the first time ``MODELS`` is used (``docs/extending.md``).
 """
 from __future__ import annotations
 
@@ -13,10 +15,12 @@ from s2sbench.config import from_dict
 from s2sbench.predictor import DataSpec, VideoPredictor
 from s2sbench.registry import Registry
 
-__all__ = ["MODELS", "DataSpec", "VideoPredictor", "build_model"]
+__all__ = ["MODELS", "MODEL_ENTRY_POINTS", "DataSpec", "VideoPredictor", "build_model"]
 
-# name -> "module:Class". Adding a model: its file in baselines/ and one line here.
-MODELS: Registry[type[VideoPredictor]] = Registry("model", lazy={
+MODEL_ENTRY_POINTS = "s2sbench.models"  # other packages' models: entry points of this group
+
+# name -> "module:Class". Adding a model: its file in baselines/ and one line here (or an entry point elsewhere).
+MODELS: Registry[type[VideoPredictor]] = Registry("model", group=MODEL_ENTRY_POINTS, lazy={
     "copy_last": "s2sbench.baselines.copy_last:CopyLast",
     "constant_background": "s2sbench.baselines.constant_background:ConstantBackground",
     "mean_frame": "s2sbench.baselines.mean_frame:MeanFrame",

@@ -11,6 +11,11 @@ Example::
     class MyModel: ...
     with MODELS.registered("toy", Toy): ...   # only inside the block (tests)
 
+A registry made with ``group=`` also reads the installed packages' entry points of that group (``importlib.metadata``)
+on first use, as lazy entries: ``[project.entry-points."s2sbench.models"] my_model = "my_pkg.model:MyModel"`` in
+another package's ``pyproject.toml`` adds ``my_model`` without touching this one. An entry point that reuses a
+built-in name is refused (``RegistryError`` naming its distribution).
+
 ``keys()`` is sorted (CLI choices, listings); ``ordered()`` keeps the order of registration, which reports use
 for their column and section order (the first-declared entry comes first).
 """
@@ -38,17 +43,41 @@ class RegistryError(ConfigError, KeyError):
 class Registry(Generic[T]):
     """Maps names to objects; entries may be given lazily as ``"package.module:attribute"`` strings."""
 
-    def __init__(self, kind: str, lazy: dict[str, str] | None = None) -> None:
+    def __init__(self, kind: str, lazy: dict[str, str] | None = None, group: str | None = None) -> None:
         self.kind = kind
+        self.group = group  # entry point group read on first use (None: none)
         self._lazy: dict[str, str] = dict(lazy or {})
         self._items: dict[str, T] = {}
         self._lock = threading.RLock()
+        self._plugins_read: bool | str = group is None  # True: read; a str: the clash to report
+
+    def _plugins(self) -> None:
+        """Add the entry points of ``group`` as lazy entries, once (they are read on first use, not at import). A
+        name clash is raised on every use until the other package renames its entry point."""
+        if self._plugins_read is not True:
+            with self._lock:
+                if self._plugins_read is False:
+                    self._plugins_read = self._read_plugins() or True
+        if isinstance(self._plugins_read, str):
+            raise RegistryError(self._plugins_read)
+
+    def _read_plugins(self) -> str | None:
+        from importlib.metadata import entry_points
+
+        for ep in sorted(entry_points(group=self.group), key=lambda e: e.name):
+            if ep.name in self._lazy or ep.name in self._items:
+                dist = getattr(ep.dist, "name", "?")
+                return (f"entry point {ep.name} = {ep.value!r} of package {dist!r} (group {self.group!r}) reuses the "
+                        f"{self.kind} name {ep.name!r}; rename it in that package's entry points")
+            self._lazy[ep.name] = ep.value
+        return None
 
     def register(self, name: str, obj: T | None = None) -> Callable[[T], T] | T:
         """Register ``obj`` under ``name``; without ``obj`` return a decorator."""
 
         def deco(o: T) -> T:
             with self._lock:
+                self._plugins()
                 if name in self._items and self._items[name] is not o:
                     raise RegistryError(f"{self.kind} {name!r} is registered twice")
                 self._items[name] = o
@@ -58,6 +87,7 @@ class Registry(Generic[T]):
 
     def unregister(self, name: str) -> None:
         """Remove ``name`` (lazy or registered); unknown names raise ``RegistryError``."""
+        self._plugins()
         with self._lock:
             if name not in self:
                 raise RegistryError(self._unknown(name))
@@ -75,13 +105,16 @@ class Registry(Generic[T]):
 
     def keys(self) -> list[str]:
         """All names, sorted, without importing anything."""
+        self._plugins()
         return sorted(set(self._lazy) | set(self._items))
 
     def ordered(self) -> list[str]:
         """All names in the order they were declared (lazy entries first, in their given order)."""
+        self._plugins()
         return list(self._lazy) + [k for k in self._items if k not in self._lazy]
 
     def __contains__(self, name: object) -> bool:
+        self._plugins()
         return name in self._lazy or name in self._items
 
     def __iter__(self) -> Iterator[str]:
@@ -92,10 +125,12 @@ class Registry(Generic[T]):
 
     def target(self, name: str) -> str | None:
         """The lazy ``module:attr`` string of ``name``, if it has one."""
+        self._plugins()
         return self._lazy.get(name)
 
     def get(self, name: str) -> T:
         """The object registered as ``name``; imports its module on first use."""
+        self._plugins()
         with self._lock:
             if name in self._items:
                 return self._items[name]

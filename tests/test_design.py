@@ -119,7 +119,11 @@ LAYERS = {
     "study": (["s2sbench.study"], [*_BASE, "media", "data"]),
     "cli": (["s2sbench.cli", "s2sbench.__main__"], ["errors", "core", "media", "data", "download", "generators",
                                                     "models", "eval", "report", "train", "study"]),
+    "api": (["s2sbench.api"], [*_BASE, "data", "models", "eval", "report", "train"]),  # load_run: the Python API
 }
+# The package root re-exports the Python API lazily (PEP 562 ``__getattr__``, so ``import s2sbench`` imports no
+# more than before): ``s2sbench.load_run``. The one import up the layers, by design.
+FACADE = {("s2sbench", "s2sbench.api")}
 # Back-edges that still exist, each with the change that removes it; the test fails once one is gone, so that this
 # list only shrinks. Empty now: keep it so.
 PENDING: dict[tuple[str, str], str] = {}
@@ -162,7 +166,7 @@ def test_imports_only_go_down_the_layers():
     mods = _modules()
     assert {_layer(m) for m in mods} == set(LAYERS)  # every layer holds modules: the map is not stale
     assert _cycles({k: set(deps) for k, (_, deps) in LAYERS.items()}) == []  # the layers themselves go one way
-    back = _back_edges(mods)
+    back = _back_edges(mods) - FACADE
     new = sorted(back - set(PENDING))
     assert new == [], f"imports against the layer order (LAYERS): {new}"
     gone = sorted(set(PENDING) - back)

@@ -9,7 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from s2sbench.cli import main
+from s2sbench.cli.demo import DEMO_MODEL
 from s2sbench.data.shards import ShardIndex
+from s2sbench.models import MODELS
+from s2sbench.report.results import RunResult, is_reference
 
 
 def run(*args, **kw):
@@ -109,13 +112,17 @@ def test_fetch_mnist_with_a_local_mirror(tmp_path, monkeypatch):
 def test_demo_makes_then_reuses_its_data(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     env = {"S2SBENCH_DATA": "data"}
-    r = run("demo", "--n", 24, env=env)
+    r = run("demo", "--n", 24, "--budget", 1, env=env)
     assert r.exit_code == 0, r.output
     assert "generating M3SO-NB (24/3/3 clips" in r.output and "index sha256:" in r.output
-    assert [p.name for p in sorted((tmp_path / "runs" / "demo").iterdir())] == \
-        ["copy_last-smoke"] + [f"m3so-nb-demo-test-00000{i}.mp4" for i in range(3)]
-    assert "copy_last on m3so-nb (test, 3 clips" in r.output and "  25*" in r.output  # the results table
-    assert (tmp_path / "runs" / "demo" / "copy_last-smoke" / "result.json").exists()
-    r = run("demo", "--n", 24, env=env)
+    refs = [m for m in MODELS.keys() if is_reference(m)]
+    assert sorted(p.name for p in (tmp_path / "runs" / "demo").iterdir()) == sorted(
+        [f"{m}-demo" for m in [DEMO_MODEL, *refs]] + [f"m3so-nb-demo-test-00000{i}.mp4" for i in range(3)])
+    trained = RunResult.load(tmp_path / "runs" / "demo" / f"{DEMO_MODEL}-demo")
+    assert trained.train["steps"] >= 1 and trained.train["stopped"].startswith("CPU budget")  # a real model, trained
+    summary = r.output[r.output.index("Results on 3 m3so-nb test clips"):]
+    assert f"{DEMO_MODEL} (trained {trained.train['steps']} steps)" in summary and "What the numbers mean" in summary
+    assert all(f"{m} (reference)" in summary and f"  {m}: " in summary for m in refs)
+    r = run("demo", "--n", 24, "--budget", 1, env=env)
     assert r.exit_code == 0 and "using the existing M3SO-NB set in data/m3so-nb-demo (verified)" in r.output
     assert not (tmp_path / "data" / "m3so-nb").exists()  # the full default location is never a demo subset

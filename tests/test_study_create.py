@@ -49,8 +49,25 @@ def test_pairs_recorded_and_seeded(created, runs):
     both = list(range(1, 8))
     assert [p["clip_index"] for p in pairs] == [both[i] for i in rng.choice(7, size=4, replace=False)]
     assert [p["left_run"] for p in pairs] == ["A" if x == 0 else "B" for x in rng.integers(0, 2, size=4)]
+    videos = [p["media_left"] for p in pairs] + [p["media_right"] for p in pairs]
     assert sorted(f.name for f in (out / "media").iterdir()) == sorted(
-        [p["media_left"] for p in pairs] + [p["media_right"] for p in pairs])
+        videos + [v.replace(".mp4", ".png") for v in videos])  # each video and its poster frame
+
+
+def test_each_video_has_its_first_predicted_frame_as_poster(created):
+    out, _ = created
+    conn = store.open_study(out)
+    pairs = store.pairs(conn)
+    conn.close()
+    size = 48 * render.default_scale(48, 48) + 4 * render.default_scale(48, 48)
+    for p in pairs[:2]:
+        for side in ("left", "right"):
+            video = out / "media" / p[f"media_{side}"]
+            poster = _decode(video.with_suffix(".png"), size, size)  # ffmpeg reads the PNG
+            frames = _decode(video, size, size)
+            assert poster.shape == (1, size, size, 3)
+            assert np.abs(poster[0].astype(int) - frames[N_PAST]).mean() < 3  # H.264 is lossy, the PNG is not
+            assert np.abs(poster[0, 1, size // 2].astype(int) - render.GENERATED_RGB).max() < 2  # orange: predicted
 
 
 def test_videos_play_in_browsers_and_show_the_right_run(created):

@@ -245,3 +245,20 @@ def test_sigterm_stops_gracefully_and_a_busy_port_is_one_line(study, tmp_path):
 
     rc, log = _vote_until_stopped(study, tmp_path, term)
     assert rc == 0 and "stopped (" in log and "Traceback" not in log
+
+
+def test_poster_frames_are_listed_and_served_when_present(study, tmp_path):
+    (study / store.MEDIA_DIR / "p0001-L.png").write_bytes(b"\x89PNG poster")
+    (study / store.MEDIA_DIR / "p9999-L.png").write_bytes(b"\x89PNG not part of the study")
+    tok = invite(study, ["alice"])
+    srv = Server(study, tmp_path / "server.log")
+    try:
+        r = f"{srv.url}/r/{tok['alice']}"
+        pairs = {p["id"]: p for p in json.loads(request(f"{r}/api/state")[1])["pairs"]}
+        assert pairs[1]["left_poster"] == "media/p0001-L.png" and "right_poster" not in pairs[1]
+        assert "left_poster" not in pairs[2]  # a study made without posters plays as before
+        status, body, headers = request(f"{r}/media/p0001-L.png")
+        assert status == 200 and body == b"\x89PNG poster" and headers["Content-Type"] == "image/png"
+        assert request(f"{r}/media/p9999-L.png")[0] == 404 and request(f"{r}/media/p0002-L.png")[0] == 404
+    finally:
+        srv.stop()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from s2sbench.eval.protocols import PAPER
+
 
 @click.group("leaderboard")
 def leaderboard_grp() -> None:
@@ -26,12 +28,20 @@ def build_cmd(runs_dir, out, overwrite):
 @leaderboard_grp.command("show")
 @click.argument("dataset")
 @click.option("--dir", "board_dir", type=click.Path(file_okay=False), default="leaderboard", show_default=True)
-@click.option("--protocol", default=None, help="Only rows of this protocol (best_per_frame, best_sequence, mean).")
-def show_cmd(dataset, board_dir, protocol):
-    """Print DATASET's leaderboard CSV as a table."""
+@click.option("--protocol", default=PAPER.protocol, show_default=True,
+              help="Only rows of this protocol (best_per_frame, best_sequence, mean; 'all': every one).")
+@click.option("--ssim", "variant", default=PAPER.metric, show_default=True,
+              help="Only rows of this SSIM variant (ssim_paper, ssim; 'all': both).")
+@click.option("--columns", default=None, metavar="COL,COL,...|all",
+              help="CSV columns to show instead of the narrow default (model, ref, metric averages, skill); 'all'.")
+def show_cmd(dataset, board_dir, protocol, variant, columns):
+    """Print DATASET's leaderboard as a table ranked by its headline score (the paper's SSIM under the paper's
+    protocol by default), reference predictors marked `ref`."""
     from s2sbench.report.leaderboard import show
 
-    click.echo(show(dataset, board_dir, protocol))
+    cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    click.echo(show(dataset, board_dir, None if protocol == "all" else protocol,
+                    None if variant == "all" else variant, cols))
 
 
 @leaderboard_grp.command("run")

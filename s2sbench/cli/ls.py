@@ -36,6 +36,8 @@ def ls_cmd(what: str | None, params: bool, dataset: str) -> None:
         for name in MODELS.keys():
             cls = MODELS.get(name)
             flags = ("audio" if cls.uses_audio else "video-only") + (", stochastic" if cls.stochastic else "")
+            if not cls.__module__.startswith("s2sbench."):  # registered by another package's entry point
+                flags += f", from {cls.__module__}"
             extra = ""
             if spec is not None:
                 n = cls(spec, None).num_parameters()

@@ -13,7 +13,7 @@ a ``RunResult``. One stage per function, in the order a batch goes through them:
 4. extras (``Extras``): best-of-K curves, mean pairwise SSIM among the samples of the first ``diversity_clips``
    clips (and on Farneback flow for real datasets), and the fooling rate of a model with its own discriminator;
 5. writers (``Writers``): ``samples.h5`` (the best sample by the paper's metric of the first ``save_samples``
-   clips, see ``s2sbench.eval.samples``) and ``grid.gif`` (ground truth | best sample | random samples).
+   clips, see ``s2sbench.eval.samples``) and ``grid.gif`` (labelled rows: ground truth, best sample, random samples; see ``s2sbench.eval.grid``).
 """
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torc
     loader = make_loader(Subset(plan.clips, range(plan.n_clips)), _batch_clips(cfg, S * F * frame_bytes),
                          num_workers=cfg.num_workers)
     scores: dict[str, list[torch.Tensor]] = {m: [] for m in plan.metrics}
-    extras, writers = Extras(model, cfg, flow=not data.info.synthetic), Writers(model.name, data, cfg, plan)
+    extras, writers = Extras(model, cfg, flow=not data.info.synthetic), Writers(model.name, data, cfg, plan, model.stochastic)
     clock = {"sampling_s": 0.0, "scoring_s": 0.0}
     torch.manual_seed(cfg.seed)
     model.eval().to(device)
@@ -277,13 +277,15 @@ class Extras:
 
 class Writers:
     """``samples.h5``: each of the first ``save_samples`` clips' best sample (by mean ``select`` score over frames);
-    ``grid.gif``: the first ``grid_clips`` clips as ground truth | best sample | 3 random samples, side by side."""
+    ``grid.gif``: the first ``grid_clips`` clips side by side, labelled rows of ground truth, the best sample and
+    (stochastic models) 3 random samples, the predicted frames marked (``s2sbench.eval.grid``)."""
 
-    def __init__(self, model: str, data: Data, cfg: EvalConfig, plan: _Plan) -> None:
+    def __init__(self, model: str, data: Data, cfg: EvalConfig, plan: _Plan, stochastic: bool = True) -> None:
         self.samples = SampleWriter(model, data.name, cfg.split, plan.n_past, plan.n_future, str(data.root),
                                     min(cfg.save_samples, plan.n_clips))
         self.higher = plan.metrics[plan.select].higher_is_better
-        self.n_past, self.grid_clips, self.grid = plan.n_past, cfg.grid_clips, []
+        self.n_past, self.grid_clips, self.stochastic = plan.n_past, cfg.grid_clips, stochastic
+        self.grid: list[list[np.ndarray]] = []  # per clip: truth, best, samples; each (P + F, H, W, C) uint8
         self.gen = torch.Generator().manual_seed(cfg.seed)
 
     def add(self, batch: Batch, pred: torch.Tensor, target: torch.Tensor, select: torch.Tensor) -> None:
@@ -293,18 +295,20 @@ class Writers:
         self.samples.add(batch.ids, batch.index.tolist(), best_pred)
         for j in range(len(batch)):
             if len(self.grid) < self.grid_clips:
-                pick = torch.randperm(pred.shape[1], generator=self.gen)[:3]
-                rows = [target[j], best_pred[j], *pred[j, pick]]  # each (F, C, H, W); 1 px grey frame around
-                panels = [torch.nn.functional.pad(torch.cat([batch.video[j, :self.n_past], r]), (1, 1, 1, 1),
-                                                  value=0.5) for r in rows]
-                self.grid.append(torch.cat(panels, -1).cpu().numpy())
+                pick = torch.randperm(pred.shape[1], generator=self.gen)[:3] if self.stochastic else []
+                seen = batch.video[j, :self.n_past]
+                videos = [torch.cat([seen, r]) for r in [target[j], best_pred[j], *pred[j, pick]]]
+                self.grid.append([(v.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+                                  for v in videos])
 
     def save(self, out_dir: Path, fps: int) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
         self.samples.save(out_dir / "samples.h5")
         if self.grid:
+            from s2sbench.eval.grid import compose
             from s2sbench.media import write_video
 
-            frames = np.concatenate(self.grid, -2)  # (P + F, C, rows * H, 5 * W)
-            u8 = (np.clip(frames, 0, 1) * 255).round().astype(np.uint8).transpose(0, 2, 3, 1)
-            write_video(out_dir / "grid.gif", u8, fps, scale=2)
+            names = ["ground truth", "best sample" if self.stochastic else "prediction"]
+            names += [f"sample {i}" for i in range(1, len(self.grid[0]) - 1)]
+            rows = [(name, np.stack([clip[i] for clip in self.grid])) for i, name in enumerate(names)]
+            write_video(out_dir / "grid.gif", compose(rows, self.n_past), fps, scale=2)

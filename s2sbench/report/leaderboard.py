@@ -20,7 +20,6 @@ import csv
 import hashlib
 import io
 import json
-import re
 from collections import defaultdict
 from pathlib import Path
 from statistics import mean, stdev
@@ -160,21 +159,73 @@ def build(runs_dir: str | Path, out_dir: str | Path, overwrite: bool = False) ->
     return list(files)
 
 
-def show(dataset: str, board_dir: str | Path = "leaderboard", protocol: str | None = None) -> str:
-    """A fixed-width text rendering of ``board_dir/<dataset>.csv`` (optionally one protocol)."""
+SHOW_ALL = "all"
+
+
+def default_show_columns(header: list[str]) -> list[str]:
+    """The narrow default of ``show``: who, the average of every metric column with the headline's std over seeds,
+    skill and block IoU (the columns of ``header`` that exist; ``--columns`` adds e.g. ``train_steps``)."""
+    avgs = [c for c in header if c.endswith("_avg")]
+    cols = ["model", "ref", "preset", "n_samples", "seeds"] + avgs[:1] + [f"{AVG}_std"] + avgs[1:] + [SKILL, BLOCK]
+    return [c for c in cols if c in header or c == "ref"]
+
+
+def show(dataset: str, board_dir: str | Path = "leaderboard", protocol: str | None = PAPER.protocol,
+         variant: str | None = PAPER.metric, columns: list[str] | None = None) -> str:
+    """A fixed-width text rendering of ``board_dir/<dataset>.csv``: the rows of one protocol and SSIM variant
+    (default the paper's, ``PAPER``; ``None``: every one), ranked by the headline score (the SSIM family's average,
+    best first), reference predictors marked ``ref``. ``columns``: CSV column names to show instead of the narrow
+    default (``["all"]``: every column)."""
     if protocol is not None:
         PROTOCOLS.get(protocol)  # an unknown name fails with a did-you-mean
+    if variant is not None and variant not in variants():
+        from s2sbench.errors import ConfigError
+
+        raise ConfigError(f"--ssim {variant!r}: not an SSIM variant; use one of {', '.join(variants())}")
     path = Path(board_dir) / f"{dataset}.csv"
     if not path.exists():
         raise FileNotFoundError(f"{path}: no leaderboard for {dataset} (run `s2sbench leaderboard build RUNS_DIR`)")
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
-        rows = [r for r in reader if protocol in (None, r["protocol"])]
-        header = reader.fieldnames or []
-    scores = [c for c in header if re.fullmatch(r".+_(avg|fr\d+)", c)]  # every metric column, in the CSV's order
-    cols = ["model", "preset", "protocol", VARIANT, "n_samples", "seeds"] + scores + [BLOCK]
-    cols = [c for c in cols if any(r.get(c) for r in rows) or c in ("model", AVG)]
+        header = list(reader.fieldnames or [])
+        rows = [r for r in reader if protocol in (None, r["protocol"]) and variant in (None, r[VARIANT])]
+    if columns in (None, []):
+        cols = default_show_columns(header)
+        if protocol is None or variant is None:
+            cols[2:2] = [c for c, fixed in (("protocol", protocol), (VARIANT, variant)) if fixed is None]
+    elif columns == [SHOW_ALL]:
+        cols = ["model", "ref"] + [c for c in header if c not in ("model", "reference")]
+    else:
+        unknown = [c for c in columns if c not in header and c != "ref"]
+        if unknown:
+            from s2sbench.errors import ConfigError
+
+            raise ConfigError(f"--columns: {', '.join(unknown)} not in {path}; columns: {SHOW_ALL}, "
+                              f"{', '.join(header)}")
+        cols = ["model"] + [c for c in columns if c != "model"]
+    higher = column_of(PAPER.metric).higher_is_better
+    sign = -1 if higher else 1
+    rows.sort(key=lambda r: (r["protocol"], r[VARIANT], sign * _num(r.get(AVG), sign), r["model"]))
+    for r in rows:
+        r["ref"] = "ref" if r["reference"] == "true" else ""
+    cols = [c for c in cols if c in ("model", AVG) or any(r.get(c) for r in rows)]
+    same = {}  # the narrow default names settings that every row shares once, above the table
+    if columns in (None, []) and len(rows) > 1:
+        same = {c: rows[0][c] for c in ("preset", "n_samples", "seeds") if len({r.get(c) for r in rows}) == 1}
+        cols = [c for c in cols if c not in same]
     width = {c: max([len(c)] + [len(r.get(c, "")) for r in rows]) for c in cols}
-    lines = ["  ".join(c.ljust(width[c]) for c in cols)]
-    lines += ["  ".join(r.get(c, "").ljust(width[c]) for c in cols) for r in rows]
+    shared = "".join(f", {c} {v}" for c, v in same.items())
+    lines = [f"{dataset}: {len(rows)} rows, protocol {protocol or 'all'}, SSIM {variant or 'all'}{shared}; ranked by "
+             f"{AVG} ({'higher' if higher else 'lower'} is better)",
+             "ref = reference predictor, not a model (what a score is worth without one); --columns all: every column",
+             "  ".join(c.ljust(width[c]) for c in cols)]
+    lines += ["  ".join(r.get(c, "").ljust(width[c]) for c in cols).rstrip() for r in rows]
     return "\n".join(lines)
+
+
+def _num(v: str | None, sign: int) -> float:
+    """A CSV score as a number for sorting by ``sign * score``; empty cells sort last."""
+    try:
+        return float(v) if v else sign * float("inf")
+    except ValueError:
+        return sign * float("inf")

@@ -7,7 +7,8 @@ Routes (everything lives under a token; any other path, and any unknown token, i
     /r/<rater token>/api/play    POST {"pair": int, "event": "start" | "end"}: the rater played a pair (through)
     /r/<rater token>/api/vote    POST {"pair": int, "choice": "left" | "right" | "tie"}: store or change a vote;
                                  409 unless the pair was played through (a start, then an end most of a clip later)
-    /r/<rater token>/media/<f>   GET: one of the study's MP4s (byte ranges supported, so players can seek)
+    /r/<rater token>/media/<f>   GET: one of the study's MP4s (byte ranges supported, so players can seek) or its
+                                 poster frame (the PNG of the same name)
     /a/<admin token>/            admin page; /a/<admin token>/api/tally: the live tally (``tally.summarize``)
 
 Each worker thread keeps its own SQLite connection; a vote is acknowledged only after its transaction committed.
@@ -30,7 +31,7 @@ from typing import Any, Callable, Iterable
 from s2sbench.study import store, tally
 
 ROUTE = re.compile(r"/([ra])/([^/]*)(/.*)?")
-MEDIA_RE = re.compile(r"p\d{4,6}-[LR]\.mp4")
+MEDIA_RE = re.compile(r"p\d{4,6}-[LR]\.(mp4|png)")  # a video and its poster frame
 RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)")
 MAX_BODY = 1024
 PLAYED_SHARE = 0.75  # a play's end counts this share of the clip's length after its start, at the earliest
@@ -166,8 +167,17 @@ class StudyApp:
                 "voted": len(mine), "n_past": info["n_past"], "fps": info["fps"], "seen_rgb": info["seen_rgb"],
                 "generated_rgb": info.get("generated_rgb", [60, 60, 60]),
                 "pairs": [{"id": i, "left": f"media/{rows[i]['media_left']}",
-                           "right": f"media/{rows[i]['media_right']}",
+                           "right": f"media/{rows[i]['media_right']}", **self._posters(rows[i]),
                            "choice": mine.get(i), "played": i in played} for i in order]}
+
+    def _posters(self, row: sqlite3.Row) -> dict[str, str]:
+        """``left_poster`` / ``right_poster``: the videos' poster frames, for studies made with them."""
+        out = {}
+        for side in ("left", "right"):
+            name = Path(row[f"media_{side}"]).with_suffix(".png").name
+            if (self.study / store.MEDIA_DIR / name).is_file():
+                out[f"{side}_poster"] = f"media/{name}"
+        return out
 
     def _vote(self, conn: sqlite3.Connection, who: sqlite3.Row, data: Any) -> Response:
         if not isinstance(data, dict) or set(data) != {"pair", "choice"} or data["choice"] not in store.CHOICES:
@@ -196,7 +206,8 @@ class StudyApp:
     def _media(self, conn: sqlite3.Connection, name: str, environ: dict[str, Any]) -> Response:
         if not MEDIA_RE.fullmatch(name):
             raise Reply(404, "not found")
-        known = conn.execute("SELECT 1 FROM pairs WHERE media_left = ? OR media_right = ?", (name, name)).fetchone()
+        video = name[:-4] + ".mp4"  # a poster belongs to the video of the same name
+        known = conn.execute("SELECT 1 FROM pairs WHERE media_left = ? OR media_right = ?", (video, video)).fetchone()
         path = self.study / store.MEDIA_DIR / name
         if not known or not path.is_file():
             raise Reply(404, "not found")
@@ -217,7 +228,8 @@ class StudyApp:
         wrapper = environ.get("wsgi.file_wrapper")
         # waitress's file wrapper sends from the current position up to Content-Length
         body = wrapper(f, 1 << 16) if wrapper else _chunks(f, end - start + 1)
-        return status, {"Content-Type": "video/mp4", "Cache-Control": "private, max-age=3600", **extra}, body, \
+        ctype = "image/png" if name.endswith(".png") else "video/mp4"
+        return status, {"Content-Type": ctype, "Cache-Control": "private, max-age=3600", **extra}, body, \
             end - start + 1
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import tempfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +40,19 @@ def framed(frames: np.ndarray, n_seen: int, scale: int, border: int) -> np.ndarr
     out[:n_seen] = np.array(SEEN_RGB, np.uint8)
     out[:, border:border + H, border:border + W] = big
     return out
+
+
+def write_png(path: Path, rgb: np.ndarray) -> Path:
+    """``rgb`` (H, W, 3) uint8 as an 8-bit RGB PNG (no imaging library needed)."""
+    h, w, _ = rgb.shape
+    raw = b"".join(b"\x00" + rgb[y].tobytes() for y in range(h))  # filter type 0 on every row
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+    return path
 
 
 def default_scale(height: int, width: int) -> int:
@@ -109,8 +124,10 @@ def create_study(a_dir: str | Path, b_dir: str | Path, out: str | Path, n: int =
             for side, run in (("L", a if left == "A" else b), ("R", b if left == "A" else a)):
                 video = np.concatenate([clip.frames[:n_past], run.frames(index)])  # (total, H, W, C)
                 names[side] = f"p{pid:04d}-{side}.mp4"
-                write_video(tmp / store.MEDIA_DIR / names[side], framed(video, n_past, scale, border), spec.fps,
+                shown = framed(video, n_past, scale, border)
+                write_video(tmp / store.MEDIA_DIR / names[side], shown, spec.fps,
                             audio=audio, sample_rate=spec.sample_rate, audio_rate=AUDIO_RATE)
+                write_png(tmp / store.MEDIA_DIR / f"p{pid:04d}-{side}.png", shown[n_past])  # the poster frame
             store.add_pair(conn, pid, clip.id, index, left, names["L"], names["R"])
         admin = store.set_admin_token(conn)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

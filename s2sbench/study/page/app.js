@@ -88,6 +88,7 @@ function render() {
       v.pause();
       playing = null;
       v.dataset.src = pair[side];
+      v.poster = pair[`${side}_poster`] || ""; // the first predicted frame, shown before play
       v.src = pair[side];
       v.load();
     }
