@@ -241,8 +241,12 @@ def test_404_is_recorded_once(server, tmp_path):
     src = write_csv(tmp_path / "s.csv", ['nothere, 1.0, 5.0, "/m/026t6"'])
     res = CliRunner().invoke(main, ["download", "audioset-drums", "--segments", str(src), "--out", str(out),
                                     "--url-template", server.url + "/{ytid}.mp4", *FAST])
-    assert res.exit_code == 0 and manifest(out)["nothere_1000"]["status"] == "unavailable"
+    assert manifest(out)["nothere_1000"]["status"] == "unavailable"
     assert server.requests("nothere.mp4") == 1 and manifest(out)["nothere_1000"]["attempts"] == "1"
+    # no clip obtained: exit 1 with one line saying why (today: exit 0 and an empty shards/index.json)
+    errors = [ln for ln in res.output.splitlines() if ln.startswith("Error:")]
+    assert res.exit_code == 1 and len(errors) == 1 and "no clip was obtained (1 unavailable)" in errors[0], res.output
+    assert "manifest.csv" in errors[0] and "Traceback" not in res.output
     CliRunner().invoke(main, ["download", "audioset-drums", "--segments", str(src), "--out", str(out),
                               "--url-template", server.url + "/{ytid}.mp4", *FAST])
     assert server.requests("nothere.mp4") == 1
