@@ -178,7 +178,7 @@ def test_runs_with_other_overrides_are_other_rows(data, tmp_path):
     res = invoke("leaderboard", "build", tmp_path / "runs", "--out", tmp_path / "board")
     assert res.exit_code == 0, res.output
     with open(tmp_path / "board" / "m3so-nb.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["protocol"] == "best_frame" and r["ssim_variant"] == "ssim_paper"]
+        rows = [r for r in csv.DictReader(f) if r["protocol"] == "best_per_frame" and r["ssim_variant"] == "ssim_paper"]
     assert sorted(r["seeds"] for r in rows) == ["0", "0"] and len({r["config_sha256"] for r in rows}) == 2
 
 
