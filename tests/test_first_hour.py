@@ -208,3 +208,79 @@ def test_study_of_a_run_against_itself_is_refused(data, tmp_path):
     res = invoke("study", "create", "--a", tmp_path / "r", "--b", tmp_path / "r" / ".", "--out", tmp_path / "s")
     one_error(res, "--a", "--b", "same run")
     assert not (tmp_path / "s").exists()
+
+
+# orientation: the header before training, the bar in budget units, the CPU warning, the closing summary
+def test_header_and_summary(data, tmp_path):
+    runs = tmp_path / "runs"
+    res = tiny(data / "nb", runs / "tiny", "--set", "train.steps=3")
+    assert res.exit_code == 0 and "Summary" not in res.output and "s2sbench run:" not in res.output  # --quiet
+    loud = [a for a in FAST if a != "--quiet"]
+    res = invoke("run", "--model", "testing_tiny", "--dataset", "m3so-nb", "--data", data / "nb", "--out",
+                 runs / "tiny2", *loud)
+    assert res.exit_code == 0, res.output
+    out = res.output
+    for words in ("model      testing_tiny (225 parameters)", "data       m3so-nb at", "sha256", "device     cpu",
+                  "budget     2 steps of 8 clips", "output     " + str(runs / "tiny2"), "trained    2 of 2 steps",
+                  "stopped: completed", "the lowest val_ssim_loss", "reference  none beside this run",
+                  "--model copy_last", "next       open"):
+        assert words in out, (words, out)
+    assert out.index("s2sbench run:") < out.index("avg ") < out.index("Summary")
+    res = invoke("run", "--model", "copy_last", "--dataset", "m3so-nb", "--data", data / "nb", "--out",
+                 runs / "copy_last", *FAST)
+    assert res.exit_code == 0, res.output
+    res = invoke("run", "--model", "testing_tiny", "--dataset", "m3so-nb", "--data", data / "nb", "--out",
+                 runs / "tiny3", *loud)
+    assert res.exit_code == 0 and "reference  copy_last (" in res.output, res.output
+
+
+def test_progress_counts_the_budget_that_stops_the_run():
+    from s2sbench.train.logs import Progress
+    from s2sbench.train.trainer import TrainConfig
+
+    bar = Progress(TrainConfig(steps=3000, cpu_budget_min=10.0), 0, {"wall_s": 0.0, "cpu_s": 0.0}, "t", False)
+    bar.update(23, {"wall_s": 62.0, "cpu_s": 62.0}, {"loss": 0.5})
+    assert bar.bar.postfix.startswith("1.0/10 CPU min, step 23/3000, ETA 08:58 (CPU budget)"), bar.bar.postfix
+    assert bar.bar.n == 103  # 62 of 600 CPU seconds
+    assert bar.eta(23, {"wall_s": 62.0, "cpu_s": 62.0}) == pytest.approx(538.0)
+    bar.update(23, {"wall_s": 62.0, "cpu_s": 4.0}, None)  # little CPU per wall second: the budget lasts longer
+    assert bar.bar.postfix.startswith("step 23/3000, ETA 2:13:45 (steps)"), bar.bar.postfix  # 2977 x 62/23 s
+    assert bar.eta(23, {"wall_s": 62.0, "cpu_s": 4.0}) < (600 - 4) * 62 / 4  # before the budget's 9238 s
+    bar = Progress(TrainConfig(steps=100), 0, {"wall_s": 0.0, "cpu_s": 0.0}, "t", False)
+    bar.update(10, {"wall_s": 5.0, "cpu_s": 5.0}, None)
+    assert bar.bar.postfix == "step 10/100, ETA 00:45", bar.bar.postfix
+
+
+def test_a_gpu_schedule_on_the_cpu_is_warned_with_the_measured_estimate(data, tmp_path):
+    import torch
+
+    from s2sbench.train.orient import cpu_warning
+    from s2sbench.train.presets import PRESETS
+
+    cpu = torch.device("cpu")
+    assert "72,072 steps" in cpu_warning(PRESETS.get("paper"), cpu) and not cpu_warning(PRESETS.get("quick"), cpu)
+    with MODELS.registered("testing_sigint", _Interrupted):  # 100,000 steps of ~0.1 s; Ctrl-C at step 3
+        res = tiny(data / "nb", tmp_path / "r", "--set", "train.steps=100000", model="testing_sigint")
+    assert res.exit_code == 130
+    assert "s per step on the CPU, this run needs about" in res.output and "Ctrl-C saves last.pt" in res.output
+
+
+# --config run.toml
+def test_config_file_with_set_winning_and_the_resolved_config_saved(data, tmp_path):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'dataset = "m3so-nb"\ndata = "{data / "nb"}"\n\n[model]\nname = "testing_tiny"\nhidden = 4\n\n'
+                   '[train]\nsteps = 3\nval_every = 1\n\n[eval]\nn_samples = 2\nn_clips = 4\ndiversity_clips = 0\n')
+    res = invoke("run", "--config", cfg, "--out", tmp_path / "a", "--set", "train.steps=2", "--quiet")
+    assert res.exit_code == 0, res.output
+    r = json.loads((tmp_path / "a" / "result.json").read_text())
+    assert (r["config"]["hidden"], r["train"]["steps"], r["n_samples"], r["clips_used"]) == (4, 2, 2, 4)
+    res = invoke("run", "--config", tmp_path / "a" / "config.toml", "--out", tmp_path / "b", "--quiet")
+    assert res.exit_code == 0, res.output
+    r2 = json.loads((tmp_path / "b" / "result.json").read_text())
+    assert (r2["config"], r2["train"]["config"], r2["scores"]) == (r["config"], r["train"]["config"], r["scores"])
+    cfg.write_text('dataset = "m3so-nb"\nmodel = "testing_tiny"\n\n[train]\nstepz = 3\n')
+    one_error(invoke("run", "--config", cfg, "--out", tmp_path / "c"), str(cfg), "[train]", "stepz")
+    cfg.write_text('datset = "m3so-nb"\n')
+    one_error(invoke("run", "--config", cfg, "--model", "copy_last"), str(cfg), "datset")
+    cfg.write_text('dataset = "m3so-nb\n')
+    one_error(invoke("run", "--config", cfg, "--model", "copy_last"), str(cfg), "TOML")

@@ -45,10 +45,9 @@ def make_m3so_cmd(n: int, n_val: int | None, n_test: int | None, variant: str, o
     import time
 
     from s2sbench.cli.datadir import summary_lines
+    from s2sbench.errors import ConfigError
     from s2sbench.generators.m3so import make_m3so, variant_info
     from s2sbench.generators.m3so_physics import BLOCK_SIZE
-
-    from s2sbench.errors import ConfigError
 
     for flag, size in (("--n-val", n_val), ("--n-test", n_test)):
         if size == 0:  # training needs validation clips to select on, evaluation test clips

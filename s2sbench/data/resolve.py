@@ -5,9 +5,10 @@
   or when an interrupted generation is there (its build record ``.build.json``, no ``index.json``): it is resumed.
   A download folder (``DIR`` holding ``DIR/shards/index.json``, what ``s2sbench download`` writes) is read from its
   ``shards`` folder. An explicit ``--data`` that does not exist, any directory without a valid ``index.json``, and
-  a dataset without clips (a download that obtained none) are an ``InputError`` naming it and the fix. The dataset is then checked (``check_provenance``) and the shards of the
-  splits the command reads are verified (sizes and sha256, ``check_shards``). The result is the one ``Data`` handle
-  the command hands down (its index is the one loaded for these checks).
+  a dataset without clips (a download that obtained none) are an ``InputError`` naming it and the fix. The
+  dataset is then checked (``check_provenance``) and the shards of the splits the command reads are verified (sizes
+  and sha256, ``check_shards``). The result is the one ``Data`` handle the command hands down (its index is the one
+  loaded for these checks).
 """
 from __future__ import annotations
 

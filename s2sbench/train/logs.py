@@ -59,11 +59,24 @@ def _clock(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
+def _duration(seconds: float) -> str:
+    """``"3.2 h"``, ``"54 days"``: a long duration, roughly."""
+    hours = seconds / 3600
+    return f"{hours / 24:.0f} days" if hours >= 48 else f"{hours:.1f} h" if hours >= 1 else f"{seconds / 60:.0f} min"
+
+
+def _amount(used: float, total: float, kind: str) -> str:
+    """``"1.2/10 CPU min"`` (seconds for a budget under two minutes)."""
+    if total < 120:
+        return f"{used:.0f}/{total:g} {kind}s"
+    return f"{used / 60:.1f}/{total / 60:g} {kind}min"
+
+
 class Progress:
     """The training bar (see the module docstring); ``cfg`` is the run's ``TrainConfig``, ``spent`` the budget used
     so far (``{"wall_s", "cpu_s"}``, including earlier runs of a resumed training)."""
 
-    BAR = "{desc} {percentage:3.0f}%|{bar:20}| {elapsed}, {postfix}"
+    BAR = "{desc} {percentage:3.0f}%|{bar:20}| {elapsed}{postfix}"  # tqdm puts ", " before the postfix
 
     def __init__(self, cfg: Any, start: int, spent: dict[str, float], desc: str, show: bool) -> None:
         from tqdm import tqdm
@@ -88,11 +101,10 @@ class Progress:
         if cfg.cpu_budget_min > 0:
             total, used = 60 * cfg.cpu_budget_min, spent["cpu_s"]
             left = max(0.0, total - used) / cpu_per_wall if cpu_per_wall > 0 else None
-            out.append((left, used / total, f"{used / 60:.1f}/{cfg.cpu_budget_min:g} CPU min", "CPU budget"))
+            out.append((left, used / total, _amount(used, total, "CPU "), "CPU budget"))
         if cfg.time_budget_min > 0:
             total, used = 60 * cfg.time_budget_min, spent["wall_s"]
-            out.append((max(0.0, total - used), used / total, f"{used / 60:.1f}/{cfg.time_budget_min:g} min",
-                        "time budget"))
+            out.append((max(0.0, total - used), used / total, _amount(used, total, ""), "time budget"))
         return out
 
     def eta(self, step: int, spent: dict[str, float]) -> float | None:
@@ -118,9 +130,13 @@ class Progress:
             self.bar.refresh()
             self.shown = now
 
-    def write(self, line: str) -> None:
-        """A line above the bar, on stderr (printed even when the bar is hidden: warnings)."""
-        self.bar.write(line, file=sys.stderr)
+    def warn_if_slow(self, step: int, spent: dict[str, float], hours: float) -> None:
+        """A warning on stderr (printed even when the bar is hidden) when the run needs more than ``hours``."""
+        eta = self.eta(step, spent)
+        if eta is not None and eta > hours * 3600:
+            self.bar.write(f"Warning: at {self.step_seconds(step, spent):.1f} s per step on the CPU, this run needs "
+                           f"about {_duration(eta)} more; Ctrl-C saves last.pt and stops. Use a GPU (--device cuda), "
+                           f"a budget (--set train.cpu_budget_min=MIN) or --preset quick", file=sys.stderr)
 
     def close(self) -> None:
         self.bar.close()

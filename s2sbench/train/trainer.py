@@ -13,23 +13,18 @@
   are each rank's own, and the checkpoints hold rank 0's.
 - Step-based: ``steps`` optimisation steps of ``batch_size`` clips per process; epochs reshuffle with
   ``seed + epoch``, so the batch of any step is known without replaying the loader (this is what makes resume exact).
-- ``OUT/last.pt`` every ``checkpoint_every`` steps and every ``checkpoint_minutes`` of wall clock (rank 0's clock,
-  shared with the per-step flags), at the end, and on Ctrl-C (weights, optimisers, step, every rank's RNG states,
-  best score, budget used); ``resume=True`` continues from it exactly (same losses as an uninterrupted run, also
-  under ``torchrun``); it is read onto the CPU and then copied to the training device, so a checkpoint moves between
-  devices.
-- Ctrl-C (SIGINT, on any rank): the step being computed finishes, ``last.pt`` is saved at it and
-  ``KeyboardInterrupt`` is raised (the CLI exits 130); ``--resume`` continues. A second Ctrl-C stops at once
-  (``s2sbench.safety.interrupt``), keeping the last ``last.pt`` on disk.
+- ``OUT/last.pt`` every ``checkpoint_every`` steps, every ``checkpoint_minutes`` (rank 0's clock), at the end and on
+  Ctrl-C (weights, optimisers, step, every rank's RNG states, best score, budget used); ``resume=True`` continues
+  from it exactly (same losses as an uninterrupted run, also under ``torchrun``), on any device.
+- Ctrl-C (on any rank): the current step finishes, ``last.pt`` is saved at it and ``KeyboardInterrupt`` raised (the
+  CLI exits 130); a second Ctrl-C stops at once (``s2sbench.safety.interrupt``).
 - Model selection on the **validation** split (``val_score(model, batch)``, handed in by the runner:
   ``s2sbench.eval.validation.val_scores``; key ``select_on``, lower is better) every ``val_every`` steps, on rank 0
   only (the other ranks neither build the validation batches nor wait for more than
   the result: an exception there stops every rank, ``distributed.share_error``); the best weights go to
   ``OUT/best.pt``. The test split is never read here.
-- Logs: a progress bar in the unit that will stop the run (steps, or the CPU / wall minutes of a budget that ends it
-  first) with the ETA of whichever comes first (``s2sbench.train.logs.Progress``), ``OUT/train_log.csv`` and
-  ``OUT/val_log.csv``, TensorBoard (``OUT/tb``) if installed. On a CPU, when the first steps say the run will take
-  more than ``SLOW_HOURS`` hours, a warning with the estimate is printed (even with ``--quiet``).
+- Logs: a bar in the unit that stops the run, steps or budget minutes (``s2sbench.train.logs.Progress``; on a CPU a
+  run timed at over ``SLOW_HOURS`` hours is warned about), ``OUT/train_log.csv``, ``OUT/val_log.csv``, ``OUT/tb``.
 - Budgets: ``time_budget_min`` (wall clock) and ``cpu_budget_min`` (``time.process_time`` of the training process,
   every thread counted: robust to other load on a shared machine, so runs stopped by it are compute-matched) stop
   training early with a final validation and checkpoint; the time used is stored in ``last.pt``, so a resumed run
@@ -56,19 +51,17 @@ import torch
 from s2sbench.data.handle import Data
 from s2sbench.errors import TrainingError
 from s2sbench.predictor import VideoPredictor
+from s2sbench.safety.interrupt import Interrupt
 from s2sbench.train import distributed
 from s2sbench.train.batches import train_loader
 from s2sbench.train.checkpoint import save_checkpoint
-from s2sbench.safety.interrupt import Interrupt
 from s2sbench.train.logs import CSVLog, Progress, tensorboard
 from s2sbench.train.selection import Validation, ValScore, validate
 from s2sbench.train.state import read_last, rng_state, seed_everything, set_rng_state
 
 __all__ = ["TrainConfig", "TrainingError", "fit", "validate", "seed_everything", "autocast", "ValScore"]
 
-INTERRUPTED = "interrupted (Ctrl-C)"
-SLOW_HOURS = 2.0  # a CPU run estimated to take longer than this is warned about, with the estimate
-
+INTERRUPTED, SLOW_HOURS = "interrupted (Ctrl-C)", 2.0  # SLOW_HOURS: a longer CPU run is warned about
 
 @dataclass
 class TrainConfig:
@@ -187,7 +180,7 @@ class _Run:
         self.workers = auto_workers(cfg.num_workers, device, world)
         self.logs: tuple[CSVLog, CSVLog] | None = None
         self.tb = self.bar = None
-        self.saved_at, self.warned = time.perf_counter(), False
+        self.saved_at = time.perf_counter()
         if rank == 0:
             out.mkdir(parents=True, exist_ok=True)
 
@@ -232,12 +225,10 @@ class _Run:
 
     def check(self, step: int, loss: float, interrupted: bool) -> tuple[str, bool]:
         """One all-reduce of the step's flags: a non-finite loss on any rank raises ``TrainingError``; returns why
-        training stops now ("" while it goes on: rank 0's budget, or Ctrl-C on any rank) and whether ``last.pt``
-        is due by rank 0's clock (``checkpoint_minutes``)."""
+        training stops now (rank 0's budget, Ctrl-C on any rank; "": it goes on) and whether ``last.pt`` is due."""
         reason = _over_budget(self.cfg, self.spent()) if self.rank == 0 else ""
         due = self.rank == 0 and 0 < self.cfg.checkpoint_minutes * 60 <= time.perf_counter() - self.saved_at
-        # [non-finite loss on rank 0, on rank 1, ..., rank 0's budget says stop, Ctrl-C on a rank, last.pt due]
-        flags = [0.0] * (self.world + 3)
+        flags = [0.0] * (self.world + 3)  # [non-finite loss on rank 0, 1, ..., budget says stop, Ctrl-C, last.pt due]
         flags[self.rank] = float(not math.isfinite(loss))
         flags[-3:] = [float(bool(reason)), float(interrupted), float(due)]
         *bad, over, stop, due = distributed.any_flags(flags, self.device)
@@ -269,13 +260,8 @@ class _Run:
                     self.tb.add_scalar(f"train/{k}", float(v), step)
             spent = self.spent()
             self.bar.update(step, spent, logs if step % self.cfg.log_every == 0 or step == self.cfg.steps else None)
-            if not self.warned and self.device.type == "cpu" and step - self.start >= 2:
-                self.warned = True
-                eta = self.bar.eta(step, spent)
-                if eta is not None and eta > SLOW_HOURS * 3600:
-                    self.bar.write(f"Warning: at {self.bar.step_seconds(step, spent):.1f} s per step on the CPU, this "
-                                   f"run needs about {_duration(eta)} more; Ctrl-C saves last.pt and stops. Use a GPU "
-                                   f"(--device cuda), a budget (--set train.cpu_budget_min=MIN) or --preset quick")
+            if self.device.type == "cpu" and step - self.start == 2:  # the first step warms up; the second is timed
+                self.bar.warn_if_slow(step, spent, SLOW_HOURS)
 
     def select(self, step: int) -> None:
         """Rank 0 validates and keeps ``best.pt`` when the ``select_on`` score improved; an error there stops every
@@ -340,7 +326,3 @@ def _over_budget(cfg: TrainConfig, spent: dict[str, float]) -> str:
     return ""
 
 
-def _duration(seconds: float) -> str:
-    """``"3.2 h"``, ``"54 days"``: a long duration, roughly."""
-    hours = seconds / 3600
-    return f"{hours / 24:.0f} days" if hours >= 48 else f"{hours:.1f} h" if hours >= 1 else f"{seconds / 60:.0f} min"
