@@ -119,8 +119,8 @@ class Progress:
         parts = [first[2]] + [lim[2] for lim in limits if lim is not first and lim[3] == "steps"]
         if timed:
             parts.append(f"ETA {_clock(first[0])}" + (f" ({first[3]})" if len(limits) > 1 else ""))
-        if logs:
-            self.loss = ", ".join(f"{k} {float(v):.4g}" for k, v in logs.items())
+        if logs:  # the first three of the model's logs (the loss first), to keep the line readable
+            self.loss = ", ".join(f"{k} {float(v):.4g}" for k, v in list(logs.items())[:3])
         if self.loss:
             parts.append(self.loss)
         self.bar.set_postfix_str(", ".join(parts), refresh=False)

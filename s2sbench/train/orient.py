@@ -76,8 +76,8 @@ def best_reference(r: RunResult, run_dir: Path) -> tuple[Path, RunResult] | None
     """The reference-predictor run beside ``run_dir`` (same parent) on the same data and protocol lengths with the
     highest headline SSIM, or None."""
     found = []
-    for p in sorted(Path(run_dir).resolve().parent.glob(f"*/{RESULT_NAME}")):
-        if p.parent == Path(run_dir).resolve():
+    for p in sorted(Path(run_dir).parent.glob(f"*/{RESULT_NAME}")):
+        if p.parent.resolve() == Path(run_dir).resolve():
             continue
         try:
             o = RunResult.load(p)
