@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import signal
 import sys
@@ -97,16 +98,20 @@ class _Interrupted(TinyPredictor):
 
     def training_step(self, batch, opt, step):
         logs = super().training_step(batch, opt, step)
-        if step == 2:
+        if step == 2:  # Ctrl-C in a terminal reaches the whole process group: the loader's workers too
+            for f in Path("/proc/self/task").glob("*/children"):
+                for pid in f.read_text().split():
+                    os.kill(int(pid), signal.SIGINT)
             signal.raise_signal(signal.SIGINT)
         return logs
 
 
-def test_ctrl_c_saves_last_and_resumes(data, tmp_path):
+@pytest.mark.parametrize("workers", [0, 2])
+def test_ctrl_c_saves_last_and_resumes(data, tmp_path, workers):
     out = tmp_path / "r"
     with MODELS.registered("testing_sigint", _Interrupted):
         res = tiny(data / "nb", out, "--set", "train.steps=6", "--set", "train.checkpoint_every=100",
-                   "--set", "train.val_every=100", model="testing_sigint")
+                   "--set", "train.val_every=100", "--set", f"train.num_workers={workers}", model="testing_sigint")
         assert res.exit_code == 130, res.output
         assert read_last(out / "last.pt")["step"] == 3
         assert not (out / "result.json").exists()

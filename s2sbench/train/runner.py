@@ -142,9 +142,12 @@ def _check_finished(run_dir: Path, train) -> None:
     used = {k: float(v) for k, v in ck.get("budget_used", {"wall_s": 0.0, "cpu_s": 0.0}).items()}
     if ck["step"] < train.steps and not _over_budget(train, used):
         return  # more to train (e.g. a larger train.steps): the result is replaced by the longer run's
-    raise OutputError(f"{run_dir}: the run is finished (step {ck['step']:,} of {train.steps:,}, result.json "
-                      f"written); to train longer add --set train.steps=N (N > {ck['step']}) to --resume, to evaluate "
-                      f"again `s2sbench evaluate {run_dir / 'best.pt'} --overwrite`, to start again --overwrite")
+    why = _over_budget(train, used) or f"step {ck['step']:,} of {train.steps:,}"
+    more = ("--set train.steps=N (N > {})".format(ck["step"]) if ck["step"] >= train.steps else
+            "a larger --set train.cpu_budget_min / train.time_budget_min")
+    raise OutputError(f"{run_dir}: the run is finished ({why}, result.json written); to train longer add {more} "
+                      f"to --resume, to evaluate again `s2sbench evaluate {run_dir / 'best.pt'} --overwrite`, to "
+                      f"start again --overwrite")
 
 
 def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None = None, seed: int = 0,
