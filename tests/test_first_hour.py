@@ -289,3 +289,21 @@ def test_config_file_with_set_winning_and_the_resolved_config_saved(data, tmp_pa
     one_error(invoke("run", "--config", cfg, "--model", "copy_last"), str(cfg), "datset")
     cfg.write_text('dataset = "m3so-nb\n')
     one_error(invoke("run", "--config", cfg, "--model", "copy_last"), str(cfg), "TOML")
+
+
+@pytest.mark.parametrize("preset", ["smoke", "paper"])
+def test_every_models_config_survives_config_toml(preset):
+    from s2sbench.config import to_dict
+    from s2sbench.train.presets import PRESETS
+    from s2sbench.train.runconfig import apply_table, dump_run_config, tomllib
+
+    pre = PRESETS.get(preset)
+    for name in MODELS.keys():
+        cfg = pre.model_config_for(MODELS.get(name))
+        text = dump_run_config({"model": name, "dataset": "m3so-nb"}, to_dict(cfg), to_dict(pre.train),
+                               to_dict(pre.eval))
+        d = tomllib.loads(text)
+        assert d["model"].pop("name") == name
+        assert apply_table(cfg, d["model"], name) == cfg, name
+        assert apply_table(pre.train, d["train"], name) == pre.train
+        assert apply_table(pre.eval, d["eval"], name) == pre.eval

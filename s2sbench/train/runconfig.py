@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -101,8 +102,10 @@ def apply_table(cfg: C, table: Mapping[str, Any], where: str) -> C:
 def _value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan" if v != v else ("inf" if v > 0 else "-inf")
     if isinstance(v, (int, float)):
-        return repr(v) if v == v and abs(v) != float("inf") else json.dumps(str(v))  # TOML has nan/inf, keep simple
+        return repr(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_value(x) for x in v if x is not None) + "]"
     return json.dumps(str(v))  # a TOML basic string is a JSON string
