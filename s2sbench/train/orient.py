@@ -129,7 +129,10 @@ def summary(r: RunResult, run_dir: Path) -> list[str]:
                      f"{r.dataset} --preset {preset} --data {r.data_root}` makes one (what a score is worth)")
     lines += ["  next       open " + str(Path(run_dir) / "grid.gif") + " (ground truth, best sample, samples)",
               f"             s2sbench leaderboard build {Path(run_dir).parent} --out board  (compare the runs there)"]
-    if preset != "paper":
+    if preset == "smoke" and not is_reference(r.model):
+        lines.append(f"             s2sbench run --model {r.model} --dataset {r.dataset} --preset quick  (numbers that "
+                     f"mean something: <= 10 CPU min of training)")
+    elif preset != "paper" and r.train is not None and not is_reference(r.model):
         lines.append(f"             s2sbench evaluate {evaluated} --preset paper --out {run_dir}-paper-eval  "
                      f"(the paper's 1000 clips x 100 samples)")
     return lines
