@@ -210,7 +210,8 @@ def test_resume_of_a_finished_run_is_refused(data, tmp_path):
 def test_study_of_a_run_against_itself_is_refused(data, tmp_path):
     res = tiny(data / "nb", tmp_path / "r")
     assert res.exit_code == 0
-    res = invoke("study", "create", "--a", tmp_path / "r", "--b", tmp_path / "r" / ".", "--out", tmp_path / "s")
+    res = invoke("study", "create", "--a", tmp_path / "r", "--b", tmp_path / "r" / ".", "--n", 2, "--out",
+                 tmp_path / "s")
     one_error(res, "--a", "--b", "same run")
     assert not (tmp_path / "s").exists()
 
