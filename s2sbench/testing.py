@@ -23,6 +23,7 @@ from s2sbench.data.clip import Clip
 from s2sbench.data.datasets import DATASETS
 from s2sbench.data.loader import Batch
 from s2sbench.data.shards import ShardIndex, ShardWriter
+from s2sbench.errors import ConfigError
 from s2sbench.models import MODELS, VideoPredictor
 
 FAKE_BLOCK_FIRST = 41  # 0-based, as in M3SO
@@ -98,6 +99,8 @@ class TinyPredictor(VideoPredictor):
     def __init__(self, spec, config: TinyConfig | None = None) -> None:
         super().__init__(spec, config)
         c, ch = self.config, spec.channels
+        if c.hidden < 1:  # a bad config is the user's: ConfigError, which the runner reports as one line
+            raise ConfigError(f"hidden must be >= 1, got {c.hidden}")
         self.net = nn.Sequential(nn.Conv2d(ch + 1, c.hidden, 3, padding=1), nn.Tanh(),
                                  nn.Conv2d(c.hidden, ch, 3, padding=1))
 

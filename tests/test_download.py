@@ -59,11 +59,11 @@ def write_csv(path: Path, rows: list[str], header: bool = True) -> Path:
     return path
 
 
-def drums(server, csv_path, out, *extra):
+def drums(server, csv_path, out, *extra, code=0):
     args = ["download", "audioset-drums", "--segments", str(csv_path), "--out", str(out),
             "--url-template", server.url + "/{ytid}.mp4", *FAST, *extra]
     res = CliRunner().invoke(main, args)
-    assert res.exit_code == 0, res.output + repr(res.exception)
+    assert res.exit_code == code, res.output + repr(res.exception)
     return res
 
 
@@ -228,7 +228,7 @@ def test_429_then_ok_and_pacing(server, tmp_path):
     t0 = time.monotonic()
     res = CliRunner().invoke(main, ["download", "audioset-drums", "--segments", str(src), "--out", str(out2),
                                     "--url-template", server.url + "/{ytid}.mp4", *FAST, "--retries", "2"])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1 and "no clip was obtained (1 rate_limited)" in res.output, res.output  # says why
     assert time.monotonic() - t0 >= 0.05 + 0.1  # backoff 0.05 then 0.1 s, plus the slowed-down spacing
     assert manifest(out2)["drum1_1000"]["status"] == "rate_limited" and server.requests("drum1.mp4") == 3
     server.faults["drum1.mp4"] = []
@@ -241,8 +241,12 @@ def test_404_is_recorded_once(server, tmp_path):
     src = write_csv(tmp_path / "s.csv", ['nothere, 1.0, 5.0, "/m/026t6"'])
     res = CliRunner().invoke(main, ["download", "audioset-drums", "--segments", str(src), "--out", str(out),
                                     "--url-template", server.url + "/{ytid}.mp4", *FAST])
-    assert res.exit_code == 0 and manifest(out)["nothere_1000"]["status"] == "unavailable"
+    assert manifest(out)["nothere_1000"]["status"] == "unavailable"
     assert server.requests("nothere.mp4") == 1 and manifest(out)["nothere_1000"]["attempts"] == "1"
+    # no clip obtained: exit 1 with one line saying why (today: exit 0 and an empty shards/index.json)
+    errors = [ln for ln in res.output.splitlines() if ln.startswith("Error:")]
+    assert res.exit_code == 1 and len(errors) == 1 and "no clip was obtained (1 unavailable)" in errors[0], res.output
+    assert "manifest.csv" in errors[0] and "Traceback" not in res.output
     CliRunner().invoke(main, ["download", "audioset-drums", "--segments", str(src), "--out", str(out),
                               "--url-template", server.url + "/{ytid}.mp4", *FAST])
     assert server.requests("nothere.mp4") == 1
@@ -259,7 +263,8 @@ def test_connection_cut_mid_file_is_retried(server, tmp_path):
 
 def test_corrupt_file_fails_decode_with_ffmpegs_message(server, tmp_path):
     out = tmp_path / "x"
-    drums(server, write_csv(tmp_path / "s.csv", ['corrupt, 1.0, 5.0, "/m/026t6"']), out)
+    res = drums(server, write_csv(tmp_path / "s.csv", ['corrupt, 1.0, 5.0, "/m/026t6"']), out, code=1)
+    assert "no clip was obtained (1 failed_decode)" in res.output  # the only clip failed: exit 1, saying why
     row = manifest(out)["corrupt_1000"]
     assert row["status"] == "failed_decode" and row["attempts"] == "2"
     assert "moov atom not found" in row["error"] or "Invalid data" in row["error"]

@@ -87,10 +87,10 @@ def test_bad_options_give_one_clear_error(tmp_path):
 
 
 def test_default_output_dir_follows_s2sbench_data(tmp_path):
-    r = run("make-m3so", "--variant", "nb", "--n", 8, "--n-val", 0, "--n-test", 0, "--quiet",
+    r = run("make-m3so", "--variant", "nb", "--n", 8, "--n-val", 1, "--n-test", 1, "--quiet",
             env={"S2SBENCH_DATA": str(tmp_path)})
     assert r.exit_code == 0 and (tmp_path / "m3so-nb" / "index.json").exists()
-    assert ShardIndex.load(tmp_path / "m3so-nb").splits() == {"train": 8}
+    assert ShardIndex.load(tmp_path / "m3so-nb").splits() == {"train": 8, "val": 1, "test": 1}
 
 
 def test_fetch_mnist_with_a_local_mirror(tmp_path, monkeypatch):

@@ -167,8 +167,6 @@ def test_unwritable_out_is_one_line(data, tmp_path):
     one_error(invoke("preview", data / "nb", "--out", bad / "x.gif")[0], str(tmp_path / "file"))
 
 
-@pytest.mark.xfail(strict=True, reason="s2sbench/models.py load_checkpoint raises ValueError, which the CLI now treats "
-                                       "as a bug; it becomes InputError with the pipeline's checkpoint module")
 def test_corrupt_checkpoint_is_refused(data, tmp_path):
     out = tmp_path / "run"
     assert tiny_run(data, out)[0].exit_code == 0

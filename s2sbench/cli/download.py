@@ -1,6 +1,7 @@
 """``s2sbench download audioset-drums|youtube-painting``: fetch, cut and shard the two real-video datasets."""
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -82,8 +83,21 @@ def _run(jobs, cfg) -> None:
         raise click.ClickException("nothing to download: no video matches (check --labels / --keep-list)")
     click.echo(f"{len(jobs)} videos -> {cfg.out}")
     result = run_download(jobs, cfg)
+    _report(result, cfg.out)
+
+
+def _report(result, out: Path) -> None:
+    """The summary table; a dataset without a clip is an error naming why the clips failed (exit 1)."""
+    from s2sbench.errors import ToolError
+
     click.echo(result.table())
-    click.echo(f"manifest: {cfg.out / 'manifest.csv'}\nshards:   {cfg.out / 'shards'}")
+    click.echo(f"manifest: {out / 'manifest.csv'}\nshards:   {out / 'shards'}")
+    if not result.index.shards:
+        failed = Counter(r.status for r in result.rows)
+        why = ", ".join(f"{n} {s}" for s, n in sorted(failed.items())) or "nothing listed"
+        raise ToolError(f"{out}: no clip was obtained ({why}); {out / 'manifest.csv'} says why each failed: check "
+                        f"the network, --cookies or --url-template and rerun the same command (finished videos are "
+                        f"kept)")
 
 
 @click.group("download")
@@ -138,9 +152,7 @@ def merge_cmd(dirs, out, overwrite) -> None:
     """Merge the folders of a download run as --shard 1/N .. N/N into one dataset (same as a single-host run)."""
     from s2sbench.download.merge import merge
 
-    result = merge(list(dirs), out, overwrite=overwrite)
-    click.echo(result.table())
-    click.echo(f"manifest: {out / 'manifest.csv'}\nshards:   {out / 'shards'}")
+    _report(merge(list(dirs), out, overwrite=overwrite), out)
 
 
 COMMANDS = [download]

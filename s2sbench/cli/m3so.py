@@ -13,8 +13,8 @@ _VARIANTS = {d.source_options["variant"]: d for d in from_source("m3so")}  # the
 @click.option("--n", "n", type=click.IntRange(min=1), default=8000, show_default=True,
               help="Training clips; validation and test get n/8 each (8000 -> 8000/1000/1000).")
 @click.option("--n-val", type=click.IntRange(min=0), default=None,
-              help="Validation clips [default: n/8; --n below 8 then needs --n-val and --n-test].")
-@click.option("--n-test", type=click.IntRange(min=0), default=None, help="Test clips [default: n/8].")
+              help="Validation clips, >= 1 [default: n/8; --n below 8 then needs --n-val and --n-test].")
+@click.option("--n-test", type=click.IntRange(min=0), default=None, help="Test clips, >= 1 [default: n/8].")
 @click.option("--variant", type=click.Choice(list(_VARIANTS)), default="m3so",
               show_default=True, help="; ".join(f"{v}: {d.title}, {d.summary}" for v, d in _VARIANTS.items()) + ".")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
@@ -45,9 +45,14 @@ def make_m3so_cmd(n: int, n_val: int | None, n_test: int | None, variant: str, o
     import time
 
     from s2sbench.cli.datadir import summary_lines
+    from s2sbench.errors import ConfigError
     from s2sbench.generators.m3so import make_m3so, variant_info
     from s2sbench.generators.m3so_physics import BLOCK_SIZE
 
+    for flag, size in (("--n-val", n_val), ("--n-test", n_test)):
+        if size == 0:  # training needs validation clips to select on, evaluation test clips
+            raise ConfigError(f"{flag} 0 leaves the {flag[4:].replace('val', 'validation')} split empty; give it at "
+                              f"least 1 clip (default n/8)")
     out = out if out is not None else variant_info(variant).default_dir()
     t = time.perf_counter()
     index = make_m3so(out, variant=variant, n=n, n_val=n_val, n_test=n_test, seed=seed, workers=workers,

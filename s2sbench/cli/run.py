@@ -27,27 +27,50 @@ def _common(f):
 
 
 @click.command("run")
-@click.option("--model", required=True, help="Registered model name (`s2sbench ls models`).")
-@click.option("--dataset", required=True, help="Registered dataset name (`s2sbench ls datasets`).")
+@click.option("--model", default=None,
+              help="Registered model name (`s2sbench ls models`); required here or in --config.")
+@click.option("--dataset", default=None,
+              help="Registered dataset name (`s2sbench ls datasets`); required here or in --config.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+              help="TOML file of run options and [model]/[train]/[eval] tables (docs/training.md); options given "
+                   "here and --set win over it. Every run saves its resolved config as RUN_DIR/config.toml.")
 @click.option("--preset", default="smoke", show_default=True, help=_PRESET_HELP)
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run directory (default runs/<dataset>/<model>-<preset>-seed<seed>).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None, help="Skip training: evaluate this.")
 @click.option("--resume", is_flag=True, help="Continue training from RUN_DIR/last.pt (needed when it exists).")
 @_common
-def run_cmd(model, dataset, preset, out, checkpoint, resume, device, overwrite, seed, data, sets, threads, quiet):
+@click.pass_context
+def run_cmd(ctx, model, dataset, config_file, preset, out, checkpoint, resume, device, overwrite, seed, data, sets,
+            threads, quiet):
     """Train MODEL on DATASET (or load --checkpoint), evaluate it on the test split, write RUN_DIR/result.json,
     samples.h5 and grid.gif (ground truth | best sample | 3 random samples), and print the per-frame table.
+    Prints a header (model, data, device, budget, output) before training and a summary after; Ctrl-C saves
+    RUN_DIR/last.pt and exits 130 (continue with --resume).
     Multi-GPU: `torchrun --nproc_per_node N -m s2sbench run ...` (DDP; rank 0 evaluates)."""
+    from s2sbench.errors import ConfigError
+    from s2sbench.train.orient import summary
+    from s2sbench.train.runconfig import load_run_config
     from s2sbench.train.runner import per_frame_table, run, set_threads
 
-    set_threads(threads)
-    result, run_dir = run(model, dataset, preset=preset, device=device, seed=seed, out=out,
-                          checkpoint=checkpoint, data=data, sets=sets, resume=resume, overwrite=overwrite,
-                          progress=not quiet, echo=click.echo)
+    opts = dict(model=model, dataset=dataset, preset=preset, out=out, checkpoint=checkpoint, device=device, seed=seed,
+                data=data, threads=threads)
+    config = load_run_config(config_file) if config_file else None
+    if config is not None:  # the file's options, where the command line left an option at its default
+        for k, v in config.options.items():
+            if ctx.get_parameter_source(k) in (None, click.core.ParameterSource.DEFAULT):
+                opts[k] = v
+    for k in ("model", "dataset"):
+        if not opts[k]:
+            raise ConfigError(f"no {k}: pass --{k} NAME or set it in a --config file")
+    set_threads(opts.pop("threads"))
+    result, run_dir = run(opts.pop("model"), opts.pop("dataset"), **opts, sets=sets, resume=resume,
+                          overwrite=overwrite, progress=not quiet, echo=click.echo, config=config)
     if result is not None:  # None on the non-zero ranks of a torchrun launch
         click.echo(per_frame_table(result))
-        click.echo(f"wrote {run_dir}/result.json, samples.h5, grid.gif")
+        click.echo(f"wrote {run_dir}/result.json, samples.h5, grid.gif, config.toml")
+        if not quiet:
+            click.echo("\n".join(summary(result, run_dir)))
 
 
 @click.command("evaluate")

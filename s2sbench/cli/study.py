@@ -30,7 +30,11 @@ def study() -> None:
 def create_cmd(run_a: str, run_b: str, n: int, out: str, seed: int, data_root: str | None, scale: int | None,
                base_url: str) -> None:
     """Pick N clips both runs generated, render each pair as MP4s with the clip's audio, write the study."""
+    from s2sbench.errors import ConfigError
     from s2sbench.study import render, store
+
+    if Path(run_a).resolve() == Path(run_b).resolve():
+        raise ConfigError(f"--a and --b are the same run ({run_a}); a study compares two runs: pass another --b")
 
     path, admin = render.create_study(run_a, run_b, out, n=n, seed=seed, data_root=data_root, scale=scale)
     conn = store.open_study(path)

@@ -10,8 +10,10 @@ and resumable (README "Safety").
 - The build's ``config`` is written to ``out/.build.json``; after an interruption a rerun with the same config keeps
   every shard already under its final name (each is written atomically, so a final name means a finished shard)
   and makes only the rest: the result is byte-identical to an uninterrupted run.
-- Worker processes ignore SIGINT and die with the parent (``safety.procs.worker_init``); on Ctrl-C or any error the
-  pool is stopped and its temporary files removed, so nothing half-written is left under a final name.
+- Worker processes ignore SIGINT and die with the parent (``safety.procs.worker_init``); Ctrl-C in the parent is
+  acted on between two shards (``safety.interrupt.Interrupt``: never swallowed by a finaliser), and on Ctrl-C or any
+  error the pool is stopped and its temporary files removed, so nothing half-written is left under a final name and
+  the same command (or ``s2sbench run`` at the dataset's default location) resumes it.
 
 The caller writes ``index.json`` from the returned records, then calls ``finish(out)``.
 """
@@ -22,12 +24,13 @@ import multiprocessing
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from s2sbench.data.shards import INDEX_NAME, ShardRecord, open_shard, sha256_file
 from s2sbench.safety import OutputError
 from s2sbench.safety.claims import LOCK_NAME
 from s2sbench.safety.files import atomic_write_bytes, remove_temporaries
+from s2sbench.safety.interrupt import Interrupt
 from s2sbench.safety.procs import worker_init
 
 BUILD_NAME = ".build.json"
@@ -98,16 +101,18 @@ def build_shards(out: Path, jobs: Sequence[Any], run_job: Callable[[Any], tuple[
     check_space(out, estimate_bytes * sum(j.count for _, j in todo) // max(1, sum(j.count for j in jobs)))
     pool = None
     try:
-        if workers == 1 or len(todo) <= 1:
-            results: Iterable = ((k, run_job(j)) for k, j in todo)
-        else:
-            pool = multiprocessing.get_context().Pool(min(workers, len(todo)), initializer=worker_init,
-                                                      initargs=(os.getpid(),))
-            results = pool.imap_unordered(_indexed, [(run_job, k, j) for k, j in todo])
-        for k, (job, rec) in results:
-            done[k] = rec
-            if progress:
-                progress(job.count)
+        with Interrupt("Ctrl-C: stopping after the shard(s) being written; rerun to resume") as stop:
+            if workers == 1 or len(todo) <= 1:
+                results: Iterable = ((k, run_job(j)) for k, j in todo)
+            else:
+                pool = multiprocessing.get_context().Pool(min(workers, len(todo)), initializer=worker_init,
+                                                          initargs=(os.getpid(),))
+                results = _polled(pool.imap_unordered(_indexed, [(run_job, k, j) for k, j in todo]), stop)
+            for k, (job, rec) in results:
+                done[k] = rec
+                if progress:
+                    progress(job.count)
+                stop.check()
     except BaseException:
         if pool is not None:
             pool.terminate()
@@ -120,6 +125,17 @@ def build_shards(out: Path, jobs: Sequence[Any], run_job: Callable[[Any], tuple[
             pool.close()
             pool.join()
     return [done[k] for k in range(len(jobs))], len(jobs) - len(todo)
+
+
+def _polled(results, stop: Interrupt) -> Iterator:
+    """The pool's results, waiting in short slices so that a Ctrl-C is acted on while no shard is finishing."""
+    while True:
+        try:
+            yield results.next(timeout=0.2)
+        except multiprocessing.TimeoutError:
+            stop.check()
+        except StopIteration:
+            return
 
 
 def _indexed(item: tuple[Callable, int, Any]) -> tuple[int, Any]:

@@ -22,6 +22,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from s2sbench.errors import InputError
 from s2sbench.registry import Registry
 
 KINDS = ("synthesizer", "downloader")
@@ -61,8 +62,8 @@ class Source:
                  progress: bool = True) -> Any:
         """Generate dataset ``info`` (a ``DatasetInfo`` whose source is this one) into ``out``; its ``ShardIndex``."""
         if not self.synthetic:
-            raise ValueError(f"{info.name}: source {self.name!r} is a downloader; get the data with:\n"
-                             f"  {info.make_command}")
+            raise InputError(f"{info.name}: source {self.name!r} is a downloader, its data cannot be generated; get "
+                             f"it with `{info.make_command}`")
         kwargs = dict(info.source_options, seed=seed, progress=progress)
         if n is not None:
             kwargs["n"] = n

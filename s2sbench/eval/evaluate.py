@@ -136,8 +136,8 @@ def _plan(model: VideoPredictor, data: Data, cfg: EvalConfig) -> _Plan:
     meta0 = _shown(clips.meta(0), info.test_frames) if n_clips else {}
     lacking = [m for m in cfg.metrics if not METRICS.get(m).applies(meta0)]
     if lacking:
-        raise ConfigError(f"metric(s) {lacking} need ground truth that the clips of {data.root} lack (their meta "
-                          f"has {sorted(meta0) or 'nothing'})")
+        raise InputError(f"metric(s) {lacking} need ground truth that the clips of {data.root} lack (their meta "
+                         f"has {sorted(meta0) or 'nothing'}); drop them from eval.metrics or use data that has it")
     metrics = {m: METRICS.get(m) for m in names if METRICS.get(m).applies(meta0)}  # () = every one that applies
     select = PAPER.metric if PAPER.metric in metrics else next(iter(metrics))
     return _Plan(clips, n_clips, metrics, select, info.n_past, info.n_future_test)

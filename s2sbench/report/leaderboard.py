@@ -1,8 +1,11 @@
 """Leaderboard CSVs: every run result under a directory merged into one CSV per dataset, byte-stable.
 
-One row per (model, preset, protocol, SSIM variant, N samples, protocol lengths, clips, data, model config, metric
-versions); runs that differ only by seed are merged (mean over seeds; ``*_std`` = sample std over seeds, empty for one
-seed). Columns are declared in ``columns()``: the metric columns come from ``METRICS`` (``s2sbench.report.columns``:
+One row per (model, preset, protocol, SSIM variant, N samples, protocol lengths, clips, data, model config, training
+options, metric versions); runs that differ only by seed are merged (mean over seeds; ``*_std`` = sample std over
+seeds, empty for one seed). ``config_sha256`` hashes the model config, and with it the training options (``--set
+train.KEY=V``: the trainer's ``config`` in the result, less those that do not change what is learned, ``NOT_LEARNED``)
+in which the runs of a row would otherwise differ, so runs with other overrides are other rows; two runs of one row
+with the same seed (the same run twice, e.g. a copied folder) are refused, naming both. Columns are declared in ``columns()``: the metric columns come from ``METRICS`` (``s2sbench.report.columns``:
 one group per metric family the results have, in registration order, printed with the metric's decimals) and the
 frame columns follow the dataset's table frames. Rows are sorted by protocol, SSIM variant, model, preset, N and
 clips; nothing depends on file order, time or machine, so rebuilding from the same result files gives the same bytes.
@@ -26,9 +29,10 @@ from statistics import mean, stdev
 
 from s2sbench.data.datasets import DATASETS
 from s2sbench.data.shards import atomic_write_bytes
+from s2sbench.errors import InputError
 from s2sbench.eval.protocols import PAPER, PROTOCOLS
 from s2sbench.report.columns import VARIANT_FAMILY, Column, column_of, metric_columns, metrics_in, variants
-from s2sbench.report.results import RunResult, is_reference, require_results
+from s2sbench.report.results import RESULT_NAME, RunResult, is_reference, require_results
 from s2sbench.safety.claims import claim_files
 from s2sbench.safety.files import check_writable
 
@@ -57,8 +61,35 @@ def _hardware(r: RunResult) -> str:
     return f"cpu x{hw.get('cpu_count', '?')}"
 
 
-def _config_sha(r: RunResult) -> str:
-    return hashlib.sha256(json.dumps(r.config, sort_keys=True).encode()).hexdigest()[:12]
+NOT_LEARNED = {"seed", "log_every", "checkpoint_every", "checkpoint_minutes", "num_workers"}  # training options
+
+
+def _config_sha(r: RunResult, train: dict | None = None) -> str:
+    """The row's config hash: the model config, plus ``train``, the training options its runs differ in, if any."""
+    payload = r.config if not train else {"model": r.config, "train": train}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _by_training(rs: list[RunResult]) -> dict[str, list[RunResult]]:
+    """``rs`` split by the values of the training options in which they differ (one part, key "", when none)."""
+    opts = [{k: v for k, v in ((r.train or {}).get("config") or {}).items() if k not in NOT_LEARNED} for r in rs]
+    keys = sorted({k for o in opts for k in o})
+    differ = [k for k in keys if len({json.dumps(o.get(k), sort_keys=True) for o in opts}) > 1]
+    out: dict[str, list[RunResult]] = defaultdict(list)
+    for r, o in zip(rs, opts):
+        out[json.dumps({k: o.get(k) for k in differ}, sort_keys=True) if differ else ""].append(r)
+    return out
+
+
+def _refuse_repeats(rs: list[RunResult], where: dict[int, Path]) -> None:
+    """Two runs of one row with the same seed would average a run with itself: refused, naming both."""
+    first: dict[int, RunResult] = {}
+    for r in rs:
+        if r.seed in first:
+            a, b = (str(where.get(id(x), "?")) for x in (first[r.seed], r))
+            raise InputError(f"{a} and {b}: two runs of {r.model} ({r.preset}) with seed {r.seed}, the same config "
+                             f"and data; one row would average them as two seeds: move one out of the runs directory")
+        first[r.seed] = r
 
 
 def _agg(vals: list[float]) -> tuple[float, float | None]:
@@ -85,7 +116,9 @@ def _skill(rows: list[dict[str, str]]) -> None:
             r[SKILL] = f"{(float(r[AVG]) - ref) / (1 - ref):.4f}"
 
 
-def rows_for(results: list[RunResult], dataset: str) -> list[dict[str, str]]:
+def rows_for(results: list[RunResult], dataset: str, where: dict[int, Path] | None = None) -> list[dict[str, str]]:
+    """The rows of ``dataset`` (see the module docstring); ``where``: ``id(result)`` -> its run directory, for
+    the refusal of a repeated run."""
     frames = DATASETS.get(dataset).table_frames
     results = [r for r in results if r.dataset == dataset]
     cols, order_v = metric_columns(metrics_in(results)), variants()
@@ -96,10 +129,15 @@ def rows_for(results: list[RunResult], dataset: str) -> list[dict[str, str]]:
             for v in [v for v in order_v if v in have] or [""]:  # "": the run scored no variant of the family
                 groups[(p, v, r.model, r.preset, r.n_samples, r.split, r.n_past, r.n_future, r.clips_used,
                         r.data_sha256, _config_sha(r), _versions(r, p))].append(r)
+    parts = []
+    for key, members in groups.items():
+        for train, rs in _by_training(members).items():
+            _refuse_repeats(rs, where or {})
+            parts.append((key, _config_sha(rs[0], json.loads(train)) if train else key[10],
+                          sorted(rs, key=lambda r: r.seed)))
     rows = []
-    for key, rs in groups.items():
-        p, v, model, preset, n, split, n_past, n_future, clips, sha, cfg, _ = key
-        rs = sorted(rs, key=lambda r: r.seed)
+    for key, cfg, rs in parts:
+        p, v, model, preset, n, split, n_past, n_future, clips, sha, _, _ = key
         row = {"model": model, "reference": str(is_reference(model)).lower(), "modality": rs[0].modality,
                "uses_audio": str(rs[0].uses_audio).lower(), "stochastic": str(rs[0].stochastic).lower(),
                "preset": preset, "protocol": p, VARIANT: v,
@@ -147,11 +185,12 @@ def build(runs_dir: str | Path, out_dir: str | Path, overwrite: bool = False) ->
     columns: those of the metrics the dataset's results have (``columns.metric_columns``). A CSV that exists with
     other contents is replaced only with ``overwrite`` (rebuilding the same bytes is fine)."""
     results = require_results(runs_dir)
+    where = {id(r): p.parent for p, r in zip(sorted(Path(runs_dir).rglob(RESULT_NAME)), results)}
     out_dir = Path(out_dir)
     files = {}
     for ds in sorted({r.dataset for r in results}):
         cols = metric_columns(metrics_in(r for r in results if r.dataset == ds))
-        files[out_dir / f"{ds}.csv"] = to_csv(rows_for(results, ds), ds, cols).encode()
+        files[out_dir / f"{ds}.csv"] = to_csv(rows_for(results, ds, where), ds, cols).encode()
     claim_files(files, overwrite)
     check_writable(out_dir)
     for path, data in files.items():
@@ -184,7 +223,7 @@ def show(dataset: str, board_dir: str | Path = "leaderboard", protocol: str | No
         raise ConfigError(f"--ssim {variant!r}: not an SSIM variant; use one of {', '.join(variants())}")
     path = Path(board_dir) / f"{dataset}.csv"
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no leaderboard for {dataset} (run `s2sbench leaderboard build RUNS_DIR`)")
+        raise InputError(f"{path}: no leaderboard for {dataset}; run `s2sbench leaderboard build RUNS_DIR`")
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
         header = list(reader.fieldnames or [])

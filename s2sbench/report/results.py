@@ -29,6 +29,7 @@ from typing import Any, Iterator
 from s2sbench import __version__
 from s2sbench.config import from_dict
 from s2sbench.data.shards import atomic_write_bytes
+from s2sbench.errors import InputError
 from s2sbench.eval.protocols import PAPER
 
 RESULT_NAME = "result.json"
@@ -104,22 +105,23 @@ class RunResult:
         path = Path(path)
         if path.is_dir():
             path = path / RESULT_NAME
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no run result here")
+        if not path.is_file():
+            raise InputError(f"{path}: no run result here; pass a run directory that `s2sbench run` finished")
         try:
             d = json.loads(path.read_text())
             if d.get("format") != RESULT_FORMAT:
                 raise ValueError(f"format {d.get('format')!r}, this s2sbench reads {RESULT_FORMAT}")
             return from_dict(cls, d)
-        except (ValueError, TypeError, KeyError) as e:
-            raise ValueError(f"{path}: not a readable s2sbench run result ({e})") from None
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            raise InputError(f"{path}: not a readable s2sbench run result ({e}); rerun the run, or move the file "
+                             f"out of the runs directory") from None
 
 
 def find_results(runs_dir: str | os.PathLike) -> Iterator[tuple[Path, RunResult]]:
     """Every ``result.json`` under ``runs_dir`` (sorted by path), loaded."""
     root = Path(runs_dir)
-    if not root.exists():
-        raise FileNotFoundError(f"{root}: no such directory")
+    if not root.is_dir():
+        raise InputError(f"{root}: no such directory; pass the directory that holds the runs")
     for p in sorted(root.rglob(RESULT_NAME)):
         yield p, RunResult.load(p)
 
@@ -128,8 +130,6 @@ def require_results(runs_dir: str | os.PathLike) -> list[RunResult]:
     """Every result under ``runs_dir``; none at all is an error (a report of nothing is never written)."""
     results = [r for _, r in find_results(runs_dir)]
     if not results:
-        from s2sbench.safety import InputError
-
         raise InputError(f"{runs_dir}: no {RESULT_NAME} under it, nothing to report; run `s2sbench run` (or "
                          f"`s2sbench leaderboard run`) first, or pass the directory that holds the runs")
     return results

@@ -5,10 +5,12 @@ Step ``s`` of process ``rank`` reads batch ``s mod steps_per_epoch`` of epoch ``
 loader (this is what makes resume exact), and the union of the ranks' batches at one step is the batch of one process
 with ``world`` times the batch size (what makes ``N x B`` equal to ``1 x N B``). The loader is built once per run:
 its workers live for the whole run and prefetch across epoch boundaries; on CUDA its batches are in pinned memory so
-that the copy to the GPU is asynchronous.
+that the copy to the GPU is asynchronous. Its workers ignore Ctrl-C: the trainer handles it (finishes the step, saves
+``last.pt``), and a worker that died of it would break the loader first.
 """
 from __future__ import annotations
 
+import signal
 from typing import Iterator
 
 import torch
@@ -47,4 +49,9 @@ def train_loader(ds, batch_size: int, start: int, stop: int, *, seed: int, rank:
                  pin_memory: bool) -> DataLoader:
     gen = torch.Generator().manual_seed(seed * 100_003 + start)  # worker seeds; never the global RNG
     return DataLoader(ds, batch_sampler=StepBatches(len(ds), batch_size, start, stop, seed, rank, world),
-                      collate_fn=collate, num_workers=num_workers, generator=gen, pin_memory=pin_memory)
+                      collate_fn=collate, num_workers=num_workers, generator=gen, pin_memory=pin_memory,
+                      worker_init_fn=_ignore_ctrl_c if num_workers else None)
+
+
+def _ignore_ctrl_c(_worker: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

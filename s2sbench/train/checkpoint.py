@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import torch
 
 from s2sbench.config import to_dict
+from s2sbench.errors import InputError
 from s2sbench.predictor import DataSpec
 from s2sbench.safety.files import atomic_target
 
@@ -71,23 +72,26 @@ def save_checkpoint(path: str | os.PathLike, model: "VideoPredictor", *,
 
 def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load and verify a checkpoint file: a missing, unreadable, foreign or corrupted one (its payload's sha256
-    differs from the one recorded at save time) raises one clear ``ValueError`` / ``FileNotFoundError``."""
+    differs from the one recorded at save time) raises one ``InputError`` line naming it."""
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: checkpoint not found")
+    if not path.is_file():
+        raise InputError(f"{path}: checkpoint not found; pass the best.pt or last.pt of a run")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # truncated / not a torch file
-        raise ValueError(f"{path}: not a readable s2sbench checkpoint ({type(e).__name__}: {e})") from None
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise InputError(f"{path}: not a readable s2sbench checkpoint ({type(e).__name__}: {first}); use another "
+                         f"checkpoint or retrain") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         fmt = ckpt.get("format") if isinstance(ckpt, dict) else "?"
-        raise ValueError(f"{path}: not an s2sbench checkpoint (format {fmt})")
+        raise InputError(f"{path}: not an s2sbench checkpoint (format {fmt}, this s2sbench reads "
+                         f"{CHECKPOINT_FORMAT}); pass the best.pt or last.pt of a run")
     want = ckpt.pop("sha256", None)
     if want is None:
         warnings.warn(f"{path}: checkpoint has no checksum (written before checksums); loaded unverified",
                       stacklevel=2)
     elif payload_sha256(ckpt) != want:
-        raise ValueError(f"{path}: checkpoint is corrupt (its contents' sha256 differs from the one recorded when it "
+        raise InputError(f"{path}: checkpoint is corrupt (its contents' sha256 differs from the one recorded when it "
                          f"was saved); use another checkpoint or retrain")
     return ckpt
 

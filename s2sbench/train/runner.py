@@ -4,9 +4,15 @@ The runner is where a dataset is opened: ``s2sbench.data.resolve.open_data`` che
 location when missing, provenance and the shards of the splits read verified) and loads it once into a ``Data``
 handle that the trainer, the evaluator and the reference predictors share; nothing below re-opens the path.
 
-Run directory (default ``runs/<dataset>/<model>-<preset>-seed<seed>``): ``result.json``, ``samples.h5``,
-``grid.gif``, and when trained ``best.pt`` (selected on validation, the one evaluated), ``last.pt`` (resume),
-``train_log.csv``, ``val_log.csv``. ``--set`` overrides: ``train.KEY=V``, ``eval.KEY=V``, else the model Config.
+Run directory (default ``runs/<dataset>/<model>-<preset>-seed<seed>``): ``config.toml`` (the resolved options,
+``s2sbench.train.runconfig``), ``result.json``, ``samples.h5``, ``grid.gif``, and when trained ``best.pt``
+(selected on validation, the one evaluated), ``last.pt`` (resume), ``train_log.csv``, ``val_log.csv``. Options come
+from the preset, then a ``--config`` file's tables, then ``--set`` (``train.KEY=V``, ``eval.KEY=V``, else the model
+Config).
+
+Before any compute: a ``--checkpoint`` trained on another dataset (or for another model) is refused naming both; a
+``--resume`` of a finished run (``result.json`` written and nothing left to train) is refused, saying what to do.
+The run prints a header before it trains and a summary after it evaluates (``s2sbench.train.orient``).
 """
 from __future__ import annotations
 
@@ -21,18 +27,21 @@ from typing import Callable
 
 import torch
 
-from s2sbench.config import ConfigError, override
+from s2sbench.config import ConfigError, override, to_dict
 from s2sbench.data.datasets import DATASETS
 from s2sbench.data.handle import Data
 from s2sbench.data.resolve import open_data
+from s2sbench.errors import InputError, OutputError
 from s2sbench.eval.protocols import PAPER
 from s2sbench.models import MODELS, DataSpec, build_model
-from s2sbench.report.results import RunResult, code_version, hardware, modality_of
+from s2sbench.report.results import RESULT_NAME, RunResult, code_version, hardware, modality_of
 from s2sbench.safety.claims import DirLock, claim_run_dir
 from s2sbench.safety.files import check_writable
 from s2sbench.safety.inputs import check_device, clip_count_note
+from s2sbench.train import orient
 from s2sbench.train.checkpoint import load_checkpoint
 from s2sbench.train.presets import PRESETS, Preset, with_seed
+from s2sbench.train.runconfig import RunConfig, apply_table, save_run_config
 
 
 def split_overrides(sets: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
@@ -53,7 +62,7 @@ def split_overrides(sets: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
 def set_threads(n: int) -> None:
     """``torch.set_num_threads(n)`` for n > 0 (recorded in the RunResult's ``hardware.torch_threads``)."""
     if n < 0:
-        raise ValueError(f"--threads must be >= 0, got {n}")
+        raise ConfigError(f"--threads must be >= 0, got {n}")
     if n:
         torch.set_num_threads(n)
 
@@ -87,27 +96,71 @@ def _check_eval(pre: Preset, data: Data, echo: Callable[[str], None]) -> list[st
     return [note] if note else []
 
 
-def _build(model: str, dataset: str, pre: Preset, assignments: list[str]):
+def _build(model: str, dataset: str, pre: Preset, assignments: list[str], table: dict | None = None,
+           where: str = "--config [model]"):
+    """The model of ``pre`` with the config file's ``[model]`` table and the ``--set`` assignments applied; a config
+    the model rejects (``ConfigError``) is one line, any other exception is a bug and keeps its traceback."""
     cls = MODELS.get(model)
-    cfg = pre.model_config_for(cls)
+    cfg = apply_table(pre.model_config_for(cls), table or {}, where)
     if dataclasses.is_dataclass(cfg):
         cfg = override(cfg, assignments)
     try:
         return build_model(model, DataSpec.for_dataset(dataset), cfg)
-    except (ValueError, TypeError, RuntimeError) as e:
-        raise ConfigError(f"model {model} cannot be built with this config ({type(e).__name__}: {e}); "
-                          f"check the --set values") from None
+    except ConfigError as e:
+        raise ConfigError(f"model {model} cannot be built with this config ({e}); check the --set values") from None
+
+
+def _spec_text(d: dict) -> str:
+    return (f"{d['channels']}x{d['height']}x{d['width']} frames at {d['fps']} fps, {d['n_past']} seen + "
+            f"{d['n_future']} predicted")
+
+
+def check_checkpoint(path: str | os.PathLike, ck: dict, dataset: str, model: str | None = None) -> None:
+    """A checkpoint is evaluated only on the dataset (and data spec) it was trained on, as the model it is."""
+    if model and ck["model"] != model:
+        raise InputError(f"{path}: a checkpoint of {ck['model']}, not of --model {model}; pass --model {ck['model']} "
+                         f"or a checkpoint of {model}")
+    have = ck["data_spec"]
+    want = DataSpec.for_dataset(dataset, have.get("audio_feature", "stft")).to_dict()
+    keys = ("channels", "height", "width", "audio_dim", "n_past", "n_future", "fps")
+    trained = ck.get("dataset")
+    if (trained and trained != dataset) or any(have.get(k) != want[k] for k in keys):
+        on = f"{trained} ({_spec_text(have)})" if trained else _spec_text(have)
+        fix = f"pass --dataset {trained}" if trained else f"pass a checkpoint trained on {dataset}"
+        raise InputError(f"{path}: trained on {on}, not on {dataset} ({_spec_text(want)}); {fix}, or a checkpoint "
+                         f"trained on {dataset}")
+
+
+def _check_finished(run_dir: Path, train) -> None:
+    """``--resume`` of a finished run (result written, no step or budget left) is refused, saying what to do."""
+    from s2sbench.train.state import read_last
+    from s2sbench.train.trainer import _over_budget
+
+    if not (run_dir / RESULT_NAME).exists() or not (run_dir / "last.pt").exists():
+        return
+    ck = read_last(run_dir / "last.pt")
+    used = {k: float(v) for k, v in ck.get("budget_used", {"wall_s": 0.0, "cpu_s": 0.0}).items()}
+    if ck["step"] < train.steps and not _over_budget(train, used):
+        return  # more to train (e.g. a larger train.steps): the result is replaced by the longer run's
+    why = _over_budget(train, used) or f"step {ck['step']:,} of {train.steps:,}"
+    more = ("--set train.steps=N (N > {})".format(ck["step"]) if ck["step"] >= train.steps else
+            "a larger --set train.cpu_budget_min / train.time_budget_min")
+    raise OutputError(f"{run_dir}: the run is finished ({why}, result.json written); to train longer add {more} "
+                      f"to --resume, to evaluate again `s2sbench evaluate {run_dir / 'best.pt'} --overwrite`, to "
+                      f"start again --overwrite")
 
 
 def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None = None, seed: int = 0,
         out: str | os.PathLike | None = None, checkpoint: str | os.PathLike | None = None,
         data: str | os.PathLike | None = None, sets: tuple[str, ...] = (), resume: bool = False,
-        overwrite: bool = False, progress: bool = True, echo: Callable[[str], None] = print
-        ) -> tuple[RunResult | None, Path]:
+        overwrite: bool = False, progress: bool = True, echo: Callable[[str], None] = print,
+        config: RunConfig | None = None) -> tuple[RunResult | None, Path]:
     """Train (or load ``checkpoint``) and evaluate; writes and returns the ``RunResult`` and the run directory.
 
-    Every option, the run directory (``s2sbench.safety.claims.claim_run_dir``: a checkpoint there needs ``resume``
-    or ``overwrite``) and the data are checked before any compute; the run directory is locked while it runs.
+    ``config``: a loaded ``--config`` file, whose tables apply before ``sets``. Every option, the run directory
+    (``s2sbench.safety.claims.claim_run_dir``: a checkpoint there needs ``resume`` or ``overwrite``), the checkpoint
+    and the data are checked before any compute; the run directory is locked while it runs. ``progress=False``
+    (``--quiet``) also silences the header and the summary.
 
     Under ``torchrun`` every process trains (DDP, one device each: ``cuda:LOCAL_RANK``, or the CPU with ``--device
     cpu``); rank 0 alone checks and generates missing data (the others wait without a timeout and stop with its error
@@ -118,13 +171,19 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
 
     t0, version = time.perf_counter(), code_version()  # the checkout the run starts from
     info, pre = DATASETS.get(dataset), with_seed(PRESETS.get(preset), seed)
-    ov = split_overrides(sets)
-    pre = replace(pre, train=override(pre.train, ov["train"]), eval=override(pre.eval, ov["eval"]))
+    ov, cf = split_overrides(sets), config or RunConfig(Path("--config"))
+    train = apply_table(pre.train, cf.train, f"{cf.path} [train]")
+    ev = apply_table(pre.eval, cf.eval, f"{cf.path} [eval]")
+    pre = replace(pre, train=override(train, ov["train"]), eval=override(ev, ov["eval"]))
     rank, world, local = distributed.init()
     dev = resolve_device(device) if world == 1 or device == "cpu" else distributed.device(local)
     run_dir = Path(out) if out else Path("runs") / dataset / f"{model}-{preset}-seed{seed}"
     seed_everything(seed)  # the model's initial weights depend on the seed alone
-    net = None if checkpoint else _build(model, dataset, pre, ov["model"])  # bad model options fail here
+    if checkpoint:  # read (and verified) once, before the data: a foreign one is refused before any compute
+        net, ck = load_checkpoint(checkpoint, map_location=dev)
+        check_checkpoint(checkpoint, ck, dataset, model)
+    else:  # bad model options fail here
+        net = _build(model, dataset, pre, ov["model"], cf.model, f"{cf.path} [model]")
     lock = contextlib.nullcontext()
     if rank == 0:
         check_writable(run_dir)
@@ -135,11 +194,21 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
         if rank == 0:
             try:  # the other ranks wait on the control group (no compute timeout) and stop with rank 0's error
                 claim_run_dir(run_dir, resume=resume, overwrite=overwrite, training=not checkpoint)
+                if resume:
+                    _check_finished(run_dir, pre.train)
                 opened = open_data(dataset, data, echo=echo, progress=progress, splits=
                                    ("test",) if checkpoint else ("train", "val", "test"))
                 notes = _check_eval(pre, opened, echo)
-                if pre.name == "smoke":  # after the checks, so that an error is the only line
+                save_run_config(run_dir, {"model": model, "dataset": dataset, "preset": preset, "seed": seed,
+                                          "device": device, "data": str(opened.root), "checkpoint": checkpoint and
+                                          str(checkpoint)}, _config_of(net), pre.train, pre.eval)
+                if progress:  # after the checks, so that an error is the only line
+                    echo("\n".join(orient.header(net, opened, dev, pre, run_dir, resume=resume,
+                                                 checkpoint=checkpoint and str(checkpoint))))
+                if pre.name == "smoke":
                     echo(f"Note: {SMOKE_BANNER}")
+                if not checkpoint and (warn := orient.cpu_warning(pre, dev)):
+                    echo(warn)
             except Exception as e:
                 err = e
         distributed.share_error(err)
@@ -151,7 +220,6 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
             distributed.shutdown()
             if rank != 0:  # evaluation only: rank 0 does it
                 return None, run_dir
-            net, _ = load_checkpoint(checkpoint, map_location=dev)
             ckpt_path = Path(checkpoint)
         else:
             train_summary = fit(net, opened, run_dir, pre.train, val_score=val_scores, device=dev, resume=resume,
@@ -167,6 +235,10 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
         result.wall_time_s = round(time.perf_counter() - t0, 3)
         result.save(run_dir)
     return result, run_dir
+
+
+def _config_of(net) -> dict:
+    return to_dict(net.config) if dataclasses.is_dataclass(net.config) else {}
 
 
 def evaluate_model(net, data: Data, pre: Preset, dev: torch.device, run_dir: Path, *,
@@ -195,7 +267,8 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, *, dataset: str | None = 
     net, ck = load_checkpoint(checkpoint, map_location=dev)
     dataset = dataset or ck.get("dataset")
     if not dataset:
-        raise ValueError(f"{checkpoint}: the checkpoint does not record its dataset; pass --dataset")
+        raise InputError(f"{checkpoint}: the checkpoint does not record its dataset; pass --dataset")
+    check_checkpoint(checkpoint, ck, dataset)
     pre = with_seed(PRESETS.get(preset or ck.get("preset") or "paper"), seed)
     pre = replace(pre, eval=override(pre.eval, split_overrides(sets)["eval"]))
     run_dir = Path(out) if out else Path(checkpoint).parent

@@ -13,15 +13,18 @@
   are each rank's own, and the checkpoints hold rank 0's.
 - Step-based: ``steps`` optimisation steps of ``batch_size`` clips per process; epochs reshuffle with
   ``seed + epoch``, so the batch of any step is known without replaying the loader (this is what makes resume exact).
-- ``OUT/last.pt`` every ``checkpoint_every`` steps (weights, optimisers, step, every rank's RNG states, best score)
-  and ``resume=True`` continues from it exactly (same losses as an uninterrupted run, also under ``torchrun``); it is
-  read onto the CPU and then copied to the training device, so a checkpoint moves between devices.
+- ``OUT/last.pt`` every ``checkpoint_every`` steps, every ``checkpoint_minutes`` (rank 0's clock), at the end and on
+  Ctrl-C (weights, optimisers, step, every rank's RNG states, best score, budget used); ``resume=True`` continues
+  from it exactly (same losses as an uninterrupted run, also under ``torchrun``), on any device.
+- Ctrl-C (on any rank): the current step finishes, ``last.pt`` is saved at it and ``KeyboardInterrupt`` raised (the
+  CLI exits 130); a second Ctrl-C stops at once (``s2sbench.safety.interrupt``).
 - Model selection on the **validation** split (``val_score(model, batch)``, handed in by the runner:
   ``s2sbench.eval.validation.val_scores``; key ``select_on``, lower is better) every ``val_every`` steps, on rank 0
   only (the other ranks neither build the validation batches nor wait for more than
   the result: an exception there stops every rank, ``distributed.share_error``); the best weights go to
   ``OUT/best.pt``. The test split is never read here.
-- Logs: tqdm with the losses, ``OUT/train_log.csv`` and ``OUT/val_log.csv``, TensorBoard (``OUT/tb``) if installed.
+- Logs: a bar in the unit that stops the run, steps or budget minutes (``s2sbench.train.logs.Progress``; on a CPU a
+  run timed at over ``SLOW_HOURS`` hours is warned about), ``OUT/train_log.csv``, ``OUT/val_log.csv``, ``OUT/tb``.
 - Budgets: ``time_budget_min`` (wall clock) and ``cpu_budget_min`` (``time.process_time`` of the training process,
   every thread counted: robust to other load on a shared machine, so runs stopped by it are compute-matched) stop
   training early with a final validation and checkpoint; the time used is stored in ``last.pt``, so a resumed run
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
@@ -47,15 +51,17 @@ import torch
 from s2sbench.data.handle import Data
 from s2sbench.errors import TrainingError
 from s2sbench.predictor import VideoPredictor
+from s2sbench.safety.interrupt import Interrupt
 from s2sbench.train import distributed
 from s2sbench.train.batches import train_loader
 from s2sbench.train.checkpoint import save_checkpoint
-from s2sbench.train.logs import CSVLog, tensorboard
+from s2sbench.train.logs import CSVLog, Progress, tensorboard
 from s2sbench.train.selection import Validation, ValScore, validate
 from s2sbench.train.state import read_last, rng_state, seed_everything, set_rng_state
 
 __all__ = ["TrainConfig", "TrainingError", "fit", "validate", "seed_everything", "autocast", "ValScore"]
 
+INTERRUPTED, SLOW_HOURS = "interrupted (Ctrl-C)", 2.0  # SLOW_HOURS: a longer CPU run is warned about
 
 @dataclass
 class TrainConfig:
@@ -67,6 +73,7 @@ class TrainConfig:
     val_batches: int = 8  # the first val_batches batches of the validation split, every time
     select_on: str = "val_ssim_loss"  # key of the val_score dict used for model selection (lower is better)
     checkpoint_every: int = 500
+    checkpoint_minutes: float = 5.0  # > 0: also save last.pt once this much wall clock passed since the last save
     log_every: int = 10
     num_workers: int = -1  # DataLoader workers; -1: 0 on the CPU, on CUDA up to 8 (auto_workers)
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
@@ -74,7 +81,8 @@ class TrainConfig:
     seed: int = 0
 
     RANGES = {"steps": (1, None), "batch_size": (1, None), "time_budget_min": (0, None), "cpu_budget_min": (0, None),
-              "val_every": (1, None), "val_batches": (0, None), "checkpoint_every": (1, None), "log_every": (1, None),
+              "val_every": (1, None), "val_batches": (0, None), "checkpoint_every": (1, None),
+              "checkpoint_minutes": (0, None), "log_every": (1, None),
               "num_workers": (-1, None), "seed": (0, 2**63 - 1)}  # checked by s2sbench.config.from_dict
 
 
@@ -133,20 +141,25 @@ def fit(model: VideoPredictor, data: Data, out: str | os.PathLike, cfg: TrainCon
     loader = iter(train_loader(train, cfg.batch_size, start, cfg.steps, seed=cfg.seed, rank=rank, world=world,
                                num_workers=run.workers, pin_memory=cuda))
     step, stopped = start, "completed"
-    while step < cfg.steps:
-        batch = next(loader).to(device, non_blocking=cuda)
-        with autocast(device, amp):
-            logs = model.training_step(batch, run.opts, step)
-        over = run.check(step, float(logs["loss"]))  # raises on a non-finite loss; rank 0's budget says stop
-        step += 1
-        run.log(step, (step - 1) // per_epoch, logs)
-        if run.validation.due(step, over):
-            run.select(step)
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps or over:
-            run.save_last(step)
-        if over:
-            stopped = over
-            break
+    with Interrupt("Ctrl-C: saving last.pt after this step, then stopping") as stop:
+        while step < cfg.steps:
+            batch = next(loader).to(device, non_blocking=cuda)
+            with autocast(device, amp):
+                logs = model.training_step(batch, run.opts, step)
+            # raises on a non-finite loss; says whether to stop (budget, Ctrl-C) and whether last.pt is due by time
+            over, due = run.check(step, float(logs["loss"]), stop.requested)
+            step += 1
+            run.log(step, (step - 1) // per_epoch, logs)
+            if over == INTERRUPTED:
+                run.save_last(step)
+                run.interrupted(step)
+            if run.validation.due(step, over):
+                run.select(step)
+            if step % cfg.checkpoint_every == 0 or step == cfg.steps or over or due:
+                run.save_last(step)
+            if over:
+                stopped = over
+                break
     del loader  # its workers end now
     return run.finish(step, stopped, amp)
 
@@ -167,6 +180,7 @@ class _Run:
         self.workers = auto_workers(cfg.num_workers, device, world)
         self.logs: tuple[CSVLog, CSVLog] | None = None
         self.tb = self.bar = None
+        self.saved_at = time.perf_counter()
         if rank == 0:
             out.mkdir(parents=True, exist_ok=True)
 
@@ -205,23 +219,36 @@ class _Run:
             self.logs = (CSVLog(self.out / "train_log.csv", keep), CSVLog(self.out / "val_log.csv", keep))
             self.tb = tensorboard(self.out)
         self.t0, self.c0 = time.perf_counter(), time.process_time()
-        self.bar = _progress_bar(self.cfg.steps, self.start, self.model.name, self.progress)
+        self.saved_at = self.t0
+        self.bar = Progress(self.cfg, self.start, self.spent(), f"train {self.model.name}", self.progress)
         return self.start
 
-    def check(self, step: int, loss: float) -> str:
+    def check(self, step: int, loss: float, interrupted: bool) -> tuple[str, bool]:
         """One all-reduce of the step's flags: a non-finite loss on any rank raises ``TrainingError``; returns why
-        rank 0's budget says stop ("" while within it)."""
+        training stops now (rank 0's budget, Ctrl-C on any rank; "": it goes on) and whether ``last.pt`` is due."""
         reason = _over_budget(self.cfg, self.spent()) if self.rank == 0 else ""
-        flags = [0.0] * (self.world + 1)  # [non-finite loss on rank 0, on rank 1, ..., rank 0's budget says stop]
-        flags[self.rank], flags[-1] = float(not math.isfinite(loss)), float(bool(reason))
-        *bad, over = distributed.any_flags(flags, self.device)
+        due = self.rank == 0 and 0 < self.cfg.checkpoint_minutes * 60 <= time.perf_counter() - self.saved_at
+        flags = [0.0] * (self.world + 3)  # [non-finite loss on rank 0, 1, ..., budget says stop, Ctrl-C, last.pt due]
+        flags[self.rank] = float(not math.isfinite(loss))
+        flags[-3:] = [float(bool(reason)), float(interrupted), float(due)]
+        *bad, over, stop, due = distributed.any_flags(flags, self.device)
         if any(bad):
             self.bar.close()
             kept = f"{self.last} (step {read_last(self.last)['step']})" if self.last.exists() else "none written yet"
             where = f"loss is {loss} (non-finite)" if self.world == 1 else "non-finite loss on rank " + ", ".join(
                 str(r) for r, b in enumerate(bad) if b)
             raise TrainingError(f"step {step}: {where}; training stopped. Last good checkpoint: {kept}")
-        return (reason or "budget reached (rank 0)") if over else ""
+        if stop:
+            return INTERRUPTED, bool(due)
+        return (reason or "budget reached (rank 0)") if over else "", bool(due)
+
+    def interrupted(self, step: int) -> None:
+        """After Ctrl-C, with ``last.pt`` saved at ``step``: say how to continue, then stop (``KeyboardInterrupt``)."""
+        self.bar.close()
+        if self.rank == 0:
+            sys.stderr.write(f"Interrupted at step {step} of {self.cfg.steps}: saved {self.last}; continue with the "
+                             f"same command and --resume\n")
+        raise KeyboardInterrupt
 
     def log(self, step: int, epoch: int, logs: dict[str, float]) -> None:
         """Rank 0: the step's logs to ``train_log.csv``, TensorBoard and the progress bar."""
@@ -231,9 +258,10 @@ class _Run:
             if self.tb:
                 for k, v in logs.items():
                     self.tb.add_scalar(f"train/{k}", float(v), step)
-            if step % self.cfg.log_every == 0 or step == self.cfg.steps:
-                self.bar.set_postfix({k: f"{float(v):.4g}" for k, v in logs.items()})
-        self.bar.update(1)
+            spent = self.spent()
+            self.bar.update(step, spent, logs if step % self.cfg.log_every == 0 or step == self.cfg.steps else None)
+            if self.device.type == "cpu" and step - self.start == 2:  # the first step warms up; the second is timed
+                self.bar.warn_if_slow(step, spent, SLOW_HOURS)
 
     def select(self, step: int) -> None:
         """Rank 0 validates and keeps ``best.pt`` when the ``select_on`` score improved; an error there stops every
@@ -262,6 +290,7 @@ class _Run:
             save_checkpoint(self.last, self.model, optimizers=self.opts, step=step, best=self.best,
                             best_step=self.best_step, rng=states, budget_used=self.spent(),
                             train_config=asdict(self.cfg), **self.extra)
+        self.saved_at = time.perf_counter()
 
     def finish(self, step: int, stopped: str, amp: bool) -> dict[str, Any]:
         """Close the logs; without validation the last weights are the selected ones (``best.pt``)."""
@@ -297,8 +326,3 @@ def _over_budget(cfg: TrainConfig, spent: dict[str, float]) -> str:
     return ""
 
 
-def _progress_bar(total: int, initial: int, name: str, show: bool):
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=initial, disable=not show, desc=f"train {name}", unit="step",
-                dynamic_ncols=True)
