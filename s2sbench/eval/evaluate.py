@@ -2,14 +2,16 @@
 a ``RunResult``. One stage per function, in the order a batch goes through them:
 
 1. plan (``_plan``): the clips (the first ``n_clips`` of ``eval.split``, in order; the paper: the first 1000) and
-   the metrics that apply to them (every registered one unless ``eval.metrics`` restricts them), checked before
-   any sampling;
+   the metrics that apply to them (every registered one unless ``eval.metrics`` restricts them; the learned ones,
+   LPIPS and FVD, only with ``eval.learned_metrics``, their weights checked), checked before any sampling;
 2. sample (``_sample``): the model sees the ``n_past`` ground-truth frames and the audio of the whole clip and
    returns N samples of the ``n_future`` frames (``DatasetInfo.n_future_test``). Stochastic models are sampled N
    times; deterministic ones once, and that sample stands for all N (recorded in ``RunResult.sampling``);
 3. score (``_score``): every metric on every sample and frame, with the ground truth the metric needs read from
    ``Batch.meta`` (``_truth``); after the last batch each protocol (``s2sbench.eval.protocols``) reduces the scores
    to per-clip curves averaged over clips (``_summaries``), and each metric's definition version is recorded;
+   the set-level metrics (FVD) embed each clip's real video and its first sample, and compare the two sets after
+   the last batch (``s2sbench.eval.set_scores``: frames, cache of the real features, chunks);
 4. extras (``Extras``): best-of-K curves, mean pairwise SSIM among the samples of the first ``diversity_clips``
    clips (and on Farneback flow for real datasets), and the fooling rate of a model with its own discriminator;
 5. writers (``Writers``): ``samples.h5`` (the best sample by the paper's metric of the first ``save_samples``
@@ -31,9 +33,10 @@ from s2sbench.data.handle import Data
 from s2sbench.data.loader import Batch, ClipDataset, make_loader
 from s2sbench.errors import ConfigError, InputError
 from s2sbench.eval.diversity import FARNEBACK, best_of_k, flow_images, pairwise_curve, pairwise_matrix
-from s2sbench.eval.metrics import METRICS, Metric
+from s2sbench.eval.metrics import METRICS, Metric, SetMetric
 from s2sbench.eval.protocols import PAPER, PROTOCOLS, apply, summarize
 from s2sbench.eval.samples import SampleWriter
+from s2sbench.eval.set_scores import FRAMES, SetScores
 from s2sbench.eval.truth_metrics import Truth
 from s2sbench.predictor import VideoPredictor
 
@@ -44,7 +47,10 @@ class EvalConfig:
     n_samples: int = 100
     n_clips: int = 0  # 0: every clip of the split
     protocols: tuple[str, ...] = field(default_factory=lambda: tuple(PROTOCOLS.ordered()))  # every registered one
-    metrics: tuple[str, ...] = ()  # () = every registered metric (METRICS, in registration order)
+    metrics: tuple[str, ...] = ()  # () = every registered metric (METRICS, in registration order) but see below
+    learned_metrics: bool = False  # () above includes the learned metrics (LPIPS, FVD: a network scores; slower)
+    set_frames: str = "clip"  # frames the set metrics (FVD) see: "clip" = seen + predicted, "future" = predicted
+    set_chunk: int = 0  # 0: set metrics over the whole set; k: mean over chunks of k clips (CCVS's FVD: 256)
     batch_clips: int = 0  # clips per sampling batch; 0: as many as fit memory_mb
     sample_chunk: int = 0  # samples per model.sample call; 0: all N at once
     memory_mb: int = 512  # budget for one batch of predictions (B x N x T x C x H x W float32)
@@ -57,7 +63,7 @@ class EvalConfig:
 
     RANGES = {"n_samples": (1, None), "n_clips": (0, None), "batch_clips": (0, None), "sample_chunk": (0, None),
               "memory_mb": (1, None), "save_samples": (0, None), "diversity_clips": (0, None), "grid_clips": (0, None),
-              "seed": (0, 2**63 - 1), "num_workers": (0, None), "score_threads": (0, None)}  # see s2sbench.config
+              "seed": (0, 2**63 - 1), "num_workers": (0, None), "score_threads": (0, None), "set_chunk": (0, None)}  # see s2sbench.config
 
 
 def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torch.device | str = "cpu",
@@ -73,7 +79,8 @@ def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torc
                          num_workers=cfg.num_workers)
     scores: dict[str, list[torch.Tensor]] = {m: [] for m in plan.metrics}
     extras, writers = Extras(model, cfg, flow=not data.info.synthetic), Writers(model.name, data, cfg, plan)
-    clock = {"sampling_s": 0.0, "scoring_s": 0.0}
+    sets = SetScores(plan.sets, data.digest, cfg.split, P, F, cfg.set_frames, cfg.set_chunk)
+    clock = {"sampling_s": 0.0, "scoring_s": 0.0, "set_scoring_s": 0.0}
     torch.manual_seed(cfg.seed)
     model.eval().to(device)
     bar = tqdm(total=plan.n_clips, disable=not progress, desc=f"evaluate {model.name}", unit="clip",
@@ -86,6 +93,8 @@ def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torc
         with _threads(cfg.score_threads if device.type == "cpu" else 0):
             with _timed(clock, "scoring_s"):
                 batch_scores = _score(plan.metrics, model, pred, target, _truth(batch.meta, P, P + F))
+            with _timed(clock, "set_scoring_s"):
+                sets.add(batch.video, batch.ids, pred)
             extras.diversity(batch, pred, target)
         extras.judge(batch)
         for name, v in batch_scores.items():
@@ -94,13 +103,17 @@ def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torc
         bar.update(len(batch))
     bar.close()
     full = {m: torch.cat(v) for m, v in scores.items()}  # (N, S, F)
+    with _threads(cfg.score_threads if device.type == "cpu" else 0), _timed(clock, "set_scoring_s"):
+        set_scores = sets.fields()
     out = {"split": cfg.split, "n_past": P, "n_future": F, "n_samples": S,
            "sampling": ("stochastic: N independent samples per clip" if model.stochastic
                         else "deterministic: sampled once, the sample replicated N times"),
-           "protocols": list(cfg.protocols), "metrics": {n: m.record() for n, m in plan.metrics.items()},
-           "scores": _summaries(full, plan.metrics, cfg.protocols), "clips_used": plan.n_clips,
+           "protocols": list(cfg.protocols),
+           "metrics": {n: m.record() for n, m in {**plan.metrics, **plan.sets}.items()},
+           "scores": _summaries(full, plan.metrics, cfg.protocols), "set_scores": set_scores, "clips_used": plan.n_clips,
            "clips_available": len(plan.clips), "table_frames": list(data.info.table_frames),
-           "eval": {**asdict(cfg), "metrics": list(plan.metrics), **{k: round(v, 3) for k, v in clock.items()}},
+           "eval": {**asdict(cfg), "metrics": list({**plan.metrics, **plan.sets}),
+                    **{k: round(v, 3) for k, v in clock.items()}},
            **extras.fields(full, plan.metrics)}
     if out_dir is not None:
         writers.save(Path(out_dir), data.spec.fps)
@@ -114,18 +127,37 @@ def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torc
 class _Plan:
     clips: ClipDataset  # the evaluated split, cut to n_past + n_future frames
     n_clips: int  # the first n_clips of it are evaluated
-    metrics: dict[str, Metric]  # those that apply to the clips, registration order
+    metrics: dict[str, Metric]  # the per-frame ones that apply to the clips, registration order
+    sets: dict[str, SetMetric]  # the set-level ones
     select: str  # the metric that picks each clip's best sample (samples.h5, grid.gif)
     n_past: int
     n_future: int
 
 
-def _plan(model: VideoPredictor, data: Data, cfg: EvalConfig) -> _Plan:
-    """What to evaluate, every option checked against the registries, the model and the clips."""
-    names = tuple(cfg.metrics) or tuple(METRICS.ordered())
+def selected_metrics(cfg: EvalConfig) -> list[str]:
+    """The metrics ``cfg`` asks for (before those the clips cannot score are dropped): ``eval.metrics``, or every
+    registered one, the learned ones only with ``eval.learned_metrics``. Checked: names, options, and the learned
+    metrics' weights (``Metric.check``: one ``InputError`` before any compute)."""
+    names = list(cfg.metrics) or [m for m in METRICS.ordered() if cfg.learned_metrics or not METRICS.get(m).learned]
     unknown = [p for p in cfg.protocols if p not in PROTOCOLS] + [m for m in names if m not in METRICS]
     if unknown:
         raise ConfigError(f"unknown protocol/metric {unknown}; known: {PROTOCOLS.keys()} / {METRICS.keys()}")
+    if cfg.set_frames not in FRAMES:
+        raise ConfigError(f"eval.set_frames={cfg.set_frames!r}: use one of {', '.join(FRAMES)}")
+    if cfg.set_chunk == 1:
+        raise ConfigError("eval.set_chunk=1: a chunk needs at least 2 clips (0: the whole set; CCVS: 256)")
+    if all(METRICS.get(m).scope == "set" for m in names):
+        raise ConfigError(f"eval.metrics={','.join(names)}: name at least one per-frame metric too (it picks the "
+                          "best sample that samples.h5 keeps), e.g. eval.metrics=ssim_paper," + ",".join(names))
+    for m in names:
+        if METRICS.get(m).check is not None:
+            METRICS.get(m).check()
+    return names
+
+
+def _plan(model: VideoPredictor, data: Data, cfg: EvalConfig) -> _Plan:
+    """What to evaluate, every option checked against the registries, the model and the clips."""
+    names = selected_metrics(cfg)
     have, s = data.spec, model.spec
     if (have.channels, have.height, have.width) != (s.channels, s.height, s.width):
         raise InputError(f"{data.root}: frames are {have.channels}x{have.height}x{have.width}, the model was built "
@@ -138,9 +170,11 @@ def _plan(model: VideoPredictor, data: Data, cfg: EvalConfig) -> _Plan:
     if lacking:
         raise ConfigError(f"metric(s) {lacking} need ground truth that the clips of {data.root} lack (their meta "
                           f"has {sorted(meta0) or 'nothing'})")
-    metrics = {m: METRICS.get(m) for m in names if METRICS.get(m).applies(meta0)}  # () = every one that applies
+    applied = {m: METRICS.get(m) for m in names if METRICS.get(m).applies(meta0)}  # () = every one that applies
+    metrics = {n: m for n, m in applied.items() if m.scope == "frame"}
+    sets = {n: m for n, m in applied.items() if m.scope == "set"}
     select = PAPER.metric if PAPER.metric in metrics else next(iter(metrics))
-    return _Plan(clips, n_clips, metrics, select, info.n_past, info.n_future_test)
+    return _Plan(clips, n_clips, metrics, sets, select, info.n_past, info.n_future_test)
 
 
 def _shown(meta: dict, n_frames: int) -> dict:

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from s2sbench.errors import InputError
-from s2sbench.eval.metrics import Metric
+from s2sbench.eval.metrics import METRICS, Metric
 
 Tensor = torch.Tensor
 
@@ -201,5 +201,12 @@ def lpips_distance(pred: Tensor, target: Tensor, model: LPIPS | None = None, chu
         return model.distance(feats(pred), feats(target)).expand(lead)
 
 
-METRIC = Metric("lpips", lpips_distance, False, "LPIPS v0.1, AlexNet (lpips 0.1.4 heads, torchvision ImageNet "
-                "backbone), per frame; grey repeated to RGB, [0, 1] scaled to [-1, 1]", label="LPIPS")
+def check_weights() -> None:
+    """Both weight files present and verified (the backbone fetched if missing): ``InputError`` otherwise."""
+    heads_path()
+    alexnet_path()
+
+
+METRIC = METRICS.register("lpips", Metric(
+    "lpips", lpips_distance, False, "LPIPS v0.1, AlexNet (lpips 0.1.4 heads, torchvision ImageNet backbone), per "
+    "frame; grey repeated to RGB, [0, 1] scaled to [-1, 1]", label="LPIPS", learned=True, check=check_weights))
