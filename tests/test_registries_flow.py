@@ -1,6 +1,7 @@
 """Adding a dataset source, a metric (per frame or per set) or a model is its code plus one registry line: a toy of
 each, registered inside this test only, flows through ``s2sbench run``, ``leaderboard build``, ``tables`` and
-``plots`` with no other file changed. Also: the registries' test helpers, and a missing optional package as one ``Error:`` line."""
+``plots`` with no other file changed. Also: the registries' test helpers, and a missing optional package as one
+``Error:`` line."""
 from __future__ import annotations
 
 import contextlib

@@ -8,6 +8,7 @@ named once; ``block`` locates M3SO's block (the ``block_iou`` metric), ``diversi
 ``lpips`` (per frame) and ``fvd`` (per set) the learned ones, here, so that every user of the registry sees them;
 ``set_scores`` streams the set-level metrics through an evaluation.
 """
-from s2sbench.eval import truth_metrics as _truth_metrics  # noqa: F401  (registers its metrics)
+# in registration order (= report column order), not sorted
+from s2sbench.eval import truth_metrics as _truth_metrics  # noqa: F401, I001  (registers its metrics)
 from s2sbench.eval import lpips as _lpips  # noqa: F401  (registers LPIPS)
 from s2sbench.eval import fvd as _fvd  # noqa: F401  (registers FVD)

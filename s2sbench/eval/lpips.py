@@ -171,7 +171,7 @@ def load_lpips(device: str = "cpu") -> LPIPS:
     backbone = torch.load(alexnet_path(), map_location="cpu", weights_only=True)
     model = LPIPS()
     model.net.load_state_dict({k: v for k, v in backbone.items() if k.startswith("features.")}, strict=True)
-    model.heads.load_state_dict({f"{l}.weight": heads[f"lin{l}.model.1.weight"] for l in range(len(WIDTHS))})
+    model.heads.load_state_dict({f"{i}.weight": heads[f"lin{i}.model.1.weight"] for i in range(len(WIDTHS))})
     return model.eval().requires_grad_(False).to(device)
 
 

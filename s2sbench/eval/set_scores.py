@@ -15,9 +15,10 @@ written atomically; a later evaluation reuses a batch's features when every clip
 After the last batch each metric compares the two feature sets (``SetMetric.compare``) over the whole set, and with
 ``eval.set_chunk`` = k also over consecutive chunks of k clips (the headline value is then the mean over the full
 chunks, as CCVS reports FVD: k = 256, the full-set value beside it; a remainder shorter than k is left out of the
-chunks, and fewer than 2k clips are scored as one set, which the protocol says). ``fields()`` gives ``RunResult.set_scores``:
-per metric its value, the compare record and the protocol (videos, frames, sample, frame size before any resizing,
-the features: the record's ``features`` text, else ``identity()``) as fields and as one line (``protocol``) that tables print under the values.
+chunks, and fewer than 2k clips are scored as one set, which the protocol says). ``fields()`` gives
+``RunResult.set_scores``: per metric its value, the compare record and the protocol (videos, frames, sample, frame
+size before any resizing, the features: the record's ``features`` text, else ``identity()``) as fields and as one
+line (``protocol``) that tables print under the values.
 """
 from __future__ import annotations
 

@@ -16,7 +16,8 @@
 - Reference predictors (models whose class says ``reference = True``: black frame, mean training frame, copy-last)
   are rows "reference: ...", ranked among themselves: what a score is worth without a model.
 - Bold = best, underlined = second best per column, ranked separately among the runs, the references and the
-  paper's rows; quoted rows are not ranked (their protocols differ from each other's and are partly unstated). A cell marked † averages in infinite values (PSNR of exact matches) at the metric's cap; the note
+  paper's rows; quoted rows are not ranked (their protocols differ from each other's and are partly unstated).
+  A cell marked † averages in infinite values (PSNR of exact matches) at the metric's cap; the note
   under the section says how many (clip, frame) values that is.
 - Written as CSV (long format: one value per line), Markdown and LaTeX.
 """
