@@ -348,3 +348,15 @@ def test_leaderboard_never_averages_across_metric_versions_and_keeps_runs_withou
     rows = rows_for([_result(0, {"psnr": 20.0})], "m3so-nb")  # eval.metrics=psnr: one row, no SSIM variant
     assert [(r["ssim_variant"], r["psnr_avg"], r.get("ssim_avg")) for r in rows] == [("", "20.00", None)]
     assert columns("m3so-nb")[14:18] == ["ssim_avg", "ssim_avg_std", "ssim_fr6", "ssim_fr15"]
+
+
+def test_no_code_outside_a_learned_metrics_module_names_it():
+    """Evaluation and reports read ``scope`` / ``learned`` from the registry: no string literal names LPIPS or FVD
+    outside the module that defines and registers it."""
+    learned = [n for n in METRICS.keys() if METRICS.get(n).learned]
+    assert sorted(learned) == ["fvd", "lpips"]
+    pattern = re.compile(rf"""["']({'|'.join(learned)})["']""")
+    offenders = [f"{p.relative_to(ROOT)}:{i}" for p in (ROOT / "s2sbench").rglob("*.py")
+                 if p.stem not in learned for i, line in enumerate(p.read_text().splitlines(), 1)
+                 if pattern.search(line)]
+    assert offenders == []

@@ -63,7 +63,8 @@ class EvalConfig:
 
     RANGES = {"n_samples": (1, None), "n_clips": (0, None), "batch_clips": (0, None), "sample_chunk": (0, None),
               "memory_mb": (1, None), "save_samples": (0, None), "diversity_clips": (0, None), "grid_clips": (0, None),
-              "seed": (0, 2**63 - 1), "num_workers": (0, None), "score_threads": (0, None), "set_chunk": (0, None)}  # see s2sbench.config
+              "seed": (0, 2**63 - 1), "num_workers": (0, None), "score_threads": (0, None),
+              "set_chunk": (0, None)}  # see s2sbench.config
 
 
 def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torch.device | str = "cpu",
@@ -110,8 +111,8 @@ def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torc
                         else "deterministic: sampled once, the sample replicated N times"),
            "protocols": list(cfg.protocols),
            "metrics": {n: m.record() for n, m in {**plan.metrics, **plan.sets}.items()},
-           "scores": _summaries(full, plan.metrics, cfg.protocols), "set_scores": set_scores, "clips_used": plan.n_clips,
-           "clips_available": len(plan.clips), "table_frames": list(data.info.table_frames),
+           "scores": _summaries(full, plan.metrics, cfg.protocols), "set_scores": set_scores,
+           "clips_used": plan.n_clips, "clips_available": len(plan.clips), "table_frames": list(data.info.table_frames),
            "eval": {**asdict(cfg), "metrics": list({**plan.metrics, **plan.sets}),
                     **{k: round(v, 3) for k, v in clock.items()}},
            **extras.fields(full, plan.metrics)}
@@ -173,6 +174,9 @@ def _plan(model: VideoPredictor, data: Data, cfg: EvalConfig) -> _Plan:
     applied = {m: METRICS.get(m) for m in names if METRICS.get(m).applies(meta0)}  # () = every one that applies
     metrics = {n: m for n, m in applied.items() if m.scope == "frame"}
     sets = {n: m for n, m in applied.items() if m.scope == "set"}
+    if sets and n_clips < 2:
+        raise ConfigError(f"{', '.join(sets)} compare sets of videos: evaluate at least 2 clips (eval.n_clips is "
+                          f"{cfg.n_clips}, {cfg.split} has {len(clips)})")
     select = PAPER.metric if PAPER.metric in metrics else next(iter(metrics))
     return _Plan(clips, n_clips, metrics, sets, select, info.n_past, info.n_future_test)
 

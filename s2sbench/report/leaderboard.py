@@ -5,8 +5,9 @@ versions); runs that differ only by seed are merged (mean over seeds; ``*_std`` 
 seed). Columns are declared in ``columns()``: the metric columns come from ``METRICS`` (``s2sbench.report.columns``:
 one group per metric family the results have, in registration order, printed with the metric's decimals) and the
 frame columns follow the dataset's table frames; a set-level metric (FVD) has its value (``<name>_avg``, the mean
-over seeds) and its std over seeds, no frame columns, the same in every protocol's row. Rows are sorted by protocol, SSIM variant, model, preset, N and
-clips; nothing depends on file order, time or machine, so rebuilding from the same result files gives the same bytes.
+over seeds) and its std over seeds, no frame columns, the same in every protocol's row. Rows are sorted by protocol,
+SSIM variant, model, preset, N and clips; nothing depends on file order, time or machine, so rebuilding from the same
+result files gives the same bytes.
 
 ``reference`` marks the reference predictors (black / mean frame / copy-last: what a score is worth without a
 model); ``train_steps`` are the steps run, ``best_step`` the step of the evaluated checkpoint (selected on
