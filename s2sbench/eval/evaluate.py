@@ -10,8 +10,7 @@ a ``RunResult``. One stage per function, in the order a batch goes through them:
 3. score (``_score``): every metric on every sample and frame, with the ground truth the metric needs read from
    ``Batch.meta`` (``_truth``); after the last batch each protocol (``s2sbench.eval.protocols``) reduces the scores
    to per-clip curves averaged over clips (``_summaries``), and each metric's definition version is recorded;
-   the set-level metrics (FVD) embed each clip's real video and its first sample, and compare the two sets after
-   the last batch (``s2sbench.eval.set_scores``: frames, cache of the real features, chunks);
+   the set-level metrics (FVD) stream each clip's real video and first sample (``s2sbench.eval.set_scores``);
 4. extras (``Extras``): best-of-K curves, mean pairwise SSIM among the samples of the first ``diversity_clips``
    clips (and on Farneback flow for real datasets), and the fooling rate of a model with its own discriminator;
 5. writers (``Writers``): ``samples.h5`` (the best sample by the paper's metric of the first ``save_samples``
@@ -33,10 +32,10 @@ from s2sbench.data.handle import Data
 from s2sbench.data.loader import Batch, ClipDataset, make_loader
 from s2sbench.errors import ConfigError, InputError
 from s2sbench.eval.diversity import FARNEBACK, best_of_k, flow_images, pairwise_curve, pairwise_matrix
-from s2sbench.eval.metrics import METRICS, Metric, SetMetric
+from s2sbench.eval.metrics import METRICS, Metric, SetMetric, selected
 from s2sbench.eval.protocols import PAPER, PROTOCOLS, apply, summarize
 from s2sbench.eval.samples import SampleWriter
-from s2sbench.eval.set_scores import FRAMES, SetScores
+from s2sbench.eval.set_scores import SetScores, check_options
 from s2sbench.eval.truth_metrics import Truth
 from s2sbench.predictor import VideoPredictor
 
@@ -63,8 +62,7 @@ class EvalConfig:
 
     RANGES = {"n_samples": (1, None), "n_clips": (0, None), "batch_clips": (0, None), "sample_chunk": (0, None),
               "memory_mb": (1, None), "save_samples": (0, None), "diversity_clips": (0, None), "grid_clips": (0, None),
-              "seed": (0, 2**63 - 1), "num_workers": (0, None), "score_threads": (0, None),
-              "set_chunk": (0, None)}  # see s2sbench.config
+              "seed": (0, 2**63 - 1), "num_workers": (0, None), "score_threads": (0, None)}  # see s2sbench.config
 
 
 def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torch.device | str = "cpu",
@@ -80,7 +78,7 @@ def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torc
                          num_workers=cfg.num_workers)
     scores: dict[str, list[torch.Tensor]] = {m: [] for m in plan.metrics}
     extras, writers = Extras(model, cfg, flow=not data.info.synthetic), Writers(model.name, data, cfg, plan)
-    sets = SetScores(plan.sets, data.digest, cfg.split, P, F, cfg.set_frames, cfg.set_chunk)
+    sets = SetScores(plan.sets, data.digest, cfg.split, P, F, cfg.set_frames, cfg.set_chunk, plan.n_clips)
     clock = {"sampling_s": 0.0, "scoring_s": 0.0, "set_scoring_s": 0.0}
     torch.manual_seed(cfg.seed)
     model.eval().to(device)
@@ -104,16 +102,13 @@ def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torc
         bar.update(len(batch))
     bar.close()
     full = {m: torch.cat(v) for m, v in scores.items()}  # (N, S, F)
-    with _threads(cfg.score_threads if device.type == "cpu" else 0), _timed(clock, "set_scoring_s"):
-        set_scores = sets.fields()
     out = {"split": cfg.split, "n_past": P, "n_future": F, "n_samples": S,
            "sampling": ("stochastic: N independent samples per clip" if model.stochastic
                         else "deterministic: sampled once, the sample replicated N times"),
-           "protocols": list(cfg.protocols),
-           "metrics": {n: m.record() for n, m in {**plan.metrics, **plan.sets}.items()},
-           "scores": _summaries(full, plan.metrics, cfg.protocols), "set_scores": set_scores,
+           "protocols": list(cfg.protocols), "metrics": {n: m.record() for n, m in (plan.metrics | plan.sets).items()},
+           "scores": _summaries(full, plan.metrics, cfg.protocols), "set_scores": sets.fields(),
            "clips_used": plan.n_clips, "clips_available": len(plan.clips), "table_frames": list(data.info.table_frames),
-           "eval": {**asdict(cfg), "metrics": list({**plan.metrics, **plan.sets}),
+           "eval": {**asdict(cfg), "metrics": [*plan.metrics, *plan.sets],
                     **{k: round(v, 3) for k, v in clock.items()}},
            **extras.fields(full, plan.metrics)}
     if out_dir is not None:
@@ -136,24 +131,13 @@ class _Plan:
 
 
 def selected_metrics(cfg: EvalConfig) -> list[str]:
-    """The metrics ``cfg`` asks for (before those the clips cannot score are dropped): ``eval.metrics``, or every
-    registered one, the learned ones only with ``eval.learned_metrics``. Checked: names, options, and the learned
-    metrics' weights (``Metric.check``: one ``InputError`` before any compute)."""
-    names = list(cfg.metrics) or [m for m in METRICS.ordered() if cfg.learned_metrics or not METRICS.get(m).learned]
-    unknown = [p for p in cfg.protocols if p not in PROTOCOLS] + [m for m in names if m not in METRICS]
+    """The metrics ``cfg`` asks for (``metrics.selected``: names and weights checked) after its protocols and set
+    options are checked; the runner calls it before any compute."""
+    unknown = [p for p in cfg.protocols if p not in PROTOCOLS]
     if unknown:
-        raise ConfigError(f"unknown protocol/metric {unknown}; known: {PROTOCOLS.keys()} / {METRICS.keys()}")
-    if cfg.set_frames not in FRAMES:
-        raise ConfigError(f"eval.set_frames={cfg.set_frames!r}: use one of {', '.join(FRAMES)}")
-    if cfg.set_chunk == 1:
-        raise ConfigError("eval.set_chunk=1: a chunk needs at least 2 clips (0: the whole set; CCVS: 256)")
-    if all(METRICS.get(m).scope == "set" for m in names):
-        raise ConfigError(f"eval.metrics={','.join(names)}: name at least one per-frame metric too (it picks the "
-                          "best sample that samples.h5 keeps), e.g. eval.metrics=ssim_paper," + ",".join(names))
-    for m in names:
-        if METRICS.get(m).check is not None:
-            METRICS.get(m).check()
-    return names
+        raise ConfigError(f"unknown protocol {unknown}; known: {PROTOCOLS.keys()}")
+    check_options(cfg.set_frames, cfg.set_chunk)
+    return selected(cfg.metrics, cfg.learned_metrics)
 
 
 def _plan(model: VideoPredictor, data: Data, cfg: EvalConfig) -> _Plan:
@@ -174,9 +158,6 @@ def _plan(model: VideoPredictor, data: Data, cfg: EvalConfig) -> _Plan:
     applied = {m: METRICS.get(m) for m in names if METRICS.get(m).applies(meta0)}  # () = every one that applies
     metrics = {n: m for n, m in applied.items() if m.scope == "frame"}
     sets = {n: m for n, m in applied.items() if m.scope == "set"}
-    if sets and n_clips < 2:
-        raise ConfigError(f"{', '.join(sets)} compare sets of videos: evaluate at least 2 clips (eval.n_clips is "
-                          f"{cfg.n_clips}, {cfg.split} has {len(clips)})")
     select = PAPER.metric if PAPER.metric in metrics else next(iter(metrics))
     return _Plan(clips, n_clips, metrics, sets, select, info.n_past, info.n_future_test)
 

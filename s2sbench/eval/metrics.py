@@ -16,10 +16,11 @@ from typing import Callable
 import numpy as np
 import torch
 
+from s2sbench.errors import ConfigError
 from s2sbench.eval.image_metrics import psnr, ssim, ssim_paper
 from s2sbench.registry import Registry
 
-__all__ = ["METRICS", "RETIRED", "Metric", "SetMetric", "psnr", "ssim", "ssim_paper"]
+__all__ = ["METRICS", "RETIRED", "Metric", "SetMetric", "psnr", "selected", "ssim", "ssim_paper"]
 
 Tensor = torch.Tensor
 
@@ -99,6 +100,23 @@ class SetMetric(Metric):
 
     def record(self) -> dict:
         return {**super().record(), "scope": self.scope}
+
+
+def selected(names: tuple[str, ...] = (), learned: bool = False) -> list[str]:
+    """``names`` (``eval.metrics``), or every registered metric, the learned ones only with ``learned``
+    (``eval.learned_metrics``); checked: the names, at least one per-frame metric (it picks the best sample that
+    ``samples.h5`` keeps), and the learned metrics' weights (``Metric.check``: one ``InputError``)."""
+    names = list(names) or [m for m in METRICS.ordered() if learned or not METRICS.get(m).learned]
+    unknown = [m for m in names if m not in METRICS]
+    if unknown:
+        raise ConfigError(f"unknown metric {unknown}; known: {METRICS.keys()}")
+    if all(METRICS.get(m).scope == "set" for m in names):
+        raise ConfigError(f"eval.metrics={','.join(names)}: name at least one per-frame metric too (it picks the "
+                          "best sample that samples.h5 keeps), e.g. eval.metrics=ssim_paper," + ",".join(names))
+    for m in names:
+        if METRICS.get(m).check is not None:
+            METRICS.get(m).check()
+    return names
 
 
 METRICS: Registry[Metric] = Registry("metric")  # registration order = report column order

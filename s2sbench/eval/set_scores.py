@@ -30,10 +30,19 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from s2sbench.errors import ConfigError
 from s2sbench.eval.metrics import SetMetric
 
 ENV_CACHE = "S2SBENCH_CACHE"
 FRAMES = ("clip", "future")  # eval.set_frames
+
+
+def check_options(frames: str, chunk: int) -> None:
+    """``eval.set_frames`` and ``eval.set_chunk``: ``ConfigError`` naming the option."""
+    if frames not in FRAMES:
+        raise ConfigError(f"eval.set_frames={frames!r}: use one of {', '.join(FRAMES)}")
+    if chunk < 0 or chunk == 1:
+        raise ConfigError(f"eval.set_chunk={chunk}: a chunk needs at least 2 clips (0: the whole set; CCVS: 256)")
 
 
 def cache_dir() -> Path:
@@ -81,10 +90,13 @@ def _uint8(video: torch.Tensor) -> np.ndarray:
 class SetScores:
     """Streams the set-level ``metrics`` over an evaluation of ``split`` (``n_past`` seen, ``n_future`` predicted
     frames) of the data with index digest ``digest``; ``frames`` and ``chunk`` as ``eval.set_frames`` /
-    ``eval.set_chunk``."""
+    ``eval.set_chunk``; ``n_clips`` to be evaluated (at least 2 when there are metrics)."""
 
     def __init__(self, metrics: dict[str, SetMetric], digest: str, split: str, n_past: int, n_future: int,
-                 frames: str = "clip", chunk: int = 0) -> None:
+                 frames: str = "clip", chunk: int = 0, n_clips: int = 2) -> None:
+        if metrics and n_clips < 2:
+            raise ConfigError(f"{', '.join(metrics)} compare sets of videos: evaluate at least 2 clips (eval.n_clips; "
+                              f"{n_clips} to evaluate)")
         self.metrics, self.n_past, self.end, self.chunk = metrics, n_past, n_past + n_future, chunk
         self.first = 0 if frames == "clip" else n_past
         self.real: dict[str, list[np.ndarray]] = {n: [] for n in metrics}
