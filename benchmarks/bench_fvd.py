@@ -103,11 +103,11 @@ def main() -> None:
     }
     for name, (layout, bf16) in variants.items():
         model.to(memory_format=layout)
-        run = lambda: (i3d_logits(nb, batch_size=args.clips, device=dev, bf16=bf16), sync())  # noqa: E731
+        run = lambda bf16=bf16: (i3d_logits(nb, batch_size=args.clips, device=dev, bf16=bf16), sync())  # noqa: E731
         out = run()[0]
         ref = matmul_rate(dev, args.repeats)  # measured next to each variant: the machine's load drifts
         t = best(run, args.repeats) / args.clips
-        t16 = best(lambda: (i3d_logits(clip16, device=dev, bf16=bf16), sync()), args.repeats)
+        t16 = best(lambda bf16=bf16: (i3d_logits(clip16, device=dev, bf16=bf16), sync()), args.repeats)
         err = np.abs(out - base).max() / np.abs(base).max()
         print(f"{name:36s} {t * 100:7.1f} s per 100 M3SO-NB clips ({flops_nb / t / 1e9:6.1f} GFLOP/s = "
               f"{flops_nb / t / 1e9 / ref:4.2f} x the matmul's {ref:.1f}), {t16:6.2f} s per 16-frame clip; "

