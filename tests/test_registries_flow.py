@@ -129,15 +129,15 @@ def _git_status() -> str | None:
 
 
 def expected_gap(root: Path, model: str) -> float:
-    """The toy set metric recomputed from the stored clips: real frames 1-10 against the seen frames 1-4 followed by
-    what ``model`` predicts (copy_last: frame 4 repeated; constant_background: black frames)."""
+    """The toy set metric recomputed from the stored clips: the real frames 5-10 against what ``model`` predicts for
+    them (copy_last: frame 4 repeated; constant_background: black frames)."""
     from s2sbench.data.loader import ClipDataset
 
     clips = ClipDataset(root, "test", num_frames=10)
     real = np.stack([(clips[i]["video"].numpy() * 255).round() for i in range(len(clips))])  # (N, 10, C, H, W)
     fake = real.copy()
     fake[:, 4:] = real[:, 3:4] if model == "copy_last" else 0
-    return abs(real.mean() - fake.mean())
+    return abs(real[:, 4:].mean() - fake[:, 4:].mean())
 
 
 def test_a_toy_source_metric_and_model_flow_through_run_leaderboard_and_tables(tmp_path, monkeypatch, one_thread):
@@ -171,12 +171,12 @@ def test_a_toy_source_metric_and_model_flow_through_run_leaderboard_and_tables(t
         assert "toy_gap" not in toy.scores["best_per_frame"] and toy.metrics["toy_gap"]["scope"] == "set"
         for r, name in ((copy, "copy_last"), (const, "constant_background")):
             assert abs(r.set_scores["toy_gap"]["value"] - expected_gap(tmp_path / "data" / "toy-ds", name)) < 1e-9
-            assert r.set_scores["toy_gap"]["protocol"] == ("4 videos per set, frames 1-10 (4 seen + 6 predicted), the "
-                                                           "first sample of each clip, 24x24x1 before resizing, "
-                                                           "features: toy1; a toy")
+            assert r.set_scores["toy_gap"]["protocol"] == ("4 videos per set, predicted frames 5-10, the first sample "
+                                                           "of each clip, 24x24x1 before resizing, features: toy1; "
+                                                           "a toy")
             assert f"toy_gap: {r.set_scores['toy_gap']['value']:.4f} (4 videos per set" in out[name]
         cached = list((tmp_path / "cache" / "toy_gap").rglob("*.npz"))
-        assert [p.name for p in cached] == ["test-fr1-10-toy1.npz"] and cached[0].parent.name == index.digest()[:16]
+        assert [p.name for p in cached] == ["test-fr5-10-toy1.npz"] and cached[0].parent.name == index.digest()[:16]
         assert toy.set_scores["toy_gap"]["real_features"] == {"reused": 0, "computed": 4}  # the first run
         assert copy.set_scores["toy_gap"]["real_features"] == {"reused": 4, "computed": 0}
 
@@ -204,8 +204,8 @@ def test_a_toy_source_metric_and_model_flow_through_run_leaderboard_and_tables(t
         head = ("| Method | Type | SSIM Fr 5 | SSIM Fr 8 | SSIM Fr 10 | PSNR Fr 5 | PSNR Fr 8 | PSNR Fr 10 "
                 "| Digit@3px Fr 5 |")
         assert head in section and "| FG-SSIM Fr 10 | MAE Fr 5 | MAE Fr 8 | MAE Fr 10 | Gap |" in section
-        assert ("Gap (all rows): 4 videos per set, frames 1-10 (4 seen + 6 predicted), the first sample of each clip, "
-                "24x24x1 before resizing, features: toy1; a toy.") in section
+        assert ("Gap (all rows): 4 videos per set, predicted frames 5-10, the first sample of each clip, 24x24x1 "
+                "before resizing, features: toy1; a toy.") in section
         a, b = (r.at_frame("best_per_frame", "toy_mae", 10) for r in (const, copy))
         assert a != b  # the two references are ranked among themselves (lower is better), the run on its own
         best, other = ("constant_background", "copy_last") if a < b else ("copy_last", "constant_background")

@@ -46,7 +46,7 @@ def test_fvd_in_evaluation_is_fvd_of_the_same_videos_and_the_real_features_are_c
     from s2sbench.eval.fvd import frechet_distance, i3d_logits
 
     data, net = nb
-    cfg = EvalConfig(n_samples=2, n_clips=3, metrics=("ssim_paper", "fvd"), batch_clips=2, **QUIET)
+    cfg = EvalConfig(n_samples=2, n_clips=3, metrics=("ssim_paper", "fvd"), batch_clips=2, set_frames="clip", **QUIET)
     first = evaluate(net, data, cfg, progress=False)["set_scores"]["fvd"]
     real = stored(tmp_path / "nb")[:3]
     cached = list((tmp_path / "cache" / "fvd" / data.digest[:16]).glob("*.npz"))
@@ -84,7 +84,7 @@ def test_chunks_and_frames_follow_the_options(nb, tmp_path):
     real = stored(tmp_path / "nb")
     with METRICS.registered("toy_gap", toy):
         ev = evaluate(net, data, EvalConfig(n_samples=2, metrics=("psnr", "toy_gap"), set_chunk=2, batch_clips=3,
-                                            **QUIET), progress=False)
+                                            set_frames="clip", **QUIET), progress=False)
         s = ev["set_scores"]["toy_gap"]
         fake = copy_last_of(real)
         chunks = [gap(brightness(real[i:i + 2]), brightness(fake[i:i + 2]))[0] for i in range(0, 8, 2)]
@@ -93,8 +93,8 @@ def test_chunks_and_frames_follow_the_options(nb, tmp_path):
         assert s["full_set_value"] == pytest.approx(gap(brightness(real), brightness(fake))[0])
         assert "mean over 4 chunks of 2" in s["protocol"] and ev["metrics"]["toy_gap"]["scope"] == "set"
 
-        ev = evaluate(net, data, EvalConfig(n_samples=2, metrics=("psnr", "toy_gap"), set_frames="future",
-                                            set_chunk=5, **QUIET), progress=False)
+        ev = evaluate(net, data, EvalConfig(n_samples=2, metrics=("psnr", "toy_gap"), set_chunk=5, **QUIET),
+                      progress=False)  # the default frames: the predicted ones
         s = ev["set_scores"]["toy_gap"]
         assert s["frames"] == [6, 25] and s["protocol"].startswith("8 videos per set, predicted frames 6-25,")
         assert "scored as one set: 8 clips are fewer than two chunks of 5" in s["protocol"]

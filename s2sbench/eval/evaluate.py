@@ -48,7 +48,7 @@ class EvalConfig:
     protocols: tuple[str, ...] = field(default_factory=lambda: tuple(PROTOCOLS.ordered()))  # every registered one
     metrics: tuple[str, ...] = ()  # () = every registered metric (METRICS, in registration order) but see below
     learned_metrics: bool = False  # () above includes the learned metrics (LPIPS, FVD: a network scores; slower)
-    set_frames: str = "clip"  # frames the set metrics (FVD) see: "clip" = seen + predicted, "future" = predicted
+    set_frames: str = "future"  # frames the set metrics (FVD) see: "future" = predicted, "clip" = seen + predicted
     set_chunk: int = 0  # 0: set metrics over the whole set; k: mean over chunks of k clips (CCVS's FVD: 256)
     batch_clips: int = 0  # clips per sampling batch; 0: as many as fit memory_mb
     sample_chunk: int = 0  # samples per model.sample call; 0: all N at once

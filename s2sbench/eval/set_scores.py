@@ -3,9 +3,11 @@ cache.
 
 Per batch, each metric embeds (``SetMetric.embed``) two uint8 videos per clip: the real one and the generated one,
 which is the **first** of the clip's N samples (a set metric compares distributions; best-of-N would pick from the
-real video). Which frames (``eval.set_frames``): ``"clip"`` (default) the seen frames followed by the predicted ones,
-as the original FVD and CCVS score a prediction (the generated video carries the real context); ``"future"`` the
-predicted frames alone. Only the features are kept (N x D), so memory does not grow with the videos.
+real video). Which frames (``eval.set_frames``): ``"future"`` (default) the predicted frames alone; ``"clip"`` the
+seen frames followed by the predicted ones, as the original FVD and CCVS score a prediction (the generated video
+carries the real context: comparable with their numbers, but the shared context weighs in the score; the choice is
+argued in ``docs/metrics-fvd-lpips.md``). Only the features are kept (N x D), so memory does not grow with the
+videos.
 
 The real videos' features depend only on the data, the frames and the metric's ``identity()`` (its network's
 weights), so they are computed once and cached by clip id in
@@ -93,7 +95,7 @@ class SetScores:
     ``eval.set_chunk``; ``n_clips`` to be evaluated (at least 2 when there are metrics)."""
 
     def __init__(self, metrics: dict[str, SetMetric], digest: str, split: str, n_past: int, n_future: int,
-                 frames: str = "clip", chunk: int = 0, n_clips: int = 2) -> None:
+                 frames: str = "future", chunk: int = 0, n_clips: int = 2) -> None:
         if metrics and n_clips < 2:
             raise ConfigError(f"{', '.join(metrics)} compare sets of videos: evaluate at least 2 clips (eval.n_clips; "
                               f"{n_clips} to evaluate)")
