@@ -48,8 +48,8 @@ def main(out: str) -> None:
         conv.weight.data.copy_(state[f"features.{i}.weight"])
         conv.bias.data.copy_(state[f"features.{i}.bias"])
     result = pairs()
-    for k, lin in enumerate(model.lins):  # the package's v0.1 heads (BSD-2-Clause data), for machines without it
-        result[f"head{k}"] = lin.model[-1].weight.detach().numpy().reshape(-1)
+    for i, lin in enumerate(model.lins):  # the package's v0.1 heads (BSD-2-Clause data), for machines without it
+        result[f"head{i}"] = lin.model[-1].weight.detach().numpy().reshape(-1)
     for kind in ("grey", "rgb"):
         a, b = (torch.from_numpy(result[f"{kind}_{s}"]).float() / 255 for s in "ab")
         a, b = ((x.unsqueeze(1).expand(-1, 3, -1, -1) if kind == "grey" else x.permute(0, 3, 1, 2)) for x in (a, b))

@@ -22,7 +22,7 @@ DATA = Path(__file__).parent / "data" / "lpips_reference.npz"
 def model_with(heads: list[np.ndarray]) -> L.LPIPS:
     m = L.LPIPS()
     m.net.load_state_dict(L.random_backbone(0))
-    m.heads.load_state_dict({f"{k}.weight": torch.from_numpy(h).view(1, -1, 1, 1) for k, h in enumerate(heads)})
+    m.heads.load_state_dict({f"{i}.weight": torch.from_numpy(h).view(1, -1, 1, 1) for i, h in enumerate(heads)})
     return m.eval()
 
 
@@ -33,7 +33,7 @@ def ref():
 
 @pytest.fixture(scope="module")
 def model(ref):
-    return model_with([ref[f"head{k}"] for k in range(5)])
+    return model_with([ref[f"head{i}"] for i in range(5)])
 
 
 def frames(a: np.ndarray) -> torch.Tensor:
@@ -119,5 +119,5 @@ def test_heads_from_the_installed_package(ref, monkeypatch):
     except InputError as e:
         pytest.skip(f"lpips package files not installed: {e}")
     heads = torch.load(path, map_location="cpu", weights_only=True)
-    for k in range(5):
-        np.testing.assert_array_equal(heads[f"lin{k}.model.1.weight"].numpy().reshape(-1), ref[f"head{k}"])
+    for i in range(5):
+        np.testing.assert_array_equal(heads[f"lin{i}.model.1.weight"].numpy().reshape(-1), ref[f"head{i}"])

@@ -102,12 +102,16 @@ def test_broadcast_and_chunking_do_not_change_scores(fn):
 
 def test_registry_per_frame_shapes_and_direction():
     pred, target = torch.rand(2, 5, 4, 1, 16, 16), torch.rand(2, 4, 1, 16, 16)
-    assert set(METRICS.keys()) == {"ssim_paper", "ssim", "psnr", "digit_hit", "digit_err", "fg_ssim", "block_iou"}
+    assert set(METRICS.keys()) == {"ssim_paper", "ssim", "psnr", "digit_hit", "digit_err", "fg_ssim", "block_iou",
+                                   "lpips", "fvd"}
+    learned = {n: (METRICS.get(n).scope, METRICS.get(n).higher_is_better) for n in METRICS.keys()
+               if METRICS.get(n).learned}
+    assert learned == {"lpips": ("frame", False), "fvd": ("set", False)}  # their own tests: test_lpips, test_fvd
     from s2sbench.eval.truth_metrics import Truth
 
-    for name in METRICS.keys():
+    for name in set(METRICS.keys()) - set(learned):
         m = METRICS.get(name)
-        assert m.higher_is_better == (name != "digit_err")
+        assert m.scope == "frame" and m.higher_is_better == (name != "digit_err")
         assert m.per_frame(pred, target, Truth(torch.tensor([[0, 0, 4, 4], [8, 8, 16, 16]]), 1)).shape == (2, 5, 4)
     assert METRICS.get("psnr").cap == 100.0
 

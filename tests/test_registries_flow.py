@@ -1,6 +1,7 @@
-"""Adding a dataset source, a metric or a model is its code plus one registry line: a toy of each, registered inside
-this test only, flows through ``s2sbench run``, ``leaderboard build``, ``tables`` and ``plots`` with no other file
-changed. Also: the registries' test helpers, and a missing optional package as one ``Error:`` line."""
+"""Adding a dataset source, a metric (per frame or per set) or a model is its code plus one registry line: a toy of
+each, registered inside this test only, flows through ``s2sbench run``, ``leaderboard build``, ``tables`` and
+``plots`` with no other file changed. Also: the registries' test helpers, and a missing optional package as one
+``Error:`` line."""
 from __future__ import annotations
 
 import contextlib
@@ -22,7 +23,7 @@ from s2sbench.data.clip import ClipSpec
 from s2sbench.data.datasets import DATASETS, DatasetInfo
 from s2sbench.data.shards import ShardIndex, ShardWriter
 from s2sbench.data.sources import SOURCES, Source
-from s2sbench.eval.metrics import METRICS, Metric
+from s2sbench.eval.metrics import METRICS, Metric, SetMetric
 from s2sbench.models import MODELS, VideoPredictor
 from s2sbench.report.results import RunResult
 from s2sbench.testing import fake_clip
@@ -50,6 +51,20 @@ def make_toy(out, *, n: int = 16, seed: int = 0, progress: bool = True, brightne
 def toy_mae(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean absolute error per frame, (..., C, H, W) -> (...): lower is better."""
     return (pred - target).abs().mean((-3, -2, -1))
+
+
+def toy_brightness(videos: np.ndarray) -> np.ndarray:
+    """uint8 videos (N, T, H, W, C) -> (N, 1): each video's mean grey level."""
+    return videos.reshape(len(videos), -1).mean(1, keepdims=True)
+
+
+def toy_gap(real: np.ndarray, fake: np.ndarray) -> tuple[float, dict]:
+    """|mean real brightness - mean generated brightness|: a set-level toy, lower is better."""
+    return float(abs(real.mean() - fake.mean())), {"notes": ["a toy"]}
+
+
+TOY_GAP = SetMetric("toy_gap", None, False, "brightness gap between the sets", label="Gap", digits=3,
+                    embed=toy_brightness, compare=toy_gap, identity=lambda: "toy1")
 
 
 @dataclass
@@ -99,6 +114,7 @@ def toys():
         stack.enter_context(DATASETS.registered("toy-ds", TOY_DATASET))
         stack.enter_context(METRICS.registered("toy_mae", Metric("toy_mae", toy_mae, False, "mean absolute error",
                                                                  label="MAE", digits=3, version=2)))
+        stack.enter_context(METRICS.registered("toy_gap", TOY_GAP))
         stack.enter_context(MODELS.registered("toy_gain", ToyGain))
         yield
 
@@ -112,9 +128,22 @@ def _git_status() -> str | None:
     return out.stdout if out.returncode == 0 else None
 
 
+def expected_gap(root: Path, model: str) -> float:
+    """The toy set metric recomputed from the stored clips: the real frames 5-10 against what ``model`` predicts for
+    them (copy_last: frame 4 repeated; constant_background: black frames)."""
+    from s2sbench.data.loader import ClipDataset
+
+    clips = ClipDataset(root, "test", num_frames=10)
+    real = np.stack([(clips[i]["video"].numpy() * 255).round() for i in range(len(clips))])  # (N, 10, C, H, W)
+    fake = real.copy()
+    fake[:, 4:] = real[:, 3:4] if model == "copy_last" else 0
+    return abs(real[:, 4:].mean() - fake[:, 4:].mean())
+
+
 def test_a_toy_source_metric_and_model_flow_through_run_leaderboard_and_tables(tmp_path, monkeypatch, one_thread):
     before = _git_status()
     monkeypatch.setenv("S2SBENCH_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("S2SBENCH_CACHE", str(tmp_path / "cache"))
     runs, cli = tmp_path / "runs", CliRunner()
     with toys():
         out = {}
@@ -138,6 +167,18 @@ def test_a_toy_source_metric_and_model_flow_through_run_leaderboard_and_tables(t
         assert set(toy.scores["best_per_frame"]) == {"ssim_paper", "ssim", "psnr", "digit_hit", "digit_err", "fg_ssim",
                                                      "toy_mae"}  # no block in these clips: no block_iou
         assert toy.train is not None and toy.train["steps"] == 30
+        # the set-level toy: one value per run, its protocol recorded, the real features cached once per data digest
+        assert "toy_gap" not in toy.scores["best_per_frame"] and toy.metrics["toy_gap"]["scope"] == "set"
+        for r, name in ((copy, "copy_last"), (const, "constant_background")):
+            assert abs(r.set_scores["toy_gap"]["value"] - expected_gap(tmp_path / "data" / "toy-ds", name)) < 1e-9
+            assert r.set_scores["toy_gap"]["protocol"] == ("4 videos per set, predicted frames 5-10, the first sample "
+                                                           "of each clip, 24x24x1 before resizing, features: toy1; "
+                                                           "a toy")
+            assert f"toy_gap: {r.set_scores['toy_gap']['value']:.4f} (4 videos per set" in out[name]
+        cached = list((tmp_path / "cache" / "toy_gap").rglob("*.npz"))
+        assert [p.name for p in cached] == ["test-fr5-10-toy1.npz"] and cached[0].parent.name == index.digest()[:16]
+        assert toy.set_scores["toy_gap"]["real_features"] == {"reused": 0, "computed": 4}  # the first run
+        assert copy.set_scores["toy_gap"]["real_features"] == {"reused": 4, "computed": 0}
 
         res = cli.invoke(main, ["leaderboard", "build", str(runs), "--out", str(tmp_path / "board")])
         assert res.exit_code == 0, res.output
@@ -148,6 +189,10 @@ def test_a_toy_source_metric_and_model_flow_through_run_leaderboard_and_tables(t
         mae = [c for c in head if c.startswith("toy_mae")]
         assert mae == ["toy_mae_avg", "toy_mae_avg_std", "toy_mae_fr5", "toy_mae_fr8", "toy_mae_fr10"]
         assert head.index("psnr_fr10") < head.index("toy_mae_avg") < head.index("block_iou")  # registration order
+        assert [c for c in head if c.startswith("toy_gap")] == ["toy_gap_avg", "toy_gap_avg_std"]  # no frames
+        assert head.index("toy_mae_fr10") + 1 == head.index("toy_gap_avg")
+        for (model, _, _), r in rows.items():
+            assert r["toy_gap_avg"] == f"{RunResult.load(runs / 'toy-ds' / model).set_scores['toy_gap']['value']:.3f}"
         row = rows[("toy_gain", "best_per_frame", "ssim_paper")]
         assert row["toy_mae_fr8"] == f"{toy.at_frame('best_per_frame', 'toy_mae', 8):.3f}"  # the metric's digits
         assert row["ssim_fr8"] == f"{toy.at_frame('best_per_frame', 'ssim_paper', 8):.4f}"
@@ -158,21 +203,31 @@ def test_a_toy_source_metric_and_model_flow_through_run_leaderboard_and_tables(t
         section = md[md.index("**Toy** (4 seen frames)"):]
         head = ("| Method | Type | SSIM Fr 5 | SSIM Fr 8 | SSIM Fr 10 | PSNR Fr 5 | PSNR Fr 8 | PSNR Fr 10 "
                 "| Digit@3px Fr 5 |")
-        assert head in section and "| FG-SSIM Fr 10 | MAE Fr 5 | MAE Fr 8 | MAE Fr 10 |" in section
+        assert head in section and "| FG-SSIM Fr 10 | MAE Fr 5 | MAE Fr 8 | MAE Fr 10 | Gap |" in section
+        assert ("Gap (all rows): 4 videos per set, predicted frames 5-10, the first sample of each clip, 24x24x1 "
+                "before resizing, features: toy1; a toy.") in section
         a, b = (r.at_frame("best_per_frame", "toy_mae", 10) for r in (const, copy))
         assert a != b  # the two references are ranked among themselves (lower is better), the run on its own
         best, other = ("constant_background", "copy_last") if a < b else ("copy_last", "constant_background")
         lines = {ln.split(" | ")[0].strip("| "): ln for ln in section.splitlines() if ln.startswith("| ")}
-        assert lines[f"reference: {best} (smoke)"].rstrip(" |").endswith(f"**{min(a, b):.3f}**")
-        assert lines[f"reference: {other} (smoke)"].rstrip(" |").endswith(f"<u>{max(a, b):.3f}</u>")
+        assert lines[f"reference: {best} (smoke)"].split(" | ")[-2].endswith(f"**{min(a, b):.3f}**")
+        assert lines[f"reference: {other} (smoke)"].split(" | ")[-2].endswith(f"<u>{max(a, b):.3f}</u>")
         mae = toy.at_frame("best_per_frame", "toy_mae", 10)
-        assert lines["toy_gain (smoke)"].rstrip(" |").endswith(f"**{mae:.3f}**")
+        assert lines["toy_gain (smoke)"].split(" | ")[-2].endswith(f"**{mae:.3f}**")
+        gaps = {m: RunResult.load(runs / "toy-ds" / m).set_scores["toy_gap"]["value"] for m in out}
+        lo, hi = sorted(("copy_last", "constant_background"), key=gaps.get)  # lower is better, references apart
+        assert lines[f"reference: {lo} (smoke)"].rstrip(" |").endswith(f"**{gaps[lo]:.3f}**")
+        assert lines[f"reference: {hi} (smoke)"].rstrip(" |").endswith(f"<u>{gaps[hi]:.3f}</u>")
+        csv_lines = (tmp_path / "tables" / "table1.csv").read_text().splitlines()
+        assert f"1,toy-ds,run,toy_gain (smoke),V,best_per_frame,toy_gap,,{gaps['toy_gain']:.3f},1,2,0,4," in "\n".join(
+            csv_lines)
         assert "**M3SO-NB**" in md and "**M3SO**" in md  # the paper's own sections are still there
 
         res = cli.invoke(main, ["plots", str(runs), "--out", str(tmp_path / "plots")])
         assert res.exit_code == 0, res.output
         assert (tmp_path / "plots" / "toy-ds_curves.png").stat().st_size > 0
-    for reg, name in ((SOURCES, "toy"), (DATASETS, "toy-ds"), (METRICS, "toy_mae"), (MODELS, "toy_gain")):
+    for reg, name in ((SOURCES, "toy"), (DATASETS, "toy-ds"), (METRICS, "toy_mae"), (METRICS, "toy_gap"),
+                      (MODELS, "toy_gain")):
         assert name not in reg  # cleaned up
     assert _git_status() == before  # no file of the repository changed
 
@@ -190,7 +245,7 @@ def test_metrics_default_to_every_registered_one_and_can_be_restricted(tmp_path,
     with METRICS.registered("toy_mae", Metric("toy_mae", toy_mae, False, "mean absolute error")):
         ev = evaluate(net, data, EvalConfig(n_samples=2, diversity_clips=0, grid_clips=0, save_samples=0),
                       progress=False)
-        applied = [m for m in METRICS.ordered() if m != "block_iou"]  # M3SO-NB clips have no block
+        applied = [m for m in METRICS.ordered() if m != "block_iou" and not METRICS.get(m).learned]  # no block here
         assert list(ev["metrics"]) == applied == ["ssim_paper", "ssim", "psnr", "digit_hit", "digit_err", "fg_ssim",
                                                   "toy_mae"]
         assert ev["eval"]["metrics"] == applied
@@ -293,3 +348,15 @@ def test_leaderboard_never_averages_across_metric_versions_and_keeps_runs_withou
     rows = rows_for([_result(0, {"psnr": 20.0})], "m3so-nb")  # eval.metrics=psnr: one row, no SSIM variant
     assert [(r["ssim_variant"], r["psnr_avg"], r.get("ssim_avg")) for r in rows] == [("", "20.00", None)]
     assert columns("m3so-nb")[14:18] == ["ssim_avg", "ssim_avg_std", "ssim_fr6", "ssim_fr15"]
+
+
+def test_no_code_outside_a_learned_metrics_module_names_it():
+    """Evaluation and reports read ``scope`` / ``learned`` from the registry: no string literal names LPIPS or FVD
+    outside the module that defines and registers it."""
+    learned = [n for n in METRICS.keys() if METRICS.get(n).learned]
+    assert sorted(learned) == ["fvd", "lpips"]
+    pattern = re.compile(rf"""["']({'|'.join(learned)})["']""")
+    offenders = [f"{p.relative_to(ROOT)}:{i}" for p in (ROOT / "s2sbench").rglob("*.py")
+                 if p.stem not in learned for i, line in enumerate(p.read_text().splitlines(), 1)
+                 if pattern.search(line)]
+    assert offenders == []

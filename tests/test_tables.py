@@ -77,3 +77,23 @@ def test_a_retired_metric_keeps_its_column_format():
 
     (col,) = metric_columns({"block_iou_t"})
     assert (col.family, col.title, col.digits, col.higher_is_better) == ("block_iou_t", "Block IoU", 3, True)
+
+
+def test_table2_quotes_later_work_with_its_source_unranked_and_only_under_the_paper_protocol():
+    import csv
+
+    from s2sbench.report.tables import LATER_CSV
+
+    with open(LATER_CSV, newline="") as f:
+        quotes = [r for r in csv.DictReader(f) if r["table"] == "2"]
+    assert quotes and all(r["source"].startswith("quoted, never re-run: ") for r in quotes)
+    texts = render(2, build([], 2), "best_per_frame", "ssim_paper")
+    section = texts["md"][texts["md"].index("**AudioSet-Drums**"):texts["md"].index("**YouTube-Painting**")]
+    assert "| PSNR Fr 45 | FVD |" in section
+    for q in quotes:
+        line = next(ln for ln in section.splitlines() if ln.startswith(f"| quoted: {q['method']} |"))
+        assert line.rstrip(" |").endswith(f"| {float(q['value']):.1f}") and "**" not in line and "<u>" not in line
+        assert f"FVD (quoted: {q['method']}): {q['source']}; protocol: {q['protocol']}." in section
+        assert f"2,audioset-drums,quoted,{q['method']},{q['type']},quoted,fvd,,{float(q['value']):.1f},," in texts["csv"]
+    strict = render(2, build([], 2, "best_sequence", "ssim"), "best_sequence", "ssim")["md"]
+    assert "quoted:" not in strict and "FVD" not in strict

@@ -2,18 +2,20 @@
 a ``RunResult``. One stage per function, in the order a batch goes through them:
 
 1. plan (``_plan``): the clips (the first ``n_clips`` of ``eval.split``, in order; the paper: the first 1000) and
-   the metrics that apply to them (every registered one unless ``eval.metrics`` restricts them), checked before
-   any sampling;
+   the metrics that apply to them (every registered one unless ``eval.metrics`` restricts them; the learned ones,
+   LPIPS and FVD, only with ``eval.learned_metrics``, their weights checked), checked before any sampling;
 2. sample (``_sample``): the model sees the ``n_past`` ground-truth frames and the audio of the whole clip and
    returns N samples of the ``n_future`` frames (``DatasetInfo.n_future_test``). Stochastic models are sampled N
    times; deterministic ones once, and that sample stands for all N (recorded in ``RunResult.sampling``);
 3. score (``_score``): every metric on every sample and frame, with the ground truth the metric needs read from
    ``Batch.meta`` (``_truth``); after the last batch each protocol (``s2sbench.eval.protocols``) reduces the scores
    to per-clip curves averaged over clips (``_summaries``), and each metric's definition version is recorded;
-4. extras (``Extras``): best-of-K curves, mean pairwise SSIM among the samples of the first ``diversity_clips``
+   the set-level metrics (FVD) stream each clip's real video and first sample (``s2sbench.eval.set_scores``);
+4. extras (``s2sbench.eval.extras.Extras``): best-of-K curves, mean pairwise SSIM among the samples of the first ``diversity_clips``
    clips (and on Farneback flow for real datasets), and the fooling rate of a model with its own discriminator;
 5. writers (``Writers``): ``samples.h5`` (the best sample by the paper's metric of the first ``save_samples``
-   clips, see ``s2sbench.eval.samples``) and ``grid.gif`` (labelled rows: ground truth, best sample, random samples; see ``s2sbench.eval.grid``).
+   clips, see ``s2sbench.eval.samples``) and ``grid.gif`` (labelled rows: ground truth, best sample, random
+   samples; see ``s2sbench.eval.grid``).
 """
 from __future__ import annotations
 
@@ -30,10 +32,11 @@ from torch.utils.data import Subset
 from s2sbench.data.handle import Data
 from s2sbench.data.loader import Batch, ClipDataset, make_loader
 from s2sbench.errors import ConfigError, InputError
-from s2sbench.eval.diversity import FARNEBACK, best_of_k, flow_images, pairwise_curve, pairwise_matrix
-from s2sbench.eval.metrics import METRICS, Metric
+from s2sbench.eval.extras import Extras
+from s2sbench.eval.metrics import METRICS, Metric, SetMetric, selected
 from s2sbench.eval.protocols import PAPER, PROTOCOLS, apply, summarize
 from s2sbench.eval.samples import SampleWriter
+from s2sbench.eval.set_scores import SetScores, check_options
 from s2sbench.eval.truth_metrics import Truth
 from s2sbench.predictor import VideoPredictor
 
@@ -44,7 +47,10 @@ class EvalConfig:
     n_samples: int = 100
     n_clips: int = 0  # 0: every clip of the split
     protocols: tuple[str, ...] = field(default_factory=lambda: tuple(PROTOCOLS.ordered()))  # every registered one
-    metrics: tuple[str, ...] = ()  # () = every registered metric (METRICS, in registration order)
+    metrics: tuple[str, ...] = ()  # () = every registered metric (METRICS, in registration order) but see below
+    learned_metrics: bool = False  # () above includes the learned metrics (LPIPS, FVD: a network scores; slower)
+    set_frames: str = "future"  # frames the set metrics (FVD) see: "future" = predicted, "clip" = seen + predicted
+    set_chunk: int = 0  # 0: set metrics over the whole set; k: mean over chunks of k clips (CCVS's FVD: 256)
     batch_clips: int = 0  # clips per sampling batch; 0: as many as fit memory_mb
     sample_chunk: int = 0  # samples per model.sample call; 0: all N at once
     memory_mb: int = 512  # budget for one batch of predictions (B x N x T x C x H x W float32)
@@ -72,8 +78,10 @@ def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torc
     loader = make_loader(Subset(plan.clips, range(plan.n_clips)), _batch_clips(cfg, S * F * frame_bytes),
                          num_workers=cfg.num_workers)
     scores: dict[str, list[torch.Tensor]] = {m: [] for m in plan.metrics}
-    extras, writers = Extras(model, cfg, flow=not data.info.synthetic), Writers(model.name, data, cfg, plan, model.stochastic)
-    clock = {"sampling_s": 0.0, "scoring_s": 0.0}
+    extras = Extras(model, cfg.diversity_clips, flow=not data.info.synthetic)
+    writers = Writers(model.name, data, cfg, plan, model.stochastic)
+    sets = SetScores(plan.sets, data.digest, cfg.split, P, F, cfg.set_frames, cfg.set_chunk, plan.n_clips)
+    clock = {"sampling_s": 0.0, "scoring_s": 0.0, "set_scoring_s": 0.0}
     torch.manual_seed(cfg.seed)
     model.eval().to(device)
     bar = tqdm(total=plan.n_clips, disable=not progress, desc=f"evaluate {model.name}", unit="clip",
@@ -86,6 +94,8 @@ def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torc
         with _threads(cfg.score_threads if device.type == "cpu" else 0):
             with _timed(clock, "scoring_s"):
                 batch_scores = _score(plan.metrics, model, pred, target, _truth(batch.meta, P, P + F))
+            with _timed(clock, "set_scoring_s"):
+                sets.add(batch.video, batch.ids, pred)
             extras.diversity(batch, pred, target)
         extras.judge(batch)
         for name, v in batch_scores.items():
@@ -97,10 +107,11 @@ def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torc
     out = {"split": cfg.split, "n_past": P, "n_future": F, "n_samples": S,
            "sampling": ("stochastic: N independent samples per clip" if model.stochastic
                         else "deterministic: sampled once, the sample replicated N times"),
-           "protocols": list(cfg.protocols), "metrics": {n: m.record() for n, m in plan.metrics.items()},
-           "scores": _summaries(full, plan.metrics, cfg.protocols), "clips_used": plan.n_clips,
-           "clips_available": len(plan.clips), "table_frames": list(data.info.table_frames),
-           "eval": {**asdict(cfg), "metrics": list(plan.metrics), **{k: round(v, 3) for k, v in clock.items()}},
+           "protocols": list(cfg.protocols), "metrics": {n: m.record() for n, m in (plan.metrics | plan.sets).items()},
+           "scores": _summaries(full, plan.metrics, cfg.protocols), "set_scores": sets.fields(),
+           "clips_used": plan.n_clips, "clips_available": len(plan.clips), "table_frames": list(data.info.table_frames),
+           "eval": {**asdict(cfg), "metrics": [*plan.metrics, *plan.sets],
+                    **{k: round(v, 3) for k, v in clock.items()}},
            **extras.fields(full, plan.metrics)}
     if out_dir is not None:
         writers.save(Path(out_dir), data.spec.fps)
@@ -114,18 +125,26 @@ def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torc
 class _Plan:
     clips: ClipDataset  # the evaluated split, cut to n_past + n_future frames
     n_clips: int  # the first n_clips of it are evaluated
-    metrics: dict[str, Metric]  # those that apply to the clips, registration order
+    metrics: dict[str, Metric]  # the per-frame ones that apply to the clips, registration order
+    sets: dict[str, SetMetric]  # the set-level ones
     select: str  # the metric that picks each clip's best sample (samples.h5, grid.gif)
     n_past: int
     n_future: int
 
 
+def selected_metrics(cfg: EvalConfig) -> list[str]:
+    """The metrics ``cfg`` asks for (``metrics.selected``: names and weights checked) after its protocols and set
+    options are checked; the runner calls it before any compute."""
+    unknown = [p for p in cfg.protocols if p not in PROTOCOLS]
+    if unknown:
+        raise ConfigError(f"unknown protocol {unknown}; known: {PROTOCOLS.keys()}")
+    check_options(cfg.set_frames, cfg.set_chunk)
+    return selected(cfg.metrics, cfg.learned_metrics)
+
+
 def _plan(model: VideoPredictor, data: Data, cfg: EvalConfig) -> _Plan:
     """What to evaluate, every option checked against the registries, the model and the clips."""
-    names = tuple(cfg.metrics) or tuple(METRICS.ordered())
-    unknown = [p for p in cfg.protocols if p not in PROTOCOLS] + [m for m in names if m not in METRICS]
-    if unknown:
-        raise ConfigError(f"unknown protocol/metric {unknown}; known: {PROTOCOLS.keys()} / {METRICS.keys()}")
+    names = selected_metrics(cfg)
     have, s = data.spec, model.spec
     if (have.channels, have.height, have.width) != (s.channels, s.height, s.width):
         raise InputError(f"{data.root}: frames are {have.channels}x{have.height}x{have.width}, the model was built "
@@ -138,9 +157,11 @@ def _plan(model: VideoPredictor, data: Data, cfg: EvalConfig) -> _Plan:
     if lacking:
         raise InputError(f"metric(s) {lacking} need ground truth that the clips of {data.root} lack (their meta "
                          f"has {sorted(meta0) or 'nothing'}); drop them from eval.metrics or use data that has it")
-    metrics = {m: METRICS.get(m) for m in names if METRICS.get(m).applies(meta0)}  # () = every one that applies
+    applied = {m: METRICS.get(m) for m in names if METRICS.get(m).applies(meta0)}  # () = every one that applies
+    metrics = {n: m for n, m in applied.items() if m.scope == "frame"}
+    sets = {n: m for n, m in applied.items() if m.scope == "set"}
     select = PAPER.metric if PAPER.metric in metrics else next(iter(metrics))
-    return _Plan(clips, n_clips, metrics, select, info.n_past, info.n_future_test)
+    return _Plan(clips, n_clips, metrics, sets, select, info.n_past, info.n_future_test)
 
 
 def _shown(meta: dict, n_frames: int) -> dict:
@@ -223,54 +244,6 @@ def _timed(clock: dict[str, float], key: str):
         yield
     finally:
         clock[key] += time.perf_counter() - t0
-
-
-# -- 4. extras -----------------------------------------------------------------------------------------------------
-
-class Extras:
-    """Sample diversity of the first ``diversity_clips`` clips (on frames; on optical flow with ``flow``), best-of-K
-    curves, and the fooling rate of a model that has its own trained discriminator (``disc`` and ``fooling_rate``:
-    one extra generated future per clip, judged by it)."""
-
-    def __init__(self, model: VideoPredictor, cfg: EvalConfig, flow: bool) -> None:
-        self.model, self.limit, self.flow = model, cfg.diversity_clips, flow
-        self.judged = getattr(model, "disc", None) is not None and callable(getattr(model, "fooling_rate", None))
-        self.pair_img: list[torch.Tensor] = []
-        self.pair_flow: list[torch.Tensor] = []
-        self.flow_best: list[torch.Tensor] = []
-        self.fooled, self.clips = 0.0, 0
-
-    def diversity(self, batch: Batch, pred: torch.Tensor, target: torch.Tensor) -> None:
-        if not self.model.stochastic:
-            return
-        for j in range(len(batch)):
-            if int(batch.index[j]) < self.limit:
-                self.pair_img.append(pairwise_matrix(pred[j]))
-                if self.flow:
-                    fp, ft = flow_images(pred[j]), flow_images(target[j])  # (S, F-1, 2, H, W), (F-1, 2, H, W)
-                    self.flow_best.append(METRICS.get(PAPER.metric)(fp, ft.unsqueeze(0)).unsqueeze(0))
-                    self.pair_flow.append(pairwise_matrix(fp))
-
-    def judge(self, batch: Batch) -> None:
-        if self.judged:
-            with torch.no_grad():
-                self.fooled += self.model.fooling_rate(batch) * len(batch)
-        self.clips += len(batch)
-
-    def fields(self, full: dict[str, torch.Tensor], metrics: dict[str, Metric]) -> dict[str, Any]:
-        """``diversity`` and, for a judged model, ``fooling_rate`` (share of generated clips it calls real)."""
-        div: dict[str, Any] = {"best_of_k": {n: best_of_k(full[n], m.higher_is_better, m.cap)
-                                             for n, m in metrics.items()}}
-        pairwise = f"pairwise_{PAPER.metric}"
-        if self.pair_img:
-            div[pairwise] = pairwise_curve(torch.stack(self.pair_img))
-            div["diversity_clips"] = len(self.pair_img)
-        if self.flow_best:
-            div["flow"] = {"method": "opencv farneback", "params": FARNEBACK,
-                           f"best_of_k_{PAPER.metric}": best_of_k(torch.cat(self.flow_best)),
-                           pairwise: pairwise_curve(torch.stack(self.pair_flow))}
-        judged = {"fooling_rate": self.fooled / self.clips} if self.judged and self.clips else {}
-        return {**judged, "diversity": div}
 
 
 # -- 5. writers ----------------------------------------------------------------------------------------------------

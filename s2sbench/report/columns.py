@@ -6,6 +6,9 @@ decimals (``Metric.digits``) and a direction (``higher_is_better``). A report sh
 time: the variant a row or table asks for when it belongs to the family, else the family's first metric that the
 results have. Metric names found in results but no longer registered are their own family, after the registered ones.
 
+A set-level metric (``SetMetric``, e.g. FVD: ``scope == "set"``) is a column with one value per row, not one per
+report frame; results keep it in ``RunResult.set_scores``, and ``metrics_in(..., sets=True)`` includes it.
+
 Reports show only the columns whose metrics the results have, so registering a metric changes no report of results
 that lack it. A metric that is no longer computed (``RETIRED``) keeps its header, decimals and direction.
 """
@@ -27,6 +30,7 @@ class Column:
     title: str  # table header, e.g. "SSIM"
     digits: int
     higher_is_better: bool
+    scope: str = "frame"  # "frame": a value per report frame; "set": one value (``SetMetric``)
 
     def pick(self, variant: str, available: Iterable[str]) -> str | None:
         """The metric of this column to show: ``variant`` if it is one of ours and available, else our first
@@ -53,7 +57,7 @@ def metric_columns(present: Iterable[str] | None = None) -> list[Column]:
     for fam, names in fams.items():
         first = METRICS.get(names[0])
         cols.append(Column(fam, tuple(m for m in METRICS.ordered() if METRICS.get(m).column == fam), first.title,
-                           first.digits, first.higher_is_better))
+                           first.digits, first.higher_is_better, first.scope))
     for name in sorted((have or set()) - set(METRICS.keys())):
         old = RETIRED.get(name) if name in RETIRED else None
         cols.append(Column(name, (name,), old.title, old.digits, old.higher_is_better) if old else
@@ -71,6 +75,9 @@ def column_of(metric: str) -> Column:
     return next(c for c in metric_columns([metric]) if metric in c.metrics)
 
 
-def metrics_in(results: Iterable, protocol: str | None = None) -> set[str]:
-    """Metric names with scores in any of ``results`` (under ``protocol``, or any)."""
-    return {m for r in results for p, ms in r.scores.items() if protocol in (None, p) for m in ms}
+def metrics_in(results: Iterable, protocol: str | None = None, *, sets: bool = False) -> set[str]:
+    """Metric names with per-frame scores in any of ``results`` (under ``protocol``, or any); with ``sets``, the
+    set-level metrics they have too."""
+    results = list(results)
+    have = {m for r in results for p, ms in r.scores.items() if protocol in (None, p) for m in ms}
+    return have | {m for r in results for m in r.set_scores} if sets else have

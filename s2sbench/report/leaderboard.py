@@ -7,8 +7,10 @@ train.KEY=V``: the trainer's ``config`` in the result, less those that do not ch
 in which the runs of a row would otherwise differ, so runs with other overrides are other rows; two runs of one row
 with the same seed (the same run twice, e.g. a copied folder) are refused, naming both. Columns are declared in ``columns()``: the metric columns come from ``METRICS`` (``s2sbench.report.columns``:
 one group per metric family the results have, in registration order, printed with the metric's decimals) and the
-frame columns follow the dataset's table frames. Rows are sorted by protocol, SSIM variant, model, preset, N and
-clips; nothing depends on file order, time or machine, so rebuilding from the same result files gives the same bytes.
+frame columns follow the dataset's table frames; a set-level metric (FVD) has its value (``<name>_avg``, the mean
+over seeds) and its std over seeds, no frame columns, the same in every protocol's row. Rows are sorted by protocol,
+SSIM variant, model, preset, N and clips; nothing depends on file order, time or machine, so rebuilding from the same
+result files gives the same bytes.
 
 ``reference`` marks the reference predictors (black / mean frame / copy-last: what a score is worth without a
 model); ``train_steps`` are the steps run, ``best_step`` the step of the evaluated checkpoint (selected on
@@ -50,7 +52,7 @@ def columns(dataset: str, cols: list[Column] | None = None) -> list[str]:
     frames = DATASETS.get(dataset).table_frames
     out = list(IDENTITY)
     for c in metric_columns() if cols is None else cols:
-        out += [f"{c.family}_avg", f"{c.family}_avg_std"] + [f"{c.family}_fr{f}" for f in frames]
+        out += [f"{c.family}_avg", f"{c.family}_avg_std"] + [f"{c.family}_fr{f}" for f in frames if c.scope == "frame"]
     return out + TRAILER
 
 
@@ -98,7 +100,7 @@ def _agg(vals: list[float]) -> tuple[float, float | None]:
 
 def _versions(r: RunResult, protocol: str) -> tuple:
     """(metric, definition version) of every metric the run scored under ``protocol``: rows never mix versions."""
-    return tuple((m, r.metric_version(m)) for m in sorted(r.scores.get(protocol, {})))
+    return tuple((m, r.metric_version(m)) for m in sorted(r.scored(protocol)))
 
 
 def _skill(rows: list[dict[str, str]]) -> None:
@@ -121,7 +123,7 @@ def rows_for(results: list[RunResult], dataset: str, where: dict[int, Path] | No
     the refusal of a repeated run."""
     frames = DATASETS.get(dataset).table_frames
     results = [r for r in results if r.dataset == dataset]
-    cols, order_v = metric_columns(metrics_in(results)), variants()
+    cols, order_v = metric_columns(metrics_in(results, sets=True)), variants()
     groups: dict[tuple, list[RunResult]] = defaultdict(list)
     for r in results:
         for p in r.protocols:
@@ -150,8 +152,12 @@ def rows_for(results: list[RunResult], dataset: str, where: dict[int, Path] | No
                "code_version": " ".join(sorted({r.code_version for r in rs}))}
         capped = 0
         for c in cols:
-            metric = c.pick(v, rs[0].scores[p])
+            metric = c.pick(v, rs[0].scored(p))
             if metric is None:
+                continue
+            if c.scope == "set":
+                avg, sd = _agg([r.set_scores[metric]["value"] for r in rs])
+                row[f"{c.family}_avg"], row[f"{c.family}_avg_std"] = c.fmt(avg), c.fmt(sd)
                 continue
             avg, sd = _agg([r.scores[p][metric]["avg"] for r in rs])
             row[f"{c.family}_avg"], row[f"{c.family}_avg_std"] = c.fmt(avg), c.fmt(sd)
@@ -189,7 +195,7 @@ def build(runs_dir: str | Path, out_dir: str | Path, overwrite: bool = False) ->
     out_dir = Path(out_dir)
     files = {}
     for ds in sorted({r.dataset for r in results}):
-        cols = metric_columns(metrics_in(r for r in results if r.dataset == ds))
+        cols = metric_columns(metrics_in((r for r in results if r.dataset == ds), sets=True))
         files[out_dir / f"{ds}.csv"] = to_csv(rows_for(results, ds, where), ds, cols).encode()
     claim_files(files, overwrite)
     check_writable(out_dir)

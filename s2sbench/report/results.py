@@ -8,6 +8,10 @@ sampling, and splitting them would let rows drift apart): ``scores[protocol][met
 - ``avg``: the mean of the curve; ``avg_std``: std over clips of each clip's frame average;
 - ``n_clamped``: infinite values (PSNR of exact matches) clamped to the metric's cap before averaging.
 
+``set_scores[name]`` holds each set-level metric (FVD; ``SetMetric``): one ``value`` per run, whatever the protocol,
+with the protocol it was computed under (``protocol``: one line; and its fields: videos, frames, sample, frame size,
+the features' identity, the compare record with its notes); see ``s2sbench.eval.set_scores``.
+
 ``metrics[name]`` records the metric's definition as evaluated, with its ``version`` (``metric_version``; results
 written before versions were recorded read as version 1).
 
@@ -64,6 +68,7 @@ class RunResult:
     eval: dict = field(default_factory=dict)  # evaluator settings and timings
     block_iou: dict[str, float] | None = None  # older results: protocol -> block IoU on the final frame (see final)
     diversity: dict = field(default_factory=dict)  # best-of-K and pairwise curves
+    set_scores: dict[str, dict] = field(default_factory=dict)  # set-level metric -> value, protocol (see docstring)
     fooling_rate: float | None = None  # share of generated test clips the model's own discriminator calls real
     code_version: str = ""
     hardware: dict = field(default_factory=dict)
@@ -86,6 +91,10 @@ class RunResult:
         if s is not None:
             return s["curve"][-1]
         return (self.block_iou or {}).get(protocol) if metric == PAPER.block_metric else None
+
+    def scored(self, protocol: str) -> set[str]:
+        """The metrics with a value under ``protocol``: its per-frame ones and every set-level one."""
+        return set(self.scores.get(protocol, {})) | set(self.set_scores)
 
     def metric_version(self, name: str) -> int:
         """The definition version of metric ``name`` this run was scored with (1 when not recorded)."""

@@ -7,11 +7,17 @@
   metric's columns appear where runs have it.
 - Run rows: one per (model, preset), averaged over the seeds found, read under one protocol and SSIM variant
   (default: the paper's, ``s2sbench.eval.protocols.PAPER``). Paper rows: ``paper_results.csv``, transcribed from
-  the paper (scikit-image-0.15 SSIM, best of 100 per frame); they are quoted, not re-run.
+  the paper (scikit-image-0.15 SSIM, best of 100 per frame); they are quoted, not re-run. Quoted rows:
+  ``later_results.csv``, numbers of later work (FVD on AudioSet-Drums), each with the source it is quoted from and
+  its protocol as far as the source states it, shown beside the paper's rows; never re-run.
+- A set-level metric (FVD, ``scope == "set"``) is one column (one value per row, mean over seeds); the note under
+  the section gives the protocol of every such value (videos, frames, sample, frame size, weights; quoted rows:
+  their source).
 - Reference predictors (models whose class says ``reference = True``: black frame, mean training frame, copy-last)
   are rows "reference: ...", ranked among themselves: what a score is worth without a model.
 - Bold = best, underlined = second best per column, ranked separately among the runs, the references and the
-  paper's rows. A cell marked † averages in infinite values (PSNR of exact matches) at the metric's cap; the note
+  paper's rows; quoted rows are not ranked (their protocols differ from each other's and are partly unstated).
+  A cell marked † averages in infinite values (PSNR of exact matches) at the metric's cap; the note
   under the section says how many (clip, frame) values that is.
 - Written as CSV (long format: one value per line), Markdown and LaTeX.
 """
@@ -30,6 +36,8 @@ from s2sbench.report.columns import column_of, metric_columns
 from s2sbench.report.results import RunResult, comparable_groups, is_reference
 
 PAPER_CSV = Path(__file__).with_name("paper_results.csv")
+LATER_CSV = Path(__file__).with_name("later_results.csv")
+RANKED = ("run", "reference", "paper")  # rows are ranked within each source; "quoted" rows are not ranked
 BLOCK_TABLE = 3  # the paper's Table 3: block IoU of every dataset whose entry has a block
 
 
@@ -55,6 +63,7 @@ class Row:
     values: dict[tuple[str, int], float] = field(default_factory=dict)  # (metric, frame or 0) -> value
     info: dict[str, str] = field(default_factory=dict)
     capped: dict[tuple[str, int], int] = field(default_factory=dict)  # (metric, frame) -> values at the cap
+    notes: dict[str, str] = field(default_factory=dict)  # set-level metric -> its protocol (or a quote's source)
 
 
 def paper_rows(table: int, dataset: str) -> list[Row]:
@@ -65,6 +74,18 @@ def paper_rows(table: int, dataset: str) -> list[Row]:
                 row = rows.setdefault(r["method"], Row("paper", r["method"], r["type"],
                                                        info={"model": r["model"], "n_samples": "100"}))
                 row.values[(r["metric"], int(r["frame"] or 0))] = float(r["value"])
+    return list(rows.values())
+
+
+def quoted_rows(table: int, dataset: str) -> list[Row]:
+    """Numbers of later work (``later_results.csv``), each labelled with its source and protocol."""
+    rows: dict[str, Row] = {}
+    with open(LATER_CSV, newline="") as f:
+        for r in csv.DictReader(f):
+            if int(r["table"]) == table and r["dataset"] == dataset:
+                row = rows.setdefault(r["method"], Row("quoted", r["method"], r["type"], info={"model": r["model"]}))
+                row.values[(r["metric"], int(r["frame"] or 0))] = float(r["value"])
+                row.notes[r["metric"]] = f"{r['source']}; protocol: {r['protocol']}"
     return list(rows.values())
 
 
@@ -81,9 +102,13 @@ def run_rows(results: list[RunResult], table: int, dataset: str, protocol: str, 
             if ious:
                 row.values[(PAPER.block_metric, 0)] = mean(ious)
         else:
-            shared = set.intersection(*(set(r.scores[protocol]) for r in rs))
+            shared = set.intersection(*(r.scored(protocol) for r in rs))
             for col in metric_columns(shared):
                 metric = col.pick(ssim_variant, shared)
+                if metric and col.scope == "set":
+                    row.values[(metric, 0)] = mean(r.set_scores[metric]["value"] for r in rs)
+                    row.notes[metric] = " / ".join(sorted({r.set_scores[metric]["protocol"] for r in rs}))
+                    continue
                 for fr in (DATASETS.get(dataset).table_frames if metric else ()):
                     v = mean(r.at_frame(protocol, metric, fr) for r in rs)
                     if v != v:  # NaN: a frame the metric does not score (no block yet), an empty cell
@@ -114,9 +139,23 @@ def _capped_note(rows: list[Row]) -> str:
             + "); (clip, frame) values: " + "; ".join(parts) + ".") if parts else ""
 
 
+def _set_note(rows: list[Row]) -> str:
+    """The protocol of every set-level value (FVD) and the source of every quoted one, rows sharing one text
+    named once."""
+    texts: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        for metric, text in r.notes.items():
+            texts.setdefault((metric, text), []).append(_label(r))
+    parts = []
+    for (metric, text), labels in texts.items():
+        everyone = len(labels) == sum(metric in r.notes for r in rows) and len(labels) > 1
+        parts.append(f"{column_of(metric).title} ({'all rows' if everyone else ', '.join(labels)}): {text}.")
+    return " ".join(parts)
+
+
 def _runs_note(rows: list[Row]) -> str:
     """What the run rows of a section share (data, N, clips, seeds), or that they differ (then rows name it)."""
-    runs = [r for r in rows if r.source != "paper"]
+    runs = [r for r in rows if r.source in ("run", "reference")]
     if not runs:
         return ""
     parts = []
@@ -142,7 +181,7 @@ def _columns(table: int, dataset: str, ssim_variant: str, rows: list[Row]) -> li
     out = []
     for col in metric_columns(have):
         metric = ssim_variant if ssim_variant in col.metrics else col.pick(ssim_variant, have)
-        out += [(metric, f, f"{col.title} Fr {f}") for f in frames]
+        out += [(metric, 0, col.title)] if col.scope == "set" else [(metric, f, f"{col.title} Fr {f}") for f in frames]
     return out
 
 
@@ -150,7 +189,7 @@ def _ranks(rows: list[Row], key: tuple[str, int]) -> dict[int, int]:
     """Row position -> rank (1 best, 2 second) within each source group, in the metric's direction."""
     out: dict[int, int] = {}
     higher = column_of(key[0]).higher_is_better
-    for src in ("run", "reference", "paper"):
+    for src in RANKED:
         vals = sorted({r.values[key] for r in rows if r.source == src and key in r.values}, reverse=higher)
         for i, r in enumerate(rows):
             if r.source == src and key in r.values and r.values[key] in vals[:2]:
@@ -165,7 +204,7 @@ def build(results: list[RunResult], table: int, protocol: str = PAPER.protocol,
     for ds in tables()[table]:
         rows = run_rows(results, table, ds, protocol, ssim_variant)
         if (protocol, ssim_variant) == (PAPER.protocol, PAPER.metric):
-            rows += paper_rows(table, ds)  # the paper's numbers are only comparable under its own protocol
+            rows += paper_rows(table, ds) + quoted_rows(table, ds)  # quotes are shown under the paper's protocol
         out.append((ds, rows, _columns(table, ds, ssim_variant, rows)))
     return out
 
@@ -175,7 +214,7 @@ def _fmt(metric: str, v: float | None) -> str:
 
 
 def _label(r: Row) -> str:
-    return f"{r.source}: {r.method}" if r.source in ("paper", "reference") else r.method
+    return f"{r.source}: {r.method}" if r.source != "run" else r.method
 
 
 def render(table: int, sections, protocol: str, ssim_variant: str) -> dict[str, str]:
@@ -204,7 +243,8 @@ def render(table: int, sections, protocol: str, ssim_variant: str) -> dict[str, 
                 cells_tex.append((rf"\textbf{{{s}}}" if rk == 1 else rf"\underline{{{s}}}" if rk == 2 else s)
                                  + (r"$^\dagger$" if mark else ""))
                 if v is not None:
-                    w.writerow([table, ds, r.source, r.method, r.type, protocol, metric, fr or "", s, rk or "",
+                    w.writerow([table, ds, r.source, r.method, r.type, "quoted" if r.source == "quoted" else protocol,
+                                metric, fr or "", s, rk or "",
                                 r.info.get("n_samples", ""), r.info.get("seeds", ""), r.info.get("clips", ""),
                                 r.info.get("data_sha256", "")])
             md.append(f"| {_label(r)} | {r.type} | " + " | ".join(cells_md) + " |")
@@ -212,12 +252,15 @@ def render(table: int, sections, protocol: str, ssim_variant: str) -> dict[str, 
             tex.append(f"{name} & {r.type} & " + " & ".join(cells_tex) + r" \\")
         if not rows:
             md.append("| (no runs) | |" + " |" * len(cols))
-        note = " ".join(n for n in (_runs_note(rows), _capped_note(rows)) if n)
+        note = " ".join(n for n in (_runs_note(rows), _capped_note(rows), _set_note(rows)) if n)
         md += ["", note, ""] if note else [""]
         tex += [r"\end{tabular}", ""]
     md.append('Rows "paper: ..." are the numbers published in the paper (its SSIM = `ssim_paper`, best of 100 per '
               "frame), quoted for reference, not re-run. Bold: best; underlined: second; ranked separately among "
-              "runs, among references and among paper rows.")
+              "runs, among references and among paper rows." + (
+                  ' Rows "quoted: ..." are numbers of later work, quoted from the source the note names under their '
+                  "own protocol (not re-run, not ranked)." if any(r.source == "quoted" for _, rows, _ in
+                                                                                sections for r in rows) else ""))
     return {"csv": buf.getvalue(), "md": "\n".join(md) + "\n", "tex": "\n".join(tex) + "\n"}
 
 

@@ -2,7 +2,8 @@
 
 - ``smoke``: ``Config.tiny()`` (every model under 1 M parameters, clamped output where it has one), 30 steps of 8
   clips, 16 test clips x 10 samples: each model's run takes under a minute on 2 CPU cores. For checking that a model
-  and the pipeline work, never for numbers (the runner says so).
+  and the pipeline work, never for numbers (the runner says so). No learned metrics (LPIPS, FVD) unless
+  ``--set eval.learned_metrics=true``; every other preset scores them (``EvalConfig.learned_metrics``).
 - ``quick``: ``Config.quick()`` when the model defines it, else its paper config; at most 10 CPU minutes of training
   (``cpu_budget_min``: CPU time of the training process, all threads) or 3000 steps of 16 clips, whichever comes
   first; 100 test clips x 100 samples (best of 100, as the paper). Numbers from it are budget numbers, labelled with
@@ -50,15 +51,15 @@ for _p in (
     Preset("quick", "quick/paper model, <= 10 CPU minutes or 3000 steps of 16, 100 test clips x 100 samples",
            "quick", TrainConfig(steps=3000, batch_size=16, cpu_budget_min=10.0, val_every=250, val_batches=4,
                                 checkpoint_every=250),
-           EvalConfig(n_samples=100, n_clips=100, save_samples=100, diversity_clips=5)),
+           EvalConfig(n_samples=100, n_clips=100, save_samples=100, diversity_clips=5, learned_metrics=True)),
     Preset("board", "leaderboard budget: quick/paper model, 5 CPU minutes (<= 3000 steps of 16), 50 test clips x 100 "
            "samples", "quick", TrainConfig(steps=3000, batch_size=16, cpu_budget_min=5.0, val_every=50, val_batches=2,
                                            checkpoint_every=50),
-           EvalConfig(n_samples=100, n_clips=50, save_samples=50, diversity_clips=5)),
+           EvalConfig(n_samples=100, n_clips=50, save_samples=50, diversity_clips=5, learned_metrics=True)),
     Preset("paper", "paper model and schedule (72,072 steps of 110), 1000 test clips x 100 samples",
            "paper", TrainConfig(steps=72_072, batch_size=110, val_every=2000, val_batches=4, checkpoint_every=2000,
                                 log_every=50),
-           EvalConfig(n_samples=100, n_clips=1000, save_samples=100, diversity_clips=20)),
+           EvalConfig(n_samples=100, n_clips=1000, save_samples=100, diversity_clips=20, learned_metrics=True)),
 ):
     PRESETS.register(_p.name, _p)
 

@@ -32,6 +32,7 @@ from s2sbench.data.datasets import DATASETS
 from s2sbench.data.handle import Data
 from s2sbench.data.resolve import open_data
 from s2sbench.errors import InputError, OutputError
+from s2sbench.eval.evaluate import selected_metrics
 from s2sbench.eval.protocols import PAPER
 from s2sbench.models import MODELS, DataSpec, build_model
 from s2sbench.report.results import RESULT_NAME, RunResult, code_version, hardware, modality_of
@@ -77,14 +78,8 @@ SMOKE_BANNER = ("preset smoke: a tiny model trained for seconds; its numbers onl
 
 
 def _check_eval(pre: Preset, data: Data, echo: Callable[[str], None]) -> list[str]:
-    """Eval options against the data before any compute; returns the warnings to record in the result."""
-    from s2sbench.eval.metrics import METRICS
-    from s2sbench.eval.protocols import PROTOCOLS
-
-    for p in pre.eval.protocols:
-        PROTOCOLS.get(p)
-    for m in pre.eval.metrics:
-        METRICS.get(m)
+    """Eval options against the data before any compute; returns the warnings to record in the result. (The metrics,
+    their options and weights: ``selected_metrics``, before the data is opened or generated.)"""
     splits = data.splits()
     if pre.eval.split not in splits:
         raise ConfigError(f"eval.split {pre.eval.split!r}: {data.root} has splits {', '.join(splits)}")
@@ -175,6 +170,7 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
     train = apply_table(pre.train, cf.train, f"{cf.path} [train]")
     ev = apply_table(pre.eval, cf.eval, f"{cf.path} [eval]")
     pre = replace(pre, train=override(train, ov["train"]), eval=override(ev, ov["eval"]))
+    selected_metrics(pre.eval)  # metric names, options and the learned metrics' weights, before any compute
     rank, world, local = distributed.init()
     dev = resolve_device(device) if world == 1 or device == "cpu" else distributed.device(local)
     run_dir = Path(out) if out else Path("runs") / dataset / f"{model}-{preset}-seed{seed}"
@@ -271,6 +267,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, *, dataset: str | None = 
     check_checkpoint(checkpoint, ck, dataset)
     pre = with_seed(PRESETS.get(preset or ck.get("preset") or "paper"), seed)
     pre = replace(pre, eval=override(pre.eval, split_overrides(sets)["eval"]))
+    selected_metrics(pre.eval)
     run_dir = Path(out) if out else Path(checkpoint).parent
     check_writable(run_dir)
     with DirLock(run_dir, "run directory"):
@@ -308,6 +305,8 @@ def per_frame_table(r: RunResult, protocol: str = PAPER.protocol) -> str:
         if clamped:
             unit = f" {d['unit']}" if d.get("unit") else ""
             lines.append(f"{m}: {clamped} infinite value(s) (exact matches) counted as {d.get('cap') or 0:g}{unit}")
+    for m, s in r.set_scores.items():
+        lines.append(f"{m}: {s['value']:.4f} ({s['protocol']})")
     if r.block_iou:
         lines.append("block IoU (final frame): " + ", ".join(f"{p} {v:.4f}" for p, v in r.block_iou.items()))
     return "\n".join(lines)
