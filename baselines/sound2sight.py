@@ -69,6 +69,10 @@ from .sound2sight_config import Config
 from .sound2sight_disc import MultimodalDiscriminator, reverse_gradient
 
 
+GAMMA_SCHEDULES = ("paper", "code")
+CODE_GAMMA_STEPS = (1, 5, 10, 100)  # the original code's multipliers of gamma (1e-4 .. 1e-2)
+
+
 class Sound2Sight(VideoPredictor):
     name = "sound2sight"
     uses_audio = True
@@ -84,6 +88,9 @@ class Sound2Sight(VideoPredictor):
             raise ValueError(f"{self.name} needs a 2-D audio feature (stft or mel), got {spec.audio_feature!r}")
         if c.z_from not in ("prior", "posterior") or c.temporal not in ("transformer", "lstm"):
             raise ValueError(f"unknown z_from {c.z_from!r} or temporal {c.temporal!r}")
+        if c.gamma_schedule not in GAMMA_SCHEDULES or c.gamma_per not in ("pixel", "frame"):
+            raise ValueError(f"unknown gamma_schedule {c.gamma_schedule!r} (known: {', '.join(GAMMA_SCHEDULES)}) or "
+                             f"gamma_per {c.gamma_per!r} (pixel, frame)")
         C, S, g = spec.channels, spec.height, c.g_dim
         self.enc = FrameEncoder(C, S, g, c.conv_base)
         self.dec = FrameDecoder(C, S, g, c.conv_base, output=c.output)
@@ -106,6 +113,7 @@ class Sound2Sight(VideoPredictor):
             self.to(memory_format=torch.channels_last)
         use_fast_convs(self)  # the same convolutions, the shapes oneDNN is slow at as matrix products
         self.total_steps: int | None = None
+        self.progress: float | None = None  # fraction of the run's budget used, when the trainer reports it
 
     def _stream(self) -> nn.Module:
         c = self.config
@@ -139,17 +147,34 @@ class Sound2Sight(VideoPredictor):
     def setup_training(self, total_steps: int) -> None:
         self.total_steps = total_steps
 
+    def set_progress(self, fraction: float) -> None:
+        """The share of the run's budget used so far (steps, CPU or wall time, whichever binds), reported by the
+        trainer before each step; without it the gamma schedule counts steps of ``setup_training``'s total."""
+        self.progress = fraction
+
     def gamma_at(self, step: int) -> float:
-        """Adversarial weight at ``step``: 0 in the warm start, then gamma x factor^(k) after k intervals."""
+        """Adversarial weight at ``step``: 0 in the warm start, then gamma x the schedule's k-th multiplier after k
+        intervals of ``gamma_every`` ("paper": gamma_factor^k; "code": 1, 5, 10, 100, then 100)."""
         c = self.config
         if self.disc is None:
             return 0.0
-        if not self.total_steps:
+        if self.progress is None and not self.total_steps:
             return c.gamma
-        frac = step / self.total_steps
+        frac = self.progress if self.progress is not None else step / self.total_steps
         if frac < c.adv_warmup:
             return 0.0
-        return c.gamma * c.gamma_factor ** (int(frac / c.gamma_every) if c.gamma_every > 0 else 0)
+        k = int(frac / c.gamma_every) if c.gamma_every > 0 else 0
+        if c.gamma_schedule == "code":
+            return c.gamma * CODE_GAMMA_STEPS[min(k, len(CODE_GAMMA_STEPS) - 1)]
+        return c.gamma * c.gamma_factor ** k
+
+    def adversarial_weight(self, step: int) -> float:
+        """The weight of L_adv in the generator's objective in the units of L_V (per-pixel MSE): gamma_at(step), per
+        pixel of a frame when ``gamma_per="frame"`` (gamma weighs L_adv against Eq. 2's per-frame squared error)."""
+        gamma = self.gamma_at(step)
+        if self.config.gamma_per == "frame":
+            gamma /= self.spec.channels * self.spec.height * self.spec.width
+        return gamma
 
     def teacher_forced(self, video: torch.Tensor, audio: torch.Tensor) -> dict[str, torch.Tensor]:
         """One pass over a whole clip with the true previous frames. Returns the predictions of the scored frames
@@ -192,13 +217,14 @@ class Sound2Sight(VideoPredictor):
         kl = kl_gaussians(out["mu_q"], out["lv_q"], out["mu_p"], out["lv_p"])
         loss = mse + self.config.beta * kl  # L_V (Eq. 2), averaged over steps
         gamma = self.gamma_at(step)
+        weight = self.adversarial_weight(step)
         logs = {"loss": loss.item(), "mse": mse.item(), "kl": kl.item(), "gamma": gamma}
         total = loss
         if self.disc is not None:
             judged = self.disc.judged(video.shape[1], p)
             first = video.shape[1] - pred.shape[1]
             fake = pred[:, judged.start - first : judged.stop - first]  # (B, J, C, H, W)
-            fake = reverse_gradient(fake, gamma) if gamma > 0 else fake.detach()
+            fake = reverse_gradient(fake, weight) if weight > 0 else fake.detach()
             d_loss, d_logs = self.disc.losses(video, audio, fake, p)
             total = total + d_loss
             logs.update(d_loss=d_loss.item(), **d_logs)

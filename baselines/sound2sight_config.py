@@ -36,9 +36,12 @@ class Config:
     disc_lr: float = 2e-3
     beta: float = 1e-4  # KL weight
     gamma: float = 1e-4  # adversarial weight at the start of the adversarial phase
+    gamma_schedule: str = "paper"  # "paper": x gamma_factor every gamma_every; "code": x1, x5, x10, x100 (original)
     gamma_factor: float = 10.0
     gamma_every: float = 300 / 1001  # fraction of the run between gamma increases (0: constant)
     adv_warmup: float = 1 / 1001  # fraction of the run without the adversarial term (the original's epoch 0)
+    gamma_per: str = "pixel"  # gamma weighs L_adv against the reconstruction error "pixel" (per-pixel mean, as
+    # L_V is logged) or "frame" (summed over a frame's pixels, Eq. 2's ||X_t - X^_t||^2): L_adv x gamma / (C H W)
     z_from: str = "posterior"  # z decoded in training: "posterior" (paper, SVG-LP) or "prior" (original code)
     loss_on_context: bool = False  # True: also score the teacher-forced context steps (original); False: Eq. 2
     output: str = "sigmoid"  # the decoder's last layer: "sigmoid" (original) or "clamp" (_blocks.UnitClamp)
