@@ -40,13 +40,21 @@ Deviations from the original:
   on 100 test clips: 0.705 with the clamp against 0.551 with the Sigmoid (``copy_last``: 0.643);
 - the loss covers the predicted frames t = F+1..T only, as the paper's Eq. 2 (the original also scores the
   teacher-forced context steps: ``loss_on_context=True``);
-- losses are averaged over steps instead of summed (the same optimum and, with Adam, the same updates up to eps);
-  the logged ``loss`` (L_V) is therefore on the per-pixel MSE scale of the other models;
+- losses are averaged over steps and pixels instead of summed (the same optimum; for Adam the same updates with eps
+  scaled by the number of terms); the logged ``loss`` (L_V) is therefore on the per-pixel MSE scale of the other
+  models, and gamma is converted to it (next item);
+- gamma weighs L_adv against Eq. 2's reconstruction error summed over a frame's pixels (``gamma_per="frame"``: the
+  generator's adversarial weight is gamma / (C H W) beside the per-pixel MSE); the original weighs it against its
+  per-pixel MSE (``gamma_per="pixel"``). Near a good reconstruction the gradient of L_V vanishes while that of L_adv
+  does not (a trained discriminator still separates the frames), so a per-pixel gamma of 1e-3 or more lets the
+  adversarial term dominate the generator's update and undo the reconstruction; the original is spared only because
+  its discriminator is weak (frozen random encoders, logits capped at +-1 by a Tanh);
 - the generator's adversarial term is the paper's minimax -gamma L_adv (the original uses non-saturating labels);
 - the posterior transformer reads X_1..X_t (paper) instead of the original's X_2..X_t, and the audio transformer
   reads A_1..A_t from the first frame on;
 - gamma follows the paper (x10 every 300 of 1001 epochs: 1e-4, 1e-3, 1e-2, 1e-1), not the code (1e-4, 5e-4, 1e-3,
-  1e-2), and the schedule is scaled to the run's length;
+  1e-2: ``gamma_schedule="code"``), and the schedule is scaled to the run's length (its budget, see
+  ``set_progress``);
 - BatchNorm statistics are over all frames of the batch (one encoder call) instead of one time step;
 - the discriminator's encoders learn (``disc_train_encoders=False`` reproduces the frozen original), and the
   discriminator differs as listed in ``sound2sight_disc``;

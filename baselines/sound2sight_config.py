@@ -40,8 +40,8 @@ class Config:
     gamma_factor: float = 10.0
     gamma_every: float = 300 / 1001  # fraction of the run between gamma increases (0: constant)
     adv_warmup: float = 1 / 1001  # fraction of the run without the adversarial term (the original's epoch 0)
-    gamma_per: str = "pixel"  # gamma weighs L_adv against the reconstruction error "pixel" (per-pixel mean, as
-    # L_V is logged) or "frame" (summed over a frame's pixels, Eq. 2's ||X_t - X^_t||^2): L_adv x gamma / (C H W)
+    gamma_per: str = "frame"  # gamma weighs L_adv against the reconstruction error "frame" (summed over a frame's
+    # pixels, Eq. 2's ||X_t - X^_t||^2: L_adv x gamma / (C H W) next to the per-pixel MSE) or "pixel" (per-pixel MSE)
     z_from: str = "posterior"  # z decoded in training: "posterior" (paper, SVG-LP) or "prior" (original code)
     loss_on_context: bool = False  # True: also score the teacher-forced context steps (original); False: Eq. 2
     output: str = "sigmoid"  # the decoder's last layer: "sigmoid" (original) or "clamp" (_blocks.UnitClamp)
