@@ -89,6 +89,32 @@ def grad_probe(model, batch, step: int) -> dict[str, float]:
             "frac_adv_dominates": (fa.abs() > fv.abs()).float().mean().item()}
 
 
+def grad_probe_vougioukas(model, batch) -> dict[str, float]:
+    """Vougioukas: generator gradient norms of the weighted L1 term and of the weighted adversarial terms."""
+    from s2sbench.baselines.vougioukas import _bce
+
+    c, P = model.config, model.spec.n_past
+    x, audio = batch.video, batch.audio
+    params = [p for p in model.generator.parameters() if p.requires_grad]
+    rng = torch.get_rng_state()
+    ident = model.identity_input(x[:, :P])
+    fake = model.generator(ident, audio, x.shape[1] - P)
+    clip = torch.cat([x[:, :P], fake], 1)
+    l1 = c.w_l1 * torch.mean(torch.abs(fake - x[:, P:]))
+    adv = c.w_frame * _bce(model.frame_d(fake, ident), True) + c.w_seq * _bce(model.seq_d(clip, audio), True)
+    if model.sync_d is not None:
+        s_gen = model._sync_starts(x.shape[0], x.shape[1], x.device)[2]
+        adv = adv + c.w_sync * _bce(model.sync_d(*model._windows(clip, audio, s_gen, s_gen)), True)
+    g1 = torch.autograd.grad(l1, params, retain_graph=True, allow_unused=True)
+    ga = torch.autograd.grad(adv, params, allow_unused=True)
+    torch.set_rng_state(rng)
+    f1 = torch.cat([(g if g is not None else torch.zeros_like(q)).flatten() for g, q in zip(g1, params)])
+    fa = torch.cat([(g if g is not None else torch.zeros_like(q)).flatten() for g, q in zip(ga, params)])
+    n1, na = f1.norm().item(), fa.norm().item()
+    return {"gnorm_l1": n1, "gnorm_adv": na, "adv_over_l1": na / max(n1, 1e-30),
+            "cos": (f1 @ fa).item() / max(n1 * na, 1e-30), "frac_adv_dominates": (fa.abs() > f1.abs()).float().mean().item()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model")
@@ -141,7 +167,9 @@ def main() -> None:
         if step == a.steps:
             break
         b = batches[step % len(batches)]
-        probe = grad_probe(model, b, step) if a.grads and step % a.log_every == 0 else {}
+        probe = {}
+        if a.grads and step % a.log_every == 0:
+            probe = grad_probe_vougioukas(model, b) if a.model.startswith("vougioukas") else grad_probe(model, b, step)
         logs = model.training_step(b, opt, step)
         if step % a.log_every == 0:
             print(json.dumps({"step": step, **{k: round(v, 6) for k, v in {**logs, **probe}.items()}}), flush=True)
