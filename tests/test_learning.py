@@ -1,13 +1,14 @@
 """Every trainable registered model learns: it memorises a fixed small set of M3SO-NB clips.
 
 Each model (its ``Config.tiny()``; Sound2Sight with its discriminator and gamma schedule) trains on the same
-``CLIPS`` clips of a freshly generated M3SO-NB set, all of them in every batch, for at most ``STEPS`` steps
-(``setup_training(STEPS)``, so step-scaled schedules run their whole course). Every ``CHECK`` steps it is scored with
-its own sampler: ``model.sample`` (prior rollouts: the seen frames and the audio in, the predicted frames out; the
-mean of ``SAMPLES`` samples), ``ssim_paper`` over the predicted frames of those same clips. It passes once that score
-closes at least ``SKILL`` of the gap between the better of the two reference predictors (a black frame, the last seen
-frame repeated), scored on the same clips here, and a perfect 1. The first ``SETTLE`` steps are never scored (a
-score reached during a collapse half-way is not memorisation), and a model must stay above the bar at the next check.
+``CLIPS`` clips of a freshly generated M3SO-NB set, all of them in every batch, for ``STEPS`` steps
+(``setup_training(STEPS)``, so step-scaled schedules run their whole course: Sound2Sight's gamma reaches its largest
+value, DDPAE's learning rate drops). From step ``SETTLE`` on, every ``CHECK`` steps, it is scored with its own
+sampler: ``model.sample`` (prior rollouts: the seen frames and the audio in, the predicted frames out; the mean of
+``SAMPLES`` samples), ``ssim_paper`` over the predicted frames of those same clips. It passes when its last two
+scores both close at least ``SKILL`` of the gap between the better of the two reference predictors (a black frame,
+the last seen frame repeated), scored on the same clips here, and a perfect 1: memorised, and still memorised at the
+end of every schedule (a model that learns and then collapses fails).
 
 This guards the learning dynamics, which no contract test sees: a loss term that stalls the generator (Sound2Sight's
 discriminator did), an output layer that cannot reach the black background, a schedule that stops learning.
@@ -25,13 +26,23 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 CLIPS = 4  # memorised clips (one batch)
 N_FUTURE = 5  # predicted frames (frames 6-10 after 5 seen): short rollouts keep every model under ~20 s
-STEPS = 300  # the most training steps a model may take
-CHECK = 25  # steps between scores
-SETTLE = 100  # no score before this step
+STEPS = 300  # training steps of every model
+CHECK = 25  # steps between scores (reported in a failure message)
+SETTLE = 150  # no score before this step
 SAMPLES = 2
 SKILL = 0.5  # share of the gap between the best reference and 1 that the model must close
 
-TRAINABLE = [n for n in MODELS.keys()
+# Models known not to pass yet: name -> (reason, strict). Strict where the model is far from the bar (the test then
+# fails once it passes, so the entry goes); not strict where it oscillates around the bar.
+KNOWN = {
+    "ddpae": ("DDPAE's pose inference needs far more steps: about 0.63 after 300-800 steps (tiny), 0.60 after 600 on "
+              "16 clips at the paper size; its paper needs ~50k iterations to separate the digits", True),
+    "vougioukas": ("its adversarial terms undo the memorised frames: their generator gradient grows from 0.02 to 1.25 "
+                   "of the L1 term's as L1 falls, the score oscillates 0.78-0.95 (0.996 with the adversarial weights "
+                   "at 0); docs/training-dynamics.md", False),
+}
+TRAINABLE = [pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN[n][0], strict=KNOWN[n][1])) if n in KNOWN else n
+             for n in MODELS.keys()
              if MODELS.get(n).trainable and MODELS.get(n).__module__ != "s2sbench.testing"]  # not the test dummy
 
 
@@ -65,11 +76,8 @@ def rollout_ssim(model, batch: Batch, n_past: int) -> float:
     return ssim_paper(pred, x[:, None, n_past:].expand_as(pred)).mean().item()
 
 
-def memorise(name: str, batch: Batch, spec: DataSpec, config=None) -> tuple[float, int, list[tuple[int, float]]]:
-    """Train ``name`` on ``batch`` until it holds the bar at two checks in a row (or ``STEPS``); returns the bar, the
-    step it was held at (-1: never) and the scores."""
-    refs = references(batch, spec.n_past)
-    bar = max(refs.values()) + SKILL * (1 - max(refs.values()))
+def memorise(name: str, batch: Batch, spec: DataSpec, config=None) -> list[tuple[int, float]]:
+    """Train ``name`` on ``batch`` for ``STEPS`` steps; its rollout scores (step, ssim_paper) from ``SETTLE`` on."""
     torch.manual_seed(0)
     model = build_model(name, spec, config if config is not None else MODELS.get(name).Config.tiny())
     model.setup_training(STEPS)
@@ -79,10 +87,8 @@ def memorise(name: str, batch: Batch, spec: DataSpec, config=None) -> tuple[floa
     for step in range(STEPS):
         model.training_step(batch, opt, step)
         if (step + 1) % CHECK == 0 and step + 1 >= SETTLE:
-            scores.append((step + 1, rollout_ssim(model, batch, spec.n_past)))
-            if len(scores) >= 2 and min(s for _, s in scores[-2:]) >= bar:
-                return bar, step + 1, scores
-    return bar, -1, scores
+            scores.append((step + 1, round(rollout_ssim(model, batch, spec.n_past), 4)))
+    return scores
 
 
 @pytest.mark.slow
@@ -90,10 +96,14 @@ def memorise(name: str, batch: Batch, spec: DataSpec, config=None) -> tuple[floa
 def test_memorises_small_set_with_own_sampler(name: str, clips) -> None:
     batch, spec = clips
     refs = references(batch, spec.n_past)
-    bar, held_at, scores = memorise(name, batch, spec)
-    assert held_at > 0, (f"{name} did not memorise {CLIPS} M3SO-NB clips in {STEPS} steps: rollout ssim_paper "
-                         f"{scores} (step, score) never held {bar:.3f} twice in a row; black {refs['black']:.3f}, "
-                         f"copy_last {refs['copy_last']:.3f}")
+    best = max(refs.values())
+    bar = best + SKILL * (1 - best)
+    scores = memorise(name, batch, spec)
+    print(f"{name}: bar {bar:.3f}, black {refs['black']:.3f}, copy_last {refs['copy_last']:.3f}, scores {scores}")
+    assert min(s for _, s in scores[-2:]) >= bar, (
+        f"{name} did not memorise {CLIPS} M3SO-NB clips in {STEPS} steps with its own sampler: rollout ssim_paper "
+        f"(step, score) {scores}, the last two must reach {bar:.3f} (black {refs['black']:.3f}, copy_last "
+        f"{refs['copy_last']:.3f})")
 
 
 # ---- the schedules the learning depends on (fast) -----------------------------------------------------------------
