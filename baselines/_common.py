@@ -9,13 +9,14 @@ from typing import Iterator
 import torch
 from torch import nn
 
+from s2sbench.errors import ConfigError
 from s2sbench.models import DataSpec
 
 
 def frame_side(spec: DataSpec) -> int:
     """The side of the square frames of ``spec``; raises ValueError for non-square frames."""
     if spec.height != spec.width:
-        raise ValueError(f"these baselines need square frames, got {spec.height}x{spec.width}")
+        raise ConfigError(f"these baselines need square frames, got {spec.height}x{spec.width}")
     return spec.height
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from s2sbench.errors import ConfigError
 from s2sbench.models import DataSpec
 
 from ._fastconv import FastConv2d, FastConvTranspose2d, conv_transpose, keep_layout
@@ -101,7 +102,7 @@ class FrameDecoder(nn.Module):
                  output: str = "sigmoid", fast: bool = False) -> None:
         super().__init__()
         if output not in OUTPUTS:
-            raise ValueError(f"unknown decoder output {output!r} (known: {', '.join(OUTPUTS)})")
+            raise ConfigError(f"unknown decoder output {output!r} (known: {', '.join(OUTPUTS)})")
         widths, final_side = encoder_widths(side, base)
         self.use_skips, self.fast = skips, fast
         k = 2 if skips else 1  # input channels grow by the concatenated skip
@@ -148,7 +149,7 @@ class AudioEncoder(nn.Module):
         self.patch = patch
         h, w = patch[0] - 3, patch[1] - 3
         if h < 1 or w < 1:
-            raise ValueError(f"audio patch {patch} too small for the audio encoder (needs both sides >= 4)")
+            raise ConfigError(f"audio patch {patch} too small for the audio encoder (needs both sides >= 4)")
         layers: list[nn.Module] = [_conv(fast)(1, base, 4, 1, 0), nn.BatchNorm2d(base), nn.LeakyReLU(0.2, True)]
         c = base
         while h >= 4 and w >= 4 and c < 512:

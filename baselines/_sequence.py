@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from s2sbench.errors import ConfigError
+
 KV = tuple[torch.Tensor, torch.Tensor]
 LSTMState = tuple[torch.Tensor, torch.Tensor]
 
@@ -93,7 +95,7 @@ class EncoderLayer(nn.Module):
     def __init__(self, d: int, heads: int, ff: int, dropout: float) -> None:
         super().__init__()
         if d % heads:
-            raise ValueError(f"d_model {d} is not divisible by {heads} heads")
+            raise ConfigError(f"d_model {d} is not divisible by {heads} heads")
         self.heads, self.p = heads, dropout
         self.qkv = nn.Linear(d, 3 * d)
         self.proj = nn.Linear(d, d)

@@ -31,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from s2sbench.errors import ConfigError
+
 from ._conv import AudioEncoder, FrameEncoder
 
 
@@ -62,11 +64,11 @@ class MultimodalDiscriminator(nn.Module):
                  aa: bool = True, train_encoders: bool = True, audio_base: int = 64, fast: bool = False) -> None:
         super().__init__()
         if aa and not md:
-            raise ValueError("the audio-alignment term needs the temporal (motion-dynamics) head: set md=True")
+            raise ConfigError("the audio-alignment term needs the temporal (motion-dynamics) head: set md=True")
         if aa and audio_patch is None:
-            raise ValueError("the audio-alignment term needs audio")
+            raise ConfigError("the audio-alignment term needs audio")
         if lookahead < 1 or history < 0:
-            raise ValueError(f"need history R >= 0 and lookahead k >= 1 (got R={history}, k={lookahead})")
+            raise ConfigError(f"need history R >= 0 and lookahead k >= 1 (got R={history}, k={lookahead})")
         self.R, self.k, self.md, self.aa, self.train_encoders = history, lookahead, md, aa, train_encoders
         self.encoder = FrameEncoder(channels, side, g_dim, base, fast)
         self.audio_encoder = AudioEncoder(audio_patch, g_dim, audio_base, fast) if audio_patch is not None else None

@@ -1,5 +1,5 @@
-"""Sound2Sight (Chatterjee & Cherian, "Sound2Sight: Generating Visual Dynamics from Sound and Context", ECCV 2020,
-arXiv 2007.12130), re-implemented from the paper (§3-§4) and notes on the original code (``S2S@217d663``).
+"""Sound2Sight (Cherian, Chatterjee & Ahuja, "Sound2Sight: Generating Visual Dynamics from Sound and Context", ECCV
+2020, arXiv 2007.12130), re-implemented from the paper (§3-§4) and notes on the original code (``S2S@217d663``).
 
 Generator (paper Fig. 2-3; frames counted from 0 as in the tensors), built on the SVG-LP backbone (frame encoder f
 and decoder g with skips, the predictor LSTM, Gaussian prior and posterior LSTMs; ``_conv`` and ``_sequence``):
@@ -30,12 +30,18 @@ Deviations from the original:
 - ``Config.quick()`` ends the decoder in a straight-through clamp to [0, 1] (``output="clamp"``) instead of the
   Sigmoid, which the paper config keeps: under MSE a Sigmoid reaches M3SO's black background too slowly (``_conv``);
 - the loss covers the predicted frames only, as Eq. 2 (``loss_on_context=True``: also the context steps, as the
-  original); losses are averaged over steps instead of summed (the same optimum and, with Adam, the same updates up
-  to eps), so the logged ``loss`` (L_V) is on the per-pixel MSE scale of the other models;
+  original); losses are averaged over steps and pixels instead of summed (the same optimum; for Adam the same updates
+  with eps scaled by the number of terms), so the logged ``loss`` (L_V) is on the per-pixel MSE scale of the other
+  models, and gamma is converted to it (next item);
+- gamma weighs L_adv against Eq. 2's squared error of a whole frame (``gamma_per="frame"``: gamma / (C H W) beside
+  the per-pixel MSE), not against the per-pixel MSE as the original (``gamma_per="pixel"``), under which a trained
+  discriminator's gradient outgrows the vanishing one of L_V and stalls the generator (docs/training-dynamics.md);
 - the generator's adversarial term is the paper's minimax -gamma L_adv (the original uses non-saturating labels);
 - the posterior transformer reads every frame up to X_t from the first one on (the paper; the original skips the
   first frame), and the audio transformer reads from the first frame's audio on;
-- gamma follows the paper (1e-4, 1e-3, 1e-2, 1e-1), not the code (1e-4, 5e-4, 1e-3, 1e-2), scaled to the run;
+- gamma follows the paper (x10 every 300 of 1001 epochs: 1e-4, 1e-3, 1e-2, 1e-1), not the code (1e-4, 5e-4, 1e-3,
+  1e-2: ``gamma_schedule="code"``), and the schedule is scaled to the run's length (the share of its budget used,
+  ``set_progress``);
 - BatchNorm statistics are over all frames of the batch (one encoder call) instead of one time step;
 - the discriminator's encoders learn (``disc_train_encoders=False`` reproduces the frozen original); its other
   deviations are listed in ``_sound2sight_disc``;
@@ -49,6 +55,7 @@ import torch
 from torch import nn
 
 from s2sbench.data.loader import Batch
+from s2sbench.errors import ConfigError
 from s2sbench.models import DataSpec, VideoPredictor
 
 from ._common import eval_mode
@@ -94,6 +101,9 @@ class Config:
     disc_lr: float = 2e-3
     beta: float = 1e-4  # KL weight
     gamma: float = 1e-4  # adversarial weight at the start of the adversarial phase
+    gamma_schedule: str = "paper"  # "paper": x gamma_factor every gamma_every; "code": x1, x5, x10, x100 (original)
+    gamma_per: str = "frame"  # gamma weighs L_adv against the reconstruction error of a "frame" (Eq. 2's squared
+    # error summed over its pixels: L_adv x gamma / (C H W) beside the per-pixel MSE) or of a "pixel" (the original)
     gamma_factor: float = 10.0
     gamma_every: float = 300 / 1001  # fraction of the run between gamma increases (0: constant)
     adv_warmup: float = 1 / 1001  # fraction of the run without the adversarial term (the original's epoch 0)
@@ -115,6 +125,10 @@ class Config:
         return cls(g_dim=64, rnn_size=128, base=32, d_model=128, dim_ff=64, disc_hidden=128, output="clamp")
 
 
+GAMMA_SCHEDULES = ("paper", "code")
+CODE_GAMMA_STEPS = (1, 5, 10, 100)  # the original code's multipliers of gamma (1e-4 .. 1e-2)
+
+
 class Sound2Sight(VideoPredictor):
     name = "sound2sight"
     uses_audio = True
@@ -125,11 +139,14 @@ class Sound2Sight(VideoPredictor):
         super().__init__(spec, config)
         c = self.config
         if spec.height != spec.width:
-            raise ValueError(f"{self.name} needs square frames (got {spec.height}x{spec.width})")
+            raise ConfigError(f"{self.name} needs square frames (got {spec.height}x{spec.width})")
         if c.use_audio and spec.audio_patch is None:
-            raise ValueError(f"{self.name} needs a 2-D audio feature (stft or mel), got {spec.audio_feature!r}")
+            raise ConfigError(f"{self.name} needs a 2-D audio feature (stft or mel), got {spec.audio_feature!r}")
         if c.z_from not in ("prior", "posterior") or c.temporal not in ("transformer", "lstm"):
-            raise ValueError(f"unknown z_from {c.z_from!r} or temporal {c.temporal!r}")
+            raise ConfigError(f"unknown z_from {c.z_from!r} or temporal {c.temporal!r}")
+        if c.gamma_schedule not in GAMMA_SCHEDULES or c.gamma_per not in ("pixel", "frame"):
+            raise ConfigError(f"unknown gamma_schedule {c.gamma_schedule!r} (known: {', '.join(GAMMA_SCHEDULES)}) or "
+                              f"gamma_per {c.gamma_per!r} (pixel, frame)")
         C, S, g, fast = spec.channels, spec.height, c.g_dim, c.fast
         # prediction network f, g (LSTM_L below); multimodal stochastic network; multimodal discriminator
         self.encoder = FrameEncoder(C, S, g, c.base, fast)  # f
@@ -151,7 +168,6 @@ class Sound2Sight(VideoPredictor):
                 m.apply(init_weights)  # the streams keep PyTorch's init, as the original's transformers
         if fast:
             self.to(memory_format=torch.channels_last)
-        self.total_steps: int | None = None
 
     def _stream(self) -> nn.Module:
         c = self.config
@@ -208,20 +224,29 @@ class Sound2Sight(VideoPredictor):
     def generator_parameters(self) -> list[nn.Parameter]:
         return [p for n, p in self.named_parameters() if not n.startswith("disc.")]
 
-    def setup_training(self, total_steps: int) -> None:
-        self.total_steps = total_steps
-
     def gamma_at(self, step: int) -> float:
-        """Adversarial weight at ``step``: 0 in the warm start, then gamma x factor^(k) after k intervals."""
+        """Adversarial weight at ``step``: 0 in the warm start, then gamma x the schedule's k-th multiplier after k
+        intervals of ``gamma_every`` ("paper": gamma_factor^k; "code": 1, 5, 10, 100, then 100)."""
         c = self.config
         if self.disc is None:
             return 0.0
-        if not self.total_steps:
+        frac = self.run_fraction(step)  # the share of the run done (its budget, or its steps)
+        if frac is None:
             return c.gamma
-        frac = step / self.total_steps
         if frac < c.adv_warmup:
             return 0.0
-        return c.gamma * c.gamma_factor ** (int(frac / c.gamma_every) if c.gamma_every > 0 else 0)
+        k = int(frac / c.gamma_every) if c.gamma_every > 0 else 0
+        if c.gamma_schedule == "code":
+            return c.gamma * CODE_GAMMA_STEPS[min(k, len(CODE_GAMMA_STEPS) - 1)]
+        return c.gamma * c.gamma_factor ** k
+
+    def adversarial_weight(self, step: int) -> float:
+        """The weight of L_adv in the generator's objective in the units of L_V (per-pixel MSE): gamma_at(step), per
+        pixel of a frame when ``gamma_per="frame"`` (gamma weighs L_adv against Eq. 2's per-frame squared error)."""
+        gamma = self.gamma_at(step)
+        if self.config.gamma_per == "frame":
+            gamma /= self.spec.channels * self.spec.height * self.spec.width
+        return gamma
 
     def training_step(self, batch: Batch, opt: dict[str, torch.optim.Optimizer], step: int) -> dict[str, float]:
         video, audio = batch.video, batch.audio  # (B, T, C, H, W), (B, T, F)
@@ -231,15 +256,16 @@ class Sound2Sight(VideoPredictor):
         kl = kl_gaussians(out["mu_q"], out["lv_q"], out["mu_p"], out["lv_p"])
         loss = mse + self.config.beta * kl  # L_V (Eq. 2), averaged over steps
         gamma = self.gamma_at(step)
+        weight = self.adversarial_weight(step)
         logs = {"loss": loss.item(), "mse": mse.item(), "kl": kl.item(), "gamma": gamma}
         total = loss
         if self.disc is not None:
             judged = self.disc.judged(video.shape[1], self.spec.n_past)
             first = video.shape[1] - pred.shape[1]
             fake = pred[:, judged.start - first : judged.stop - first]  # (B, J, C, H, W)
-            fake = reverse_gradient(fake, gamma) if gamma > 0 else fake.detach()
+            fake = reverse_gradient(fake, weight) if weight > 0 else fake.detach()
             d_loss, d_logs = self.disc.losses(video, audio, fake, self.spec.n_past)  # L_adv (Eq. 3)
-            total = total + d_loss  # D gets dL_adv; G gets dL_V - gamma dL_adv (gradient reversal on the fakes)
+            total = total + d_loss  # D gets dL_adv; G gets dL_V - weight dL_adv (gradient reversal on the fakes)
             logs.update(d_loss=d_loss.item(), **d_logs)
         for o in opt.values():
             o.zero_grad(set_to_none=True)
@@ -256,7 +282,7 @@ class Sound2Sight(VideoPredictor):
     def _sample(self, context: torch.Tensor, audio: torch.Tensor, n_future: int, S: int) -> torch.Tensor:
         B, p, C, H, W = context.shape
         if audio.shape[1] < p + n_future:
-            raise ValueError(f"audio covers {audio.shape[1]} frames, need {p + n_future} (seen + predicted)")
+            raise ConfigError(f"audio covers {audio.shape[1]} frames, need {p + n_future} (seen + predicted)")
         # Once per clip: the context's embeddings and skips, the audio stream, the prior over the context steps.
         h, skips = self.encoder(self._frames(context.flatten(0, 1)))  # (B*p, g), [(B*p, w, s, s)]
         h = h.view(B, p, -1)  # (B, p, g)
@@ -291,7 +317,7 @@ class Sound2Sight(VideoPredictor):
         window taken from the generated clip itself; a clip counts as real when its mean P(real) (mean of the D_std
         and temporal heads) exceeds 0.5. Returns a share in [0, 1] of B x n_samples."""
         if self.disc is None:
-            raise ValueError(f"{self.name} has no discriminator")
+            raise ConfigError(f"{self.name} has no discriminator")
         p = self.spec.n_past
         video, audio = batch.video, batch.audio
         B, T = video.shape[:2]

@@ -26,7 +26,8 @@ Deviations from the original:
 - Task: frames are predicted only after the seen ones; the audio GRU runs over the seen and the future audio, and
   the sequence discriminator judges the whole clip (real seen frames + predicted frames) with its audio.
 - Identity frame: the first seen frame by default (the paper's wording); ``identity="last"`` uses the last seen one.
-- Frames stay in [0, 1]: the decoder ends in a Sigmoid (the original used Tanh on [-1, 1] images); DCGAN blocks of
+- Frames stay in [0, 1]: the decoder ends in a Sigmoid (the original used Tanh on [-1, 1] images; ``quick()`` and
+  ``tiny()`` clamp to [0, 1] with a straight-through gradient, ``output="clamp"``); DCGAN blocks of
   ``_conv`` (LeakyReLU) sized by the data (48x48: 3 downsamplings + a 6x6 kernel) replace the 96x128 face layout.
 - No face alignment, no mouth-region L1 or sync crop: the whole frame is used.
 - The sync discriminator (IJCV) is off by default (``sync=False``), since Sound2Sight cites the BMVC version.
@@ -42,6 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from s2sbench.data.loader import Batch
+from s2sbench.errors import ConfigError
 from s2sbench.models import DataSpec, VideoPredictor
 
 from ._common import eval_mode, frame_side
@@ -73,17 +75,20 @@ class VougioukasConfig:
     lr_seq: float = 1e-5
     lr_sync: float = 1e-5
     adam_beta1: float = 0.5
+    output: str = "sigmoid"  # the frame decoder's last layer: "sigmoid" or "clamp" (_conv.UnitClamp)
 
     @classmethod
     def tiny(cls) -> "VougioukasConfig":
-        return cls(id_dim=16, audio_dim=16, audio_rnn=16, noise_dim=4, base=8, sync=True, sync_dim=16)
+        return cls(id_dim=16, audio_dim=16, audio_rnn=16, noise_dim=4, base=8, sync=True, sync_dim=16, lr_g=1e-3,
+                   output="clamp")
 
     @classmethod
     def quick(cls) -> "VougioukasConfig":
-        """CPU budget runs (``--preset quick``, about 100 steps): conv widths halved and the generator's learning
-        rate raised to 1e-3 (the paper's rate moves the L1 term too little in a run this short), everything else as
-        the default."""
-        return cls(base=32, lr_g=1e-3)
+        """CPU budget runs (``--preset quick``, about 100 steps): conv widths halved, the generator's learning rate
+        raised to 1e-3 (the paper's rate moves the L1 term too little in a run this short) and a clamped output layer
+        (a Sigmoid starts every pixel at 0.5 and approaches the black background too slowly for a budget run),
+        everything else as the default."""
+        return cls(base=32, lr_g=1e-3, output="clamp")
 
 
 class Generator(nn.Module):
@@ -97,7 +102,7 @@ class Generator(nn.Module):
         self.audio = make_audio_encoder(spec, c.audio_dim, c.base)
         self.audio_rnn = nn.GRU(c.audio_dim, c.audio_rnn, c.audio_rnn_layers, batch_first=True)
         self.noise_rnn = nn.GRU(c.noise_dim, c.noise_dim, batch_first=True)
-        self.decoder = FrameDecoder(spec.channels, side, c.audio_rnn + c.id_dim + c.noise_dim, c.base)
+        self.decoder = FrameDecoder(spec.channels, side, c.audio_rnn + c.id_dim + c.noise_dim, c.base, output=c.output)
 
     def forward(self, identity: torch.Tensor, audio: torch.Tensor, n_future: int, n_samples: int = 1
                 ) -> torch.Tensor:
@@ -141,7 +146,7 @@ class Vougioukas(VideoPredictor):
         super().__init__(spec, config)
         c, side = self.config, frame_side(spec)
         if c.identity not in IDENTITY_CHOICES:
-            raise ValueError(f"identity must be one of {IDENTITY_CHOICES}, got {c.identity!r}")
+            raise ConfigError(f"identity must be one of {IDENTITY_CHOICES}, got {c.identity!r}")
         id_channels = spec.channels * (spec.n_past if c.identity == "all" else 1)
         self.generator = Generator(spec, c, id_channels)
         self.frame_d = FrameDiscriminator(spec.channels, id_channels, side, c.base)

@@ -103,8 +103,26 @@ class VideoPredictor(nn.Module, ABC):
         training (e.g. the mean frame); returns a short summary for the run record."""
         return {}
 
+    total_steps: int | None = None  # the run's planned steps (setup_training)
+    progress: float | None = None  # the share of the run used, as the trainer last reported it (set_progress)
+
     def setup_training(self, total_steps: int) -> None:
-        """Called once by the trainer before step 0 with the run's length (for schedules scaled to it)."""
+        """Called once by the trainer before step 0 with the run's planned length."""
+        self.total_steps = total_steps
+
+    def set_progress(self, fraction: float) -> None:
+        """Called by the trainer before every step with the share of the run used so far, in [0, 1]: the largest of
+        steps / ``train.steps`` and the CPU and wall-clock budgets used (those that are set), the same on every rank.
+        A schedule scaled to the run (Sound2Sight's gamma, DDPAE's learning-rate drop) follows it, so that it runs
+        its whole course in a budget-stopped run."""
+        self.progress = fraction
+
+    def run_fraction(self, step: int) -> float | None:
+        """The share of the run done at ``step`` for schedules: ``progress`` when the trainer reports it, else
+        ``step / total_steps``, else None (no run length known)."""
+        if self.progress is not None:
+            return self.progress
+        return step / self.total_steps if self.total_steps else None
 
     def backward(self, loss: torch.Tensor) -> None:
         """``loss.backward()`` outside the trainer's autocast region (the backward ops then run in the dtypes autocast

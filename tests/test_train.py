@@ -77,7 +77,10 @@ def test_cpu_budget_stops_with_a_validated_checkpoint_and_carries_over_on_resume
     model = tiny()
     step_fn = model.training_step
 
+    seen = []  # the share of the run the trainer reported before each step (set_progress)
+
     def costly_step(*a, **k):  # every step "uses" 20 CPU seconds of the fake clock
+        seen.append(model.progress)
         clock["cpu"] += 20.0
         return step_fn(*a, **k)
 
@@ -89,6 +92,8 @@ def test_cpu_budget_stops_with_a_validated_checkpoint_and_carries_over_on_resume
     with open(tmp_path / "val_log.csv", newline="") as f:
         assert [int(r["step"]) for r in csv.DictReader(f)] == [4]  # validated at the stop, not only every 50
     assert torch.load(tmp_path / "last.pt", weights_only=True)["step"] == 4
+    # schedules follow the budget that stops the run (20 s of 60 per step), not the 100 planned steps
+    assert seen == pytest.approx([0.0, 1 / 3, 2 / 3, 1.0], abs=1e-6)
 
     s = fit(model, data, tmp_path, dataclasses.replace(cfg, cpu_budget_min=2.0), val_score=val_scores, resume=True,
             progress=False)

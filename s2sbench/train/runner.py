@@ -128,16 +128,16 @@ def check_checkpoint(path: str | os.PathLike, ck: dict, dataset: str, model: str
 
 def _check_finished(run_dir: Path, train) -> None:
     """``--resume`` of a finished run (result written, no step or budget left) is refused, saying what to do."""
+    from s2sbench.train.budget import over_budget
     from s2sbench.train.state import read_last
-    from s2sbench.train.trainer import _over_budget
 
     if not (run_dir / RESULT_NAME).exists() or not (run_dir / "last.pt").exists():
         return
     ck = read_last(run_dir / "last.pt")
     used = {k: float(v) for k, v in ck.get("budget_used", {"wall_s": 0.0, "cpu_s": 0.0}).items()}
-    if ck["step"] < train.steps and not _over_budget(train, used):
+    if ck["step"] < train.steps and not over_budget(train, used):
         return  # more to train (e.g. a larger train.steps): the result is replaced by the longer run's
-    why = _over_budget(train, used) or f"step {ck['step']:,} of {train.steps:,}"
+    why = over_budget(train, used) or f"step {ck['step']:,} of {train.steps:,}"
     more = ("--set train.steps=N (N > {})".format(ck["step"]) if ck["step"] >= train.steps else
             "a larger --set train.cpu_budget_min / train.time_budget_min")
     raise OutputError(f"{run_dir}: the run is finished ({why}, result.json written); to train longer add {more} "

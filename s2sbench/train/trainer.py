@@ -25,10 +25,10 @@
   ``OUT/best.pt``. The test split is never read here.
 - Logs: a bar in the unit that stops the run, steps or budget minutes (``s2sbench.train.logs.Progress``; on a CPU a
   run timed at over ``SLOW_HOURS`` hours is warned about), ``OUT/train_log.csv``, ``OUT/val_log.csv``, ``OUT/tb``.
-- Budgets: ``time_budget_min`` (wall clock) and ``cpu_budget_min`` (``time.process_time`` of the training process,
-  every thread counted: robust to other load on a shared machine, so runs stopped by it are compute-matched) stop
-  training early with a final validation and checkpoint; the time used is stored in ``last.pt``, so a resumed run
-  continues the same budget.
+- Budgets (``s2sbench.train.budget``): ``time_budget_min`` (wall clock) and ``cpu_budget_min`` (CPU time of the
+  training process) stop training early with a final validation and checkpoint; the time used is stored in
+  ``last.pt``, so a resumed run continues the same budget. Before each step the model is told the share of the run
+  used (``set_progress``: the largest of steps, CPU and wall budget), so schedules run their course in budget runs.
 - A NaN/inf loss stops the run with ``TrainingError`` naming the step; the checkpoints on disk stay the last good ones.
 - A model with ``trainable = False`` (the reference predictors) runs no steps: ``model.prepare(data)`` computes
   what it needs from the training split, and that model is ``best.pt`` (step 0).
@@ -54,6 +54,7 @@ from s2sbench.predictor import VideoPredictor
 from s2sbench.safety.interrupt import Interrupt
 from s2sbench.train import distributed
 from s2sbench.train.batches import train_loader
+from s2sbench.train.budget import Budget
 from s2sbench.train.checkpoint import save_checkpoint
 from s2sbench.train.logs import CSVLog, Progress, tensorboard
 from s2sbench.train.selection import Validation, ValScore, validate
@@ -140,14 +141,16 @@ def fit(model: VideoPredictor, data: Data, out: str | os.PathLike, cfg: TrainCon
     cuda, amp = device.type == "cuda", cfg.amp and device.type == "cuda"
     loader = iter(train_loader(train, cfg.batch_size, start, cfg.steps, seed=cfg.seed, rank=rank, world=world,
                                num_workers=run.workers, pin_memory=cuda))
-    step, stopped = start, "completed"
+    step, stopped, used = start, "completed", run.fraction(start)
     with Interrupt("Ctrl-C: saving last.pt after this step, then stopping") as stop:
         while step < cfg.steps:
             batch = next(loader).to(device, non_blocking=cuda)
+            model.set_progress(used)
             with autocast(device, amp):
                 logs = model.training_step(batch, run.opts, step)
-            # raises on a non-finite loss; says whether to stop (budget, Ctrl-C) and whether last.pt is due by time
-            over, due = run.check(step, float(logs["loss"]), stop.requested)
+            # raises on a non-finite loss; says whether to stop (budget, Ctrl-C), whether last.pt is due by time,
+            # and the share of the run used (rank 0's clock, for the next step's schedules)
+            over, due, used = run.check(step, float(logs["loss"]), stop.requested)
             step += 1
             run.log(step, (step - 1) // per_epoch, logs)
             if over == INTERRUPTED:
@@ -175,8 +178,7 @@ class _Run:
         self.opts: dict[str, torch.optim.Optimizer] = {}
         self.validation: Validation | None = None
         self.start, self.resumed, self.best, self.best_step = 0, False, math.inf, -1
-        self.used = {"wall_s": 0.0, "cpu_s": 0.0}  # budget used by earlier runs of a resumed training
-        self.t0, self.c0 = time.perf_counter(), time.process_time()
+        self.budget = Budget(cfg)
         self.workers = auto_workers(cfg.num_workers, device, world)
         self.logs: tuple[CSVLog, CSVLog] | None = None
         self.tb = self.bar = None
@@ -185,8 +187,10 @@ class _Run:
             out.mkdir(parents=True, exist_ok=True)
 
     def spent(self) -> dict[str, float]:
-        return {"wall_s": self.used["wall_s"] + time.perf_counter() - self.t0,
-                "cpu_s": self.used["cpu_s"] + time.process_time() - self.c0}
+        return self.budget.spent()
+
+    def fraction(self, step: int) -> float:
+        return self.budget.fraction(step)
 
     def prepare_only(self, data: Data) -> dict[str, Any]:
         """A model with ``trainable = False``: ``prepare`` on the data, saved as ``best.pt`` at step 0."""
@@ -203,13 +207,14 @@ class _Run:
         """Continue from ``last.pt`` (weights, optimisers, step, best, budget, RNG) or start afresh; open the logs."""
         if resume and not self.last.exists():
             raise TrainingError(f"{self.last}: no checkpoint to resume from; drop --resume to start a new run")
+        used = None  # budget used by earlier sittings of a resumed run
         if resume:
             ck = read_last(self.last)  # onto the CPU, verified against its sha256
             self.model.load_state_dict(ck["state_dict"])
             for k, o in self.opts.items():
                 o.load_state_dict(ck["optimizers"][k])
             self.start, self.best, self.best_step, self.resumed = ck["step"], ck["best"], ck["best_step"], True
-            self.used = {k: float(v) for k, v in ck.get("budget_used", self.used).items()}
+            used = ck.get("budget_used")
             set_rng_state(ck["rng"][self.rank] if self.rank < len(ck["rng"]) else ck["rng"][0])
         elif self.rank == 0:  # a fresh run (the runner refuses to get here over a checkpoint without --overwrite)
             self.last.unlink(missing_ok=True)
@@ -218,20 +223,23 @@ class _Run:
             keep = self.start if resume else None
             self.logs = (CSVLog(self.out / "train_log.csv", keep), CSVLog(self.out / "val_log.csv", keep))
             self.tb = tensorboard(self.out)
-        self.t0, self.c0 = time.perf_counter(), time.process_time()
-        self.saved_at = self.t0
+        self.budget.restart(used)
+        self.saved_at = self.budget.t0
         self.bar = Progress(self.cfg, self.start, self.spent(), f"train {self.model.name}", self.progress)
         return self.start
 
-    def check(self, step: int, loss: float, interrupted: bool) -> tuple[str, bool]:
+    def check(self, step: int, loss: float, interrupted: bool) -> tuple[str, bool, float]:
         """One all-reduce of the step's flags: a non-finite loss on any rank raises ``TrainingError``; returns why
-        training stops now (rank 0's budget, Ctrl-C on any rank; "": it goes on) and whether ``last.pt`` is due."""
-        reason = _over_budget(self.cfg, self.spent()) if self.rank == 0 else ""
+        training stops now (rank 0's budget, Ctrl-C on any rank; "": it goes on), whether ``last.pt`` is due, and
+        rank 0's ``fraction`` of the run used after this step (the schedules of the next one)."""
+        reason = self.budget.over() if self.rank == 0 else ""
         due = self.rank == 0 and 0 < self.cfg.checkpoint_minutes * 60 <= time.perf_counter() - self.saved_at
-        flags = [0.0] * (self.world + 3)  # [non-finite loss on rank 0, 1, ..., budget says stop, Ctrl-C, last.pt due]
+        used = self.fraction(step + 1) if self.rank == 0 else 0.0  # the max over ranks is rank 0's
+        # [non-finite loss on rank 0, 1, ..., budget says stop, Ctrl-C, last.pt due, share of the run used]
+        flags = [0.0] * (self.world + 4)
         flags[self.rank] = float(not math.isfinite(loss))
-        flags[-3:] = [float(bool(reason)), float(interrupted), float(due)]
-        *bad, over, stop, due = distributed.any_flags(flags, self.device)
+        flags[-4:] = [float(bool(reason)), float(interrupted), float(due), used]
+        *bad, over, stop, due, used = distributed.any_flags(flags, self.device)
         if any(bad):
             self.bar.close()
             kept = f"{self.last} (step {read_last(self.last)['step']})" if self.last.exists() else "none written yet"
@@ -239,8 +247,8 @@ class _Run:
                 str(r) for r, b in enumerate(bad) if b)
             raise TrainingError(f"step {step}: {where}; training stopped. Last good checkpoint: {kept}")
         if stop:
-            return INTERRUPTED, bool(due)
-        return (reason or "budget reached (rank 0)") if over else "", bool(due)
+            return INTERRUPTED, bool(due), used
+        return (reason or "budget reached (rank 0)") if over else "", bool(due), used
 
     def interrupted(self, step: int) -> None:
         """After Ctrl-C, with ``last.pt`` saved at ``step``: say how to continue, then stop (``KeyboardInterrupt``)."""
@@ -253,7 +261,7 @@ class _Run:
     def log(self, step: int, epoch: int, logs: dict[str, float]) -> None:
         """Rank 0: the step's logs to ``train_log.csv``, TensorBoard and the progress bar."""
         if self.rank == 0:
-            self.logs[0].write({"step": step, "epoch": epoch, "wall_s": round(time.perf_counter() - self.t0, 3),
+            self.logs[0].write({"step": step, "epoch": epoch, "wall_s": round(time.perf_counter() - self.budget.t0, 3),
                                 **{k: float(v) for k, v in logs.items()}})
             if self.tb:
                 for k, v in logs.items():
@@ -315,14 +323,3 @@ class _Run:
                 "compile": (self.cfg.compile or None) if planned else None, "num_workers": self.workers,
                 "wall_time_s": round(total["wall_s"], 3), "cpu_time_s": round(total["cpu_s"], 3),
                 "checkpoint": str(self.best_path), "config": asdict(self.cfg), "prepared": prepared}
-
-
-def _over_budget(cfg: TrainConfig, spent: dict[str, float]) -> str:
-    """Why training must stop now ("" while within every budget)."""
-    if cfg.cpu_budget_min > 0 and spent["cpu_s"] > 60 * cfg.cpu_budget_min:
-        return f"CPU budget of {cfg.cpu_budget_min:g} min reached"
-    if cfg.time_budget_min > 0 and spent["wall_s"] > 60 * cfg.time_budget_min:
-        return f"time budget of {cfg.time_budget_min:g} min reached"
-    return ""
-
-
