@@ -31,7 +31,7 @@ from s2sbench.data.audio import audio_feature
 from s2sbench.data.clip import ClipSpec
 from s2sbench.data.datasets import DATASETS
 from s2sbench.errors import ConfigError, InputError
-from s2sbench.eval.metrics import METRICS
+from s2sbench.eval.metrics import METRICS, selected
 from s2sbench.eval.protocols import PAPER, apply, summarize
 from s2sbench.predictor import DataSpec, VideoPredictor
 from s2sbench.report.results import RESULT_NAME, RunResult
@@ -70,10 +70,12 @@ class Run:
         out = out.float().clamp(0, 1).permute(0, 1, 2, 4, 5, 3).cpu().numpy()
         return out if batched else out[0]
 
-    def score(self, pred, target, protocol: str = PAPER.protocol, per_frame: bool = False) -> dict:
+    def score(self, pred, target, protocol: str = PAPER.protocol, per_frame: bool = False,
+              learned: bool = False) -> dict:
         """Scores of ``pred`` (``predict``'s output) against ``target`` (``(n_future, H, W, C)``, batched
         ``(B, n_future, H, W, C)``) under ``protocol``: metric -> average over clips and frames (``per_frame``:
-        metric -> the per-frame curve). Every registered metric that needs no ground-truth annotations."""
+        metric -> the per-frame curve). Every registered per-frame metric that needs no ground-truth annotations;
+        the learned ones (LPIPS) only with ``learned``, as ``eval.learned_metrics`` (their weights are checked)."""
         tgt, batched = self._frames(target, "target")
         p = torch.as_tensor(np.asarray(pred, dtype=np.float32))
         if not batched:
@@ -83,9 +85,9 @@ class Run:
                              f"returns for targets {tuple(tgt.shape)}")
         p = p.permute(0, 1, 2, 5, 3, 4)  # (B, S, F, C, H, W)
         out = {}
-        for name in METRICS.ordered():
+        for name in selected(learned=learned):
             m = METRICS.get(name)
-            if m.truth:
+            if m.truth or m.scope != "frame":
                 continue
             summary = summarize(apply(protocol, m.per_frame(p, tgt), m.higher_is_better), m.cap)
             out[name] = summary["curve"] if per_frame else summary["avg"]
