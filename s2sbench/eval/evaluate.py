@@ -8,7 +8,7 @@ a ``RunResult``. One stage per function, in the order a batch goes through them:
    returns N samples of the ``n_future`` frames (``DatasetInfo.n_future_test``). Stochastic models are sampled N
    times; deterministic ones once, and that sample stands for all N (recorded in ``RunResult.sampling``);
 3. score (``_score``): every metric on every sample and frame, with the ground truth the metric needs read from
-   ``Batch.meta`` (``_truth``); after the last batch each protocol (``s2sbench.eval.protocols``) reduces the scores
+   ``Batch.meta`` (``batch_truth``); after the last batch each protocol (``s2sbench.eval.protocols``) reduces the scores
    to per-clip curves averaged over clips (``_summaries``), and each metric's definition version is recorded;
    the set-level metrics (FVD) stream each clip's real video and first sample (``s2sbench.eval.set_scores``);
 4. extras (``s2sbench.eval.extras.Extras``): best-of-K curves, mean pairwise SSIM among the samples of the first ``diversity_clips``
@@ -93,7 +93,7 @@ def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torc
             pred = _sample(model, batch.video[:, :P], batch.audio, F, S, cfg.sample_chunk)  # (B, S, F, C, H, W)
         with _threads(cfg.score_threads if device.type == "cpu" else 0):
             with _timed(clock, "scoring_s"):
-                batch_scores = _score(plan.metrics, model, pred, target, _truth(batch.meta, P, P + F))
+                batch_scores = _score(plan.metrics, model, pred, target, batch_truth(batch.meta, P, P + F))
             with _timed(clock, "set_scoring_s"):
                 sets.add(batch.video, batch.ids, pred)
             extras.diversity(batch, pred, target)
@@ -201,7 +201,7 @@ def _check_pred(pred: torch.Tensor, want: tuple, model: str) -> torch.Tensor:
 
 # -- 3. score ------------------------------------------------------------------------------------------------------
 
-def _truth(metas: list[dict], n_past: int, n_frames: int) -> Truth:
+def batch_truth(metas: list[dict], n_past: int, n_frames: int) -> Truth:
     """The ground truth of a batch's predicted frames for the metrics that need it, from each clip's ``meta``."""
     blocks = [_shown(m, n_frames).get("block") for m in metas]
     if not blocks or not all(blocks):
