@@ -10,6 +10,8 @@ samples) on those clips, next to a black frame and copy-last. Same seed, same ba
 from __future__ import annotations
 
 import argparse
+import ast
+import dataclasses
 import time
 
 import torch
@@ -54,6 +56,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--config", default="tiny", choices=("tiny", "quick"))
+    ap.add_argument("--bf16-steps", type=int, default=0, help="steps of the bf16 run (0: --steps); e.g. equal time")
+    ap.add_argument("--set", action="append", default=[], help="model Config override KEY=VALUE (Python literal)")
     args = ap.parse_args()
     spec = DataSpec.for_dataset("m3so-nb")
     batch = clips(spec, args.batch)
@@ -67,19 +71,22 @@ def main() -> None:
         row = []
         for bf in (False, True):
             torch.manual_seed(0)
-            m = build_model(name, spec, preset.model_config_for(MODELS.get(name)))
+            cfg = preset.model_config_for(MODELS.get(name))
+            cfg = dataclasses.replace(cfg, **{k: ast.literal_eval(v) for k, v in (a.split("=", 1) for a in args.set)})
+            m = build_model(name, spec, cfg)
             opt = m.configure_optimizers()
-            m.setup_training(args.steps)
+            steps = args.bf16_steps if bf and args.bf16_steps else args.steps
+            m.setup_training(steps)
             m.train()
             t = time.perf_counter()
-            for step in range(args.steps):
+            for step in range(steps):
                 with autocast(cpu, bf):
                     m.training_step(batch, opt, step)
-            dt = (time.perf_counter() - t) / args.steps
+            dt = (time.perf_counter() - t) / steps
             torch.manual_seed(1)
             with torch.no_grad():
                 pred = m.sample(batch.video[:, :p], batch.audio, spec.n_future, 4 if m.stochastic else 1)
-            row.append(f"{'bf16' if bf else 'fp32'} {score(pred, target):.3f} ({dt:.3f} s/step)")
+            row.append(f"{'bf16' if bf else 'fp32'} {score(pred, target):.3f} ({steps} steps, {dt:.3f} s/step)")
         print(f"{name:14s} " + "   ".join(row), flush=True)
 
 

@@ -17,7 +17,7 @@ import torch
 from s2sbench.errors import ConfigError
 
 PRECISIONS = ("auto", "fp32", "bf16")
-CPU_BF16_FASTER: frozenset[str] = frozenset()  # model names; see docs/performance.md "bf16 on the CPU"
+CPU_BF16_FASTER = frozenset({"sound2sight", "svg_lp", "audio_only"})  # measured: docs/performance.md, "bf16 on the CPU"
 
 
 @functools.lru_cache(maxsize=1)
