@@ -37,7 +37,7 @@ def main() -> None:
     ap.add_argument("--models", default=MODELS)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--step", type=int, default=1500, help="training step index (sound2sight: in the adversarial phase)")
+    ap.add_argument("--step", type=int, default=1500, help="step index (sound2sight: in its adversarial phase)")
     args = ap.parse_args()
     spec = DataSpec.for_dataset("m3so-nb")
     T, B = spec.n_past + spec.n_future, args.batch

@@ -88,7 +88,7 @@ def main() -> None:
         for _ in range(args.reps):
             for k, (m, b) in runs.items():
                 with autocast(cpu, b):
-                    times[k].append(_t(lambda: m.training_step(batch, opts[k], args.step)))
+                    times[k].append(_t(lambda m=m, o=opts[k]: m.training_step(batch, o, args.step)))
         med = {k: statistics.median(v) for k, v in times.items()}
         old = f"{med['old']:10.3f}" if "old" in med else f"{'-':>10s}"
         ratio = f"{med['old'] / med['new']:7.2f}x" if "old" in med else f"{'-':>8s}"

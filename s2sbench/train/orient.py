@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from s2sbench.eval.protocols import PAPER
-from s2sbench.train.precision import cpu_bf16, use_bf16
 from s2sbench.report.results import RESULT_NAME, RunResult, is_reference
+from s2sbench.train.precision import cpu_bf16, use_bf16
 
 HEADLINE = (PAPER.metric, "psnr")  # the scores a summary quotes, when the run has them
 GPU_STEPS = 20_000  # more training steps than this on a CPU, with no budget: warned before training

@@ -1,10 +1,8 @@
 """``fit()``: the one training loop every model runs through.
 
-- Device: ``cuda:LOCAL_RANK`` when CUDA is present, the CPU otherwise. ``precision`` (``auto``, ``fp32``,
-  ``bf16``; ``s2sbench.train.precision``) says whether the forward pass runs under bf16 autocast (models call
-  ``self.backward(loss)``, which runs the backward pass outside it): ``auto`` is bf16 on CUDA and, on a CPU with
-  native bf16 (AMX or AVX512-BF16, recorded in the summary's ``hardware``), for the models measured faster there;
-  fp32 elsewhere. On CUDA batches come from pinned memory with asynchronous copies, and ``compile`` (a
+- Device: ``cuda:LOCAL_RANK`` when CUDA is present, the CPU otherwise. ``precision`` (``s2sbench.train.precision``)
+  says whether the forward pass runs under bf16 autocast (models call ``self.backward(loss)``, which runs the
+  backward pass outside it). On CUDA batches come from pinned memory with asynchronous copies, and ``compile`` (a
   ``torch.compile`` backend name, e.g. ``inductor``) compiles each top-level submodule.
 - Multi-GPU: launched by ``torchrun``, one process per GPU (``s2sbench.train.distributed``: ``cpu:gloo,cuda:nccl``,
   each rank pinned to its GPU); each process trains on its shard of every step's batch (``s2sbench.train.batches``);
@@ -21,11 +19,10 @@
 - Ctrl-C (on any rank): the current step finishes, ``last.pt`` is saved at it and ``KeyboardInterrupt`` raised (the
   CLI exits 130); a second Ctrl-C stops at once (``s2sbench.safety.interrupt``).
 - Model selection on the **validation** split (``val_score(model, batch)``, handed in by the runner:
-  ``s2sbench.eval.validation.val_scores``; key ``select_on``, lower is better, ``auto``: the score's preferred
-  key, a tie going to the later checkpoint) every ``val_every`` steps, on rank 0
-  only (the other ranks neither build the validation batches nor wait for more than
-  the result: an exception there stops every rank, ``distributed.share_error``); the best weights go to
-  ``OUT/best.pt``. The test split is never read here.
+  ``s2sbench.eval.validation.val_scores``; key ``select_on``, lower is better, ties to the later checkpoint;
+  ``auto``: the score's preferred key) every ``val_every`` steps, on rank 0 only (the other ranks neither build
+  the validation batches nor wait for more than the result: an exception there stops every rank,
+  ``distributed.share_error``); the best weights go to ``OUT/best.pt``. The test split is never read here.
 - Logs: a bar in the unit that stops the run, steps or budget minutes (``s2sbench.train.logs.Progress``; on a CPU a
   run timed at over ``SLOW_HOURS`` hours is warned about), ``OUT/train_log.csv``, ``OUT/val_log.csv``, ``OUT/tb``.
 - Budgets: ``time_budget_min`` (wall clock) and ``cpu_budget_min`` (``time.process_time`` of the training process,
@@ -278,8 +275,7 @@ class _Run:
                 improved = scores[key] <= self.best  # a tie: the later checkpoint
                 if improved:
                     self.best, self.best_step = scores[key], step
-                    save_checkpoint(self.best_path, self.model, step=step, best=self.best, select_on=key,
-                                    **self.extra)
+                    save_checkpoint(self.best_path, self.model, step=step, best=self.best, select_on=key, **self.extra)
                 self.logs[1].write({"step": step, **scores, "best": int(improved)})
                 if self.tb:
                     for k, v in scores.items():
@@ -316,8 +312,8 @@ class _Run:
                 "stopped": stopped, "best_step": self.best_step if planned else 0,
                 "select_on": (val.key or self.cfg.select_on) if on else None,
                 "best_score": self.best if math.isfinite(self.best) else None, "val_split": val.split if val else None,
-                "world_size": self.world, "device": str(self.device), "amp_bf16": amp,
-                "precision": self.cfg.precision, "hardware": {"cpu_bf16": cpu_bf16()},
+                "world_size": self.world, "device": str(self.device), "amp_bf16": amp, "precision": self.cfg.precision,
+                "hardware": {"cpu_bf16": cpu_bf16()},
                 "compile": (self.cfg.compile or None) if planned else None, "num_workers": self.workers,
                 "wall_time_s": round(total["wall_s"], 3), "cpu_time_s": round(total["cpu_s"], 3),
                 "checkpoint": str(self.best_path), "config": asdict(self.cfg), "prepared": prepared}
