@@ -36,7 +36,10 @@ def reparameterise(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 def kl_gaussians(mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor, logvar_p: torch.Tensor
                  ) -> torch.Tensor:
-    """KL(q || p) of diagonal Gaussians, summed over the last axis, averaged over the rest."""
+    """KL(q || p) of diagonal Gaussians, summed over the last axis, averaged over the rest; computed in fp32 (under
+    bf16 autocast the parameters arrive in bf16, whose 8-bit mantissa made the small KL of a fitted posterior
+    negative)."""
+    mu_q, logvar_q, mu_p, logvar_p = (t.float() for t in (mu_q, logvar_q, mu_p, logvar_p))
     kl = 0.5 * (logvar_p - logvar_q + (logvar_q.exp() + (mu_q - mu_p) ** 2) / logvar_p.exp() - 1)
     return kl.sum(-1).mean()
 

@@ -24,6 +24,9 @@ Deviations from the original:
   per-parameter).
 - Hidden states are built from the input's batch size and device (the original fixed them at construction).
 - Frames at 48x48 use the Sound2Sight dcgan_48 layout (3 downsamplings + a 6x6 kernel); no audio is used.
+
+Computation: ``Config.fast`` (default) selects the CPU fast path of the conv blocks (``_conv``, channels_last), equal
+to the plain modules (``fast=False``) up to float rounding, with the same state dict.
 """
 from __future__ import annotations
 
@@ -53,6 +56,7 @@ class SVGLPConfig:
     adam_beta1: float = 0.9
     last_frame_skip: bool = False
     output: str = "sigmoid"  # the decoder's last layer: "sigmoid" (original) or "clamp" (_conv.UnitClamp)
+    fast: bool = True  # the CPU fast path of the conv blocks (_conv, channels_last); False: plain nn modules
 
     @classmethod
     def tiny(cls) -> "SVGLPConfig":
@@ -74,13 +78,18 @@ class SVGLP(VideoPredictor):
     def __init__(self, spec: DataSpec, config: SVGLPConfig | None = None) -> None:
         super().__init__(spec, config)
         c, side = self.config, frame_side(spec)
-        self.encoder = FrameEncoder(spec.channels, side, c.g_dim, c.base)
-        self.decoder = FrameDecoder(spec.channels, side, c.g_dim, c.base, output=c.output)
+        self.encoder = FrameEncoder(spec.channels, side, c.g_dim, c.base, c.fast)
+        self.decoder = FrameDecoder(spec.channels, side, c.g_dim, c.base, output=c.output, fast=c.fast)
         self.predictor = PredictorLSTM(c.g_dim + c.z_dim, c.g_dim, c.rnn_size, c.predictor_layers)
         self.posterior = GaussianLSTM(c.g_dim, c.z_dim, c.rnn_size, c.posterior_layers)
         self.prior = GaussianLSTM(c.g_dim, c.z_dim, c.rnn_size, c.prior_layers)
         for m in (self.encoder, self.decoder, self.predictor, self.posterior, self.prior):
             m.apply(init_weights)
+        if c.fast:
+            self.to(memory_format=torch.channels_last)
+
+    def _frames(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last) if self.config.fast else x
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"model": torch.optim.Adam(self.parameters(), lr=self.config.lr, betas=(self.config.adam_beta1, 0.999))}
@@ -89,7 +98,7 @@ class SVGLP(VideoPredictor):
         """The teacher-forced pass over clips (B, T, C, H, W): the predictions of x_1..x_{T-1} as ``pred``
         (B, T-1, C, H, W) and the posterior and prior parameters of the same steps, (B, T-1, z_dim) each."""
         B, T, C, H, W = x.shape
-        h, skips = self.encoder(x.flatten(0, 1))  # (B*T, g), [(B*T, w, s, s)]
+        h, skips = self.encoder(self._frames(x.flatten(0, 1)))  # (B*T, g), [(B*T, w, s, s)]
         h = h.view(B, T, -1)  # (B, T, g)
         mu_q, lv_q, _ = self.posterior(h[:, 1:])  # q(z_t | x_t): (B, T-1, z)
         mu_p, lv_p, _ = self.prior(h[:, :-1])  # p(z_t | x_{t-1}): (B, T-1, z)
@@ -118,7 +127,7 @@ class SVGLP(VideoPredictor):
         B, P, C, H, W = context.shape
         S = n_samples
         with eval_mode(self):
-            h, skips = self.encoder(context.flatten(0, 1))  # (B*P, g), [(B*P, w, s, s)]: once per clip
+            h, skips = self.encoder(self._frames(context.flatten(0, 1)))  # (B*P, g), [(B*P, w, s, s)]: once per clip
             h = h.view(B, P, -1).repeat_interleave(S, 0)  # (B*S, P, g): rows b*S .. b*S+S-1 are clip b's
             frame_skips, uses = [s.view(B, P, *s.shape[1:])[:, -1] for s in skips], S  # x_{P-1}'s, for S rows each
             prior_state = pred_state = None

@@ -21,7 +21,10 @@ The adversarial phase is also timed (in a block after the others) with the discr
 pass, which learning them adds.
 The adversarial phase is timed once more with the plain ``nn`` modules (``Config.fast=False``), the ratio being what
 the CPU fast path of the conv blocks buys.
-Usage: ``python benchmarks/bench_sound2sight.py [--reps 5] [--no-reference] [--no-frozen] [--no-plain] [--threads N]``.
+The fast form runs in the precision ``train.precision`` chooses (``--precision auto``: bf16 autocast on a CPU with
+native bf16, ``s2sbench.train.precision``); the same-run stepwise reference runs in fp32, as the original.
+Usage: ``python benchmarks/bench_sound2sight.py [--reps 5] [--no-reference] [--no-frozen] [--no-plain] [--threads N]
+[--precision auto|fp32|bf16]``.
 """
 from __future__ import annotations
 
@@ -41,6 +44,8 @@ from s2sbench.baselines._sound2sight_disc import reverse_gradient  # noqa: E402
 from s2sbench.baselines.sound2sight import Sound2Sight  # noqa: E402
 from s2sbench.data.loader import Batch  # noqa: E402
 from s2sbench.models import DataSpec, build_model  # noqa: E402
+from s2sbench.train.precision import cpu_bf16, use_bf16  # noqa: E402
+from s2sbench.train.trainer import autocast  # noqa: E402
 
 ORIGINAL = {"warm": 5.02, "adv": 6.95}  # s/iter, the original code at batch 8 on 2 cores (quoted)
 ORIGINAL_SAMPLES_PER_S = 8 * 20 / 30.0  # plot(): 20 samples x 8 clips (24 frames each) in about 30 s
@@ -118,6 +123,7 @@ def main() -> None:
                     help="skip timing the model with frozen discriminator encoders (the original's computation)")
     ap.add_argument("--no-plain", action="store_true", help="skip timing the plain nn modules (Config.fast=False)")
     ap.add_argument("--samples", type=int, default=100, help="futures sampled per clip in the inference figure")
+    ap.add_argument("--precision", default="auto", help="precision of the fast form: auto, fp32 or bf16")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -128,20 +134,27 @@ def main() -> None:
     batch = Batch(torch.rand(B, T, spec.channels, spec.height, spec.width), torch.rand(B, T, spec.audio_dim),
                   torch.arange(B), [str(i) for i in range(B)])
     opt = m.configure_optimizers()
+    bf = use_bf16(args.precision, torch.device("cpu"), m.name)
+
+    def train_step(model, o, step):
+        with autocast(torch.device("cpu"), bf):
+            model.training_step(batch, o, step)
+
     m.setup_training(1001)  # step 0: the warm start (gamma = 0); step 500: adversarial (gamma = 1e-3)
     print(f"Sound2Sight speed: batch {B}, {spec.n_past} seen + {spec.n_future} predicted frames, "
           f"{spec.height}x{spec.width}x{spec.channels}, STFT {spec.audio_patch[0]}x{spec.audio_patch[1]}, "
-          f"{m.num_parameters() / 1e6:.2f} M parameters, {torch.get_num_threads()} threads")
+          f"{m.num_parameters() / 1e6:.2f} M parameters, {torch.get_num_threads()} threads, "
+          f"{'bf16 autocast' if bf else 'fp32'} (CPU bf16: {cpu_bf16()})")
     fast: dict[str, float] = {}
     cpu: dict[str, float] = {}
     ref: dict[str, float] = {}
     for phase, step in (("warm", 0), ("adv", 500)):
         m.train()
-        m.training_step(batch, opt, step)  # warm-up of the allocator and oneDNN kernels
+        train_step(m, opt, step)  # warm-up of the allocator and oneDNN kernels
         f_times, r_times = [], []
         f_cpu = []
         for r in range(args.reps):
-            f_times.append(timed(lambda: m.training_step(batch, opt, step)))
+            f_times.append(timed(lambda: train_step(m, opt, step)))
             f_cpu.append(CPU[-1])
             if not args.no_reference and r < args.ref_reps:
                 m.train()
@@ -158,8 +171,8 @@ def main() -> None:
         frozen = build_model("sound2sight", spec, dataclasses.replace(m.config, disc_train_encoders=False))
         frozen_opt = frozen.configure_optimizers()
         frozen.setup_training(1001)
-        frozen.training_step(batch, frozen_opt, 500)
-        fr = statistics.median(timed(lambda: frozen.training_step(batch, frozen_opt, 500)) for _ in range(args.reps))
+        train_step(frozen, frozen_opt, 500)
+        fr = statistics.median(timed(lambda: train_step(frozen, frozen_opt, 500)) for _ in range(args.reps))
         del frozen, frozen_opt
     pl = None  # s/iter of the plain nn modules
     if not args.no_plain:
@@ -167,8 +180,8 @@ def main() -> None:
         plain = build_model("sound2sight", spec, dataclasses.replace(m.config, fast=False))
         plain_opt = plain.configure_optimizers()
         plain.setup_training(1001)
-        plain.training_step(batch, plain_opt, 500)
-        pl = statistics.median(timed(lambda: plain.training_step(batch, plain_opt, 500)) for _ in range(args.reps))
+        train_step(plain, plain_opt, 500)
+        pl = statistics.median(timed(lambda: train_step(plain, plain_opt, 500)) for _ in range(args.reps))
         del plain, plain_opt
     ctx, n_future = batch.video[:, : spec.n_past], spec.n_future
     m.sample(ctx, batch.audio, n_future, 4)

@@ -2,12 +2,15 @@
 (audio, seen frames, noise), the CLI parameter count, and that each one's loss falls on a repeated small batch."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from click.testing import CliRunner
 from test_models_contract import SPECS, make_batch
 
 from s2sbench.baselines._ddpae_parts import constrain_pose, crop, paste
+from s2sbench.baselines.svg_lp import SVGLP
 from s2sbench.cli import main
 from s2sbench.models import MODELS, DataSpec, build_model
 
@@ -179,3 +182,28 @@ def test_ls_models_params_lists_every_model() -> None:
     for name in MODELS.keys():
         line = next(ln for ln in out.output.splitlines() if ln.split() and ln.split()[0] == name)
         assert "M params" in line
+
+
+def test_svg_lp_fast_path_equals_the_plain_modules() -> None:
+    """``SVGLPConfig.fast`` (matrix-product convolutions, channels_last) against the plain ``nn`` modules: the same
+    state dict, loss and gradients up to float rounding, and the same samples from the same seed."""
+    spec = DataSpec.for_dataset("m3so-nb")
+    models = []
+    for fast in (True, False):
+        torch.manual_seed(0)
+        models.append(build_model("svg_lp", spec, {**dataclasses.asdict(SVGLP.Config.tiny()), "fast": fast}))
+    fast, plain = models
+    assert all(torch.equal(a, b) for a, b in zip(fast.state_dict().values(), plain.state_dict().values(), strict=True))
+    x = torch.rand(2, 8, 1, 48, 48)
+    grads = []
+    for m in models:
+        torch.manual_seed(1)
+        out = m(x)
+        loss = ((out["pred"] - x[:, 1:]) ** 2).mean() + (out["mu_p"] - out["mu_q"]).pow(2).mean()
+        loss.backward()
+        grads.append([p.grad.clone() for p in m.parameters() if p.grad is not None])
+        torch.manual_seed(2)
+        out["sample"] = m.sample(x[:, :3], torch.zeros(2, 8, spec.audio_dim), 5, 3)
+        grads[-1].append(out["sample"])
+    for a, b in zip(*grads, strict=True):
+        assert torch.allclose(a, b, atol=1e-4, rtol=1e-3), (a - b).abs().max()

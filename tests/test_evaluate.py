@@ -78,3 +78,21 @@ def test_evaluation_reads_each_clip_once_and_scores_the_block_from_batch_meta(tm
     assert sorted(reads) == [0, 1, 2]
     curve = out["scores"]["best_per_frame"]["block_iou"]["curve"]  # NaN until the block shows (frame 42)
     assert np.isnan(curve[:11]).all() and not np.isnan(curve[11:]).any() and "block_iou" not in out
+
+
+def test_sampling_precision_option_is_checked_and_bf16_scores_close_to_fp32(tmp_path):
+    from s2sbench.errors import ConfigError
+    from s2sbench.eval.evaluate import selected_metrics
+
+    with pytest.raises(ConfigError, match="eval.precision"):
+        selected_metrics(EvalConfig(precision="half"))
+    write_fake_dataset(tmp_path / "nb", "m3so-nb", {"test": 2})
+    data, avg = Data.open(tmp_path / "nb", "m3so-nb"), {}
+    for precision in ("fp32", "bf16"):
+        torch.manual_seed(0)
+        model = build_model("svg_lp", DataSpec.for_dataset("m3so-nb"), MODELS.get("svg_lp").Config.tiny())
+        cfg = EvalConfig(n_samples=3, save_samples=0, diversity_clips=0, grid_clips=0, precision=precision)
+        out = evaluate(model, data, cfg, progress=False)
+        assert out["eval"]["precision"] == precision
+        avg[precision] = out["scores"]["best_per_frame"]["ssim_paper"]["avg"]
+    assert avg["bf16"] == pytest.approx(avg["fp32"], abs=0.02) and avg["bf16"] != avg["fp32"]

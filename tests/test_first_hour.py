@@ -228,7 +228,7 @@ def test_header_and_summary(data, tmp_path):
     out = res.output
     for words in ("model      testing_tiny (225 parameters)", "data       m3so-nb at", "sha256", "device     cpu",
                   "budget     2 steps of 8 clips", "output     " + str(runs / "tiny2"), "trained    2 of 2 steps",
-                  "stopped: completed", "the lowest val_ssim_loss", "reference  none beside this run",
+                  "stopped: completed", "the lowest val_digit_err", "reference  none beside this run",
                   "--model copy_last", "next       open"):
         assert words in out, (words, out)
     assert out.index("s2sbench run:") < out.index("avg ") < out.index("Summary")

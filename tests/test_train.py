@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
+import math
 
 import pytest
 import torch
 
 from s2sbench.data.handle import Data
+from s2sbench.data.loader import collate
+from s2sbench.errors import ConfigError
 from s2sbench.eval.validation import val_scores
 from s2sbench.models import DataSpec, build_model
 from s2sbench.testing import write_fake_dataset
+from s2sbench.train import precision
 from s2sbench.train.trainer import TrainConfig, TrainingError, fit
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -55,16 +60,67 @@ def test_nan_stops_with_message_and_keeps_last_good_checkpoint_then_resume_is_ex
     assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
 
 
-def test_model_selection_uses_validation_and_records_it(data, tmp_path):
-    s = fit(tiny(), data, tmp_path, CFG, val_score=val_scores, progress=False)
-    assert s["val_split"] == "val" and s["select_on"] == "val_ssim_loss"
+@pytest.mark.parametrize("select_on", ["auto", "val_ssim_loss"])
+def test_model_selection_uses_validation_and_records_it(data, tmp_path, select_on):
+    s = fit(tiny(), data, tmp_path, dataclasses.replace(CFG, select_on=select_on), val_score=val_scores,
+            progress=False)
+    key = "val_digit_err" if select_on == "auto" else select_on  # the fake clips carry the digit's positions
+    assert s["val_split"] == "val" and s["select_on"] == key
     with open(tmp_path / "val_log.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    vals = {int(r["step"]): float(r["val_ssim_loss"]) for r in rows}
-    assert sorted(vals) == [3, 6, 8] and all(0 <= v <= 2 for v in vals.values())
+    vals = {int(r["step"]): float(r[key]) for r in rows}
+    assert sorted(vals) == [3, 6, 8] and all(0 <= float(r["val_ssim_loss"]) <= 2 for r in rows)
     assert all(float(r["val_mse"]) >= 0 for r in rows)
-    assert s["best_step"] == min(vals, key=vals.get)
-    assert torch.load(tmp_path / "best.pt", weights_only=True)["step"] == s["best_step"]
+    best = min(vals.values())
+    assert s["best_step"] == max(k for k, v in vals.items() if v == best) and s["best_score"] == pytest.approx(best)
+    ck = torch.load(tmp_path / "best.pt", weights_only=True)
+    assert ck["step"] == s["best_step"] and ck["select_on"] == key
+
+
+class _Fixed:
+    """A deterministic stand-in predictor that returns the given future frames for every clip."""
+    stochastic, val_samples = False, 1
+
+    def __init__(self, frames: torch.Tensor) -> None:
+        self.spec, self.frames = DataSpec.for_dataset("m3so-nb"), frames
+
+    def sample(self, context, audio, n_future, n_samples):
+        return self.frames[:, None, :n_future]
+
+
+def test_selection_cannot_pick_a_blank_or_blurred_frame_over_one_that_places_the_digit(data):
+    ds = data.clips("val", 20, "stft")
+    batch = collate([ds[i] for i in range(len(ds))])
+    future = batch.video[:, 5:]
+    placed = future.roll(1, -1)  # the digit drawn 1 px off
+    blurred = future.mean(1, keepdim=True).expand_as(future)  # the mean future: the digit smeared along its path
+    scores = {name: val_scores(_Fixed(x), batch) for name, x in
+              (("placed", placed), ("black", torch.zeros_like(future)), ("blurred", blurred))}
+    assert next(iter(scores["placed"])) == "val_digit_err"  # the preferred key: what "auto" selects on
+    for worse in ("black", "blurred"):
+        assert scores["placed"]["val_digit_err"] < scores[worse]["val_digit_err"], scores
+        assert scores["placed"]["val_digit_hit"] < scores[worse]["val_digit_hit"], scores
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_both_precisions_train_and_are_recorded(data, tmp_path, precision):
+    s = fit(tiny(), data, tmp_path, dataclasses.replace(CFG, steps=3, precision=precision), val_score=val_scores,
+            progress=False)
+    assert s["steps"] == 3 and s["precision"] == precision and s["amp_bf16"] == (precision == "bf16")
+    assert s["hardware"]["cpu_bf16"] in ("amx", "avx512_bf16", "none")
+    assert all(math.isfinite(v) for v in losses(tmp_path).values())
+
+
+def test_auto_precision_uses_bf16_on_a_cpu_only_where_measured_faster(monkeypatch):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(precision, "CPU_BF16_FASTER", frozenset({"fast_model"}))
+    monkeypatch.setattr(precision, "cpu_bf16", lambda: "avx512_bf16")
+    assert precision.use_bf16("auto", cpu, "fast_model") and not precision.use_bf16("auto", cpu, "other")
+    monkeypatch.setattr(precision, "cpu_bf16", lambda: "none")
+    assert not precision.use_bf16("auto", cpu, "fast_model")
+    assert precision.use_bf16("bf16", cpu, "other") and not precision.use_bf16("fp32", cpu, "fast_model")
+    with pytest.raises(ConfigError, match="train.precision"):
+        precision.use_bf16("half", cpu, "other")
 
 
 def test_cpu_budget_stops_with_a_validated_checkpoint_and_carries_over_on_resume(data, tmp_path, monkeypatch):

@@ -6,9 +6,11 @@ a ``RunResult``. One stage per function, in the order a batch goes through them:
    LPIPS and FVD, only with ``eval.learned_metrics``, their weights checked), checked before any sampling;
 2. sample (``_sample``): the model sees the ``n_past`` ground-truth frames and the audio of the whole clip and
    returns N samples of the ``n_future`` frames (``DatasetInfo.n_future_test``). Stochastic models are sampled N
-   times; deterministic ones once, and that sample stands for all N (recorded in ``RunResult.sampling``);
+   times, all N of a clip in one ``sample`` call (``eval.sample_chunk``); deterministic ones once, and that sample
+   stands for all N (recorded in ``RunResult.sampling``); in fp32 unless ``eval.precision=bf16`` (bf16 autocast:
+   1.6-1.8x faster sampling on a CPU with native bf16, different numbers; docs/performance.md);
 3. score (``_score``): every metric on every sample and frame, with the ground truth the metric needs read from
-   ``Batch.meta`` (``_truth``); after the last batch each protocol (``s2sbench.eval.protocols``) reduces the scores
+   ``Batch.meta`` (``batch_truth``); after the last batch each protocol (``s2sbench.eval.protocols``) reduces the scores
    to per-clip curves averaged over clips (``_summaries``), and each metric's definition version is recorded;
    the set-level metrics (FVD) stream each clip's real video and first sample (``s2sbench.eval.set_scores``);
 4. extras (``s2sbench.eval.extras.Extras``): best-of-K curves, mean pairwise SSIM among the samples of the first ``diversity_clips``
@@ -53,6 +55,7 @@ class EvalConfig:
     set_chunk: int = 0  # 0: set metrics over the whole set; k: mean over chunks of k clips (CCVS's FVD: 256)
     batch_clips: int = 0  # clips per sampling batch; 0: as many as fit memory_mb
     sample_chunk: int = 0  # samples per model.sample call; 0: all N at once
+    precision: str = "fp32"  # sampling: "fp32" or "bf16" (autocast; faster on CPUs with native bf16, other numbers)
     memory_mb: int = 512  # budget for one batch of predictions (B x N x T x C x H x W float32)
     save_samples: int = 100  # clips whose best sample goes to samples.h5
     diversity_clips: int = 10  # clips for the pairwise-diversity curves (S^2 / 2 SSIMs per frame each)
@@ -84,16 +87,17 @@ def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torc
     clock = {"sampling_s": 0.0, "scoring_s": 0.0, "set_scoring_s": 0.0}
     torch.manual_seed(cfg.seed)
     model.eval().to(device)
+    bf16 = cfg.precision == "bf16"
     bar = tqdm(total=plan.n_clips, disable=not progress, desc=f"evaluate {model.name}", unit="clip",
                dynamic_ncols=True)
     for batch in loader:
         batch = batch.to(device)
         target = batch.video[:, P:]  # (B, F, C, H, W)
-        with _timed(clock, "sampling_s"), torch.no_grad():
+        with _timed(clock, "sampling_s"), torch.no_grad(), torch.autocast(device.type, torch.bfloat16, bf16):
             pred = _sample(model, batch.video[:, :P], batch.audio, F, S, cfg.sample_chunk)  # (B, S, F, C, H, W)
         with _threads(cfg.score_threads if device.type == "cpu" else 0):
             with _timed(clock, "scoring_s"):
-                batch_scores = _score(plan.metrics, model, pred, target, _truth(batch.meta, P, P + F))
+                batch_scores = _score(plan.metrics, model, pred, target, batch_truth(batch.meta, P, P + F))
             with _timed(clock, "set_scoring_s"):
                 sets.add(batch.video, batch.ids, pred)
             extras.diversity(batch, pred, target)
@@ -139,6 +143,8 @@ def selected_metrics(cfg: EvalConfig) -> list[str]:
     if unknown:
         raise ConfigError(f"unknown protocol {unknown}; known: {PROTOCOLS.keys()}")
     check_options(cfg.set_frames, cfg.set_chunk)
+    if cfg.precision not in ("fp32", "bf16"):
+        raise ConfigError(f"eval.precision={cfg.precision!r}: must be fp32 or bf16; set --set eval.precision=fp32")
     return selected(cfg.metrics, cfg.learned_metrics)
 
 
@@ -201,7 +207,7 @@ def _check_pred(pred: torch.Tensor, want: tuple, model: str) -> torch.Tensor:
 
 # -- 3. score ------------------------------------------------------------------------------------------------------
 
-def _truth(metas: list[dict], n_past: int, n_frames: int) -> Truth:
+def batch_truth(metas: list[dict], n_past: int, n_frames: int) -> Truth:
     """The ground truth of a batch's predicted frames for the metrics that need it, from each clip's ``meta``."""
     blocks = [_shown(m, n_frames).get("block") for m in metas]
     if not blocks or not all(blocks):

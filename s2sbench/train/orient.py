@@ -15,6 +15,7 @@ from typing import Any
 
 from s2sbench.eval.protocols import PAPER
 from s2sbench.report.results import RESULT_NAME, RunResult, is_reference
+from s2sbench.train.precision import cpu_bf16, use_bf16
 
 HEADLINE = (PAPER.metric, "psnr")  # the scores a summary quotes, when the run has them
 GPU_STEPS = 20_000  # more training steps than this on a CPU, with no budget: warned before training
@@ -40,14 +41,15 @@ def header(net: Any, data: Any, dev: Any, pre: Any, run_dir: Path, *, checkpoint
 
     splits = ", ".join(f"{k} {v:,}" for k, v in data.splits().items())
     threads = f" ({torch.get_num_threads()} thread(s))" if dev.type == "cpu" else ""
-    amp = dev.type == "cuda" and pre.train.amp and not checkpoint
+    amp = not checkpoint and use_bf16(pre.train.precision, dev, net.name)
+    native = f", native bf16: {cpu_bf16()}" if dev.type == "cpu" else ""
     trains = getattr(net, "trainable", True)
     what = (f"evaluate {checkpoint}" if checkpoint else ("resume training" if resume else "train") if trains
             else "compute the reference predictor") + f" (preset {pre.name})"
     lines = [f"s2sbench run: {what}",
              f"  model      {net.name} ({net.num_parameters():,} parameters)",
              f"  data       {data.name} at {data.root} (clips: {splits}; sha256 {data.digest[:12]})",
-             f"  device     {dev}{threads}, {'bf16 autocast' if amp else 'float32'}"]
+             f"  device     {dev}{threads}, {'bf16 autocast' if amp else 'float32'}{native}"]
     if not checkpoint and trains:
         lines.append(f"  budget     {_budget(pre.train)}")
     ev = pre.eval

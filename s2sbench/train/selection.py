@@ -1,6 +1,8 @@
 """Model selection data for the trainer: the first ``val_batches`` batches of the validation split, built once on
 rank 0, and the score that rates a model on them (``ValScore``, handed in by the runner:
-``s2sbench.eval.validation.val_scores``; the trainer keeps the checkpoint whose ``select_on`` key is lowest).
+``s2sbench.eval.validation.val_scores``; the trainer keeps the checkpoint whose ``select_on`` key is lowest, a tie
+going to the later checkpoint). A ``ValScore`` returns its keys in order of preference: ``select_on = "auto"``
+selects on the first one, ``Validation.key`` says which.
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ class Validation:
         self.split = data.val_split() if score is not None else None
         self.on = bool(self.split) and cfg.val_batches > 0
         self.batches: list[Batch] = []
+        self.key: str | None = None if cfg.select_on == "auto" else cfg.select_on  # the score selected on
         if self.on and rank == 0:
             ds = data.clips(self.split, model.spec.n_past + model.spec.n_future, model.spec.audio_feature)
             n, bs = min(len(ds), cfg.val_batches * cfg.batch_size), cfg.batch_size
@@ -47,7 +50,9 @@ class Validation:
 
     def scores(self, device: torch.device) -> dict[str, float]:
         scores = validate(self.model, self.batches, device, self.score)
-        if self.cfg.select_on not in scores:
+        if self.key is None:  # "auto": the score's first (preferred) key
+            self.key = next(iter(scores))
+        if self.key not in scores:
             raise TrainingError(f"the validation score of {self.model.name} has {sorted(scores)}, "
-                                f"no {self.cfg.select_on!r} to select on (set train.select_on)")
+                                f"no {self.key!r} to select on (set train.select_on to one of them, or auto)")
         return scores

@@ -1,9 +1,9 @@
 """``fit()``: the one training loop every model runs through.
 
-- Device: ``cuda:LOCAL_RANK`` when CUDA is present, the CPU otherwise. On CUDA the forward pass runs under bf16
-  autocast (``amp``; models call ``self.backward(loss)``, which runs the backward pass outside it), batches come
-  from pinned memory with asynchronous copies, and ``compile`` (a ``torch.compile`` backend name, e.g.
-  ``inductor``) compiles each top-level submodule.
+- Device: ``cuda:LOCAL_RANK`` when CUDA is present, the CPU otherwise. ``precision`` (``s2sbench.train.precision``)
+  says whether the forward pass runs under bf16 autocast (models call ``self.backward(loss)``, which runs the
+  backward pass outside it). On CUDA batches come from pinned memory with asynchronous copies, and ``compile`` (a
+  ``torch.compile`` backend name, e.g. ``inductor``) compiles each top-level submodule.
 - Multi-GPU: launched by ``torchrun``, one process per GPU (``s2sbench.train.distributed``: ``cpu:gloo,cuda:nccl``,
   each rank pinned to its GPU); each process trains on its shard of every step's batch (``s2sbench.train.batches``);
   rank 0's initial parameters and buffers are broadcast, and every optimiser the model returns averages gradients
@@ -19,10 +19,10 @@
 - Ctrl-C (on any rank): the current step finishes, ``last.pt`` is saved at it and ``KeyboardInterrupt`` raised (the
   CLI exits 130); a second Ctrl-C stops at once (``s2sbench.safety.interrupt``).
 - Model selection on the **validation** split (``val_score(model, batch)``, handed in by the runner:
-  ``s2sbench.eval.validation.val_scores``; key ``select_on``, lower is better) every ``val_every`` steps, on rank 0
-  only (the other ranks neither build the validation batches nor wait for more than
-  the result: an exception there stops every rank, ``distributed.share_error``); the best weights go to
-  ``OUT/best.pt``. The test split is never read here.
+  ``s2sbench.eval.validation.val_scores``; key ``select_on``, lower is better, ties to the later checkpoint;
+  ``auto``: the score's preferred key) every ``val_every`` steps, on rank 0 only (the other ranks neither build
+  the validation batches nor wait for more than the result: an exception there stops every rank,
+  ``distributed.share_error``); the best weights go to ``OUT/best.pt``. The test split is never read here.
 - Logs: a bar in the unit that stops the run, steps or budget minutes (``s2sbench.train.logs.Progress``; on a CPU a
   run timed at over ``SLOW_HOURS`` hours is warned about), ``OUT/train_log.csv``, ``OUT/val_log.csv``, ``OUT/tb``.
 - Budgets (``s2sbench.train.budget``): ``time_budget_min`` (wall clock) and ``cpu_budget_min`` (CPU time of the
@@ -57,6 +57,7 @@ from s2sbench.train.batches import train_loader
 from s2sbench.train.budget import Budget
 from s2sbench.train.checkpoint import save_checkpoint
 from s2sbench.train.logs import CSVLog, Progress, tensorboard
+from s2sbench.train.precision import cpu_bf16, use_bf16
 from s2sbench.train.selection import Validation, ValScore, validate
 from s2sbench.train.state import read_last, rng_state, seed_everything, set_rng_state
 
@@ -72,12 +73,12 @@ class TrainConfig:
     cpu_budget_min: float = 0.0  # > 0: stop once this process has used this many CPU minutes (all its threads)
     val_every: int = 500
     val_batches: int = 8  # the first val_batches batches of the validation split, every time
-    select_on: str = "val_ssim_loss"  # key of the val_score dict used for model selection (lower is better)
+    select_on: str = "auto"  # key of the val_score dict to select on (lower is better); auto: its first key
     checkpoint_every: int = 500
     checkpoint_minutes: float = 5.0  # > 0: also save last.pt once this much wall clock passed since the last save
     log_every: int = 10
     num_workers: int = -1  # DataLoader workers; -1: 0 on the CPU, on CUDA up to 8 (auto_workers)
-    amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
+    precision: str = "auto"  # auto | fp32 | bf16: autocast of the training step (s2sbench.train.precision)
     compile: str = ""  # a torch.compile backend ("inductor"; "aot_eager" to check tracing on a CPU); "" = eager
     seed: int = 0
 
@@ -138,7 +139,7 @@ def fit(model: VideoPredictor, data: Data, out: str | os.PathLike, cfg: TrainCon
     model.train()
     if cfg.compile:
         compile_submodules(model, cfg.compile)
-    cuda, amp = device.type == "cuda", cfg.amp and device.type == "cuda"
+    cuda, amp = device.type == "cuda", use_bf16(cfg.precision, device, model.name)
     loader = iter(train_loader(train, cfg.batch_size, start, cfg.steps, seed=cfg.seed, rank=rank, world=world,
                                num_workers=run.workers, pin_memory=cuda))
     step, stopped, used = start, "completed", run.fraction(start)
@@ -278,11 +279,11 @@ class _Run:
         if self.rank == 0:
             try:
                 scores = self.validation.scores(self.device)
-                improved = scores[self.cfg.select_on] < self.best
+                key = self.validation.key
+                improved = scores[key] <= self.best  # a tie: the later checkpoint
                 if improved:
-                    self.best, self.best_step = scores[self.cfg.select_on], step
-                    save_checkpoint(self.best_path, self.model, step=step, best=self.best,
-                                    select_on=self.cfg.select_on, **self.extra)
+                    self.best, self.best_step = scores[key], step
+                    save_checkpoint(self.best_path, self.model, step=step, best=self.best, select_on=key, **self.extra)
                 self.logs[1].write({"step": step, **scores, "best": int(improved)})
                 if self.tb:
                     for k, v in scores.items():
@@ -317,9 +318,10 @@ class _Run:
         on = val is not None and val.on
         return {"steps": steps, "steps_planned": planned, "resumed_from": self.start if self.resumed else None,
                 "stopped": stopped, "best_step": self.best_step if planned else 0,
-                "select_on": self.cfg.select_on if on else None,
+                "select_on": (val.key or self.cfg.select_on) if on else None,
                 "best_score": self.best if math.isfinite(self.best) else None, "val_split": val.split if val else None,
-                "world_size": self.world, "device": str(self.device), "amp_bf16": amp,
+                "world_size": self.world, "device": str(self.device), "amp_bf16": amp, "precision": self.cfg.precision,
+                "hardware": {"cpu_bf16": cpu_bf16()},
                 "compile": (self.cfg.compile or None) if planned else None, "num_workers": self.workers,
                 "wall_time_s": round(total["wall_s"], 3), "cpu_time_s": round(total["cpu_s"], 3),
                 "checkpoint": str(self.best_path), "config": asdict(self.cfg), "prepared": prepared}
