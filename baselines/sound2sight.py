@@ -134,6 +134,7 @@ class Sound2Sight(VideoPredictor):
     uses_audio = True
     stochastic = True
     Config = Config
+    cpu_bf16 = True  # bf16 autocast on CPUs with native bf16 (train.precision=auto): measured faster, still learns
 
     def __init__(self, spec: DataSpec, config: Config | None = None) -> None:
         super().__init__(spec, config)

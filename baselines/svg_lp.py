@@ -73,6 +73,7 @@ class SVGLP(VideoPredictor):
     name = "svg_lp"
     uses_audio = False
     stochastic = True
+    cpu_bf16 = True  # bf16 autocast on CPUs with native bf16 (train.precision=auto): measured faster, still learns
     Config = SVGLPConfig
 
     def __init__(self, spec: DataSpec, config: SVGLPConfig | None = None) -> None:

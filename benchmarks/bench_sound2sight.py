@@ -134,7 +134,7 @@ def main() -> None:
     batch = Batch(torch.rand(B, T, spec.channels, spec.height, spec.width), torch.rand(B, T, spec.audio_dim),
                   torch.arange(B), [str(i) for i in range(B)])
     opt = m.configure_optimizers()
-    bf = use_bf16(args.precision, torch.device("cpu"), m.name)
+    bf = use_bf16(args.precision, torch.device("cpu"), m)
 
     def train_step(model, o, step):
         with autocast(torch.device("cpu"), bf):

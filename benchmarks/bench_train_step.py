@@ -73,7 +73,7 @@ def main() -> None:
         if args.old:
             mod = importlib.import_module(f"{args.old}.{cls.__module__.rsplit('.', 1)[1]}")
             runs["old"] = (build(getattr(mod, cls.__name__), spec), False)
-        bf = use_bf16("auto", cpu, name)
+        bf = use_bf16("auto", cpu, cls)
         runs["new"] = (build(cls, spec), bf)
         opts = {k: m.configure_optimizers() for k, (m, _) in runs.items()}
         for k, (m, b) in runs.items():

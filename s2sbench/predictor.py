@@ -78,6 +78,8 @@ class VideoPredictor(nn.Module, ABC):
     stochastic: ClassVar[bool] = False
     reference: ClassVar[bool] = False  # a reference predictor (black, mean frame, copy-last), labelled in reports
     trainable: ClassVar[bool] = True  # False: the trainer runs no steps, calls prepare(data) and saves that
+    cpu_bf16: ClassVar[bool] = False  # train.precision=auto trains it under bf16 on CPUs with native bf16 (measured
+    # faster there, its learning test passing: benchmarks/bench_precision.py, docs/performance.md)
     val_samples: ClassVar[int] = 4  # samples per validation clip for stochastic models (best-of-K selection score)
     Config: ClassVar[type] = object
 

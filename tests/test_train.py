@@ -12,7 +12,7 @@ from s2sbench.data.handle import Data
 from s2sbench.data.loader import collate
 from s2sbench.errors import ConfigError
 from s2sbench.eval.validation import val_scores
-from s2sbench.models import DataSpec, build_model
+from s2sbench.models import MODELS, DataSpec, build_model
 from s2sbench.testing import write_fake_dataset
 from s2sbench.train import precision
 from s2sbench.train.trainer import TrainConfig, TrainingError, fit
@@ -113,14 +113,15 @@ def test_both_precisions_train_and_are_recorded(data, tmp_path, precision):
 
 def test_auto_precision_uses_bf16_on_a_cpu_only_where_measured_faster(monkeypatch):
     cpu = torch.device("cpu")
-    monkeypatch.setattr(precision, "CPU_BF16_FASTER", frozenset({"fast_model"}))
+    fast, other = type("Fast", (), {"cpu_bf16": True}), type("Other", (), {"cpu_bf16": False})
     monkeypatch.setattr(precision, "cpu_bf16", lambda: "avx512_bf16")
-    assert precision.use_bf16("auto", cpu, "fast_model") and not precision.use_bf16("auto", cpu, "other")
+    assert precision.use_bf16("auto", cpu, fast) and not precision.use_bf16("auto", cpu, other)
+    assert {m for m in MODELS.keys() if precision.use_bf16("auto", cpu, MODELS.get(m))} >= {"sound2sight", "svg_lp"}
     monkeypatch.setattr(precision, "cpu_bf16", lambda: "none")
-    assert not precision.use_bf16("auto", cpu, "fast_model")
-    assert precision.use_bf16("bf16", cpu, "other") and not precision.use_bf16("fp32", cpu, "fast_model")
+    assert not precision.use_bf16("auto", cpu, fast)
+    assert precision.use_bf16("bf16", cpu, other) and not precision.use_bf16("fp32", cpu, fast)
     with pytest.raises(ConfigError, match="train.precision"):
-        precision.use_bf16("half", cpu, "other")
+        precision.use_bf16("half", cpu, other)
 
 
 def test_cpu_budget_stops_with_a_validated_checkpoint_and_carries_over_on_resume(data, tmp_path, monkeypatch):

@@ -51,6 +51,7 @@ class Metric:
     truth: str = ""  # "": an image metric; "digit" / "block": needs that ground truth (``truth_metrics``)
     learned: bool = False  # a trained network scores (LPIPS, FVD): off the critical path unless asked for
     check: Callable[[], object] | None = None  # raises InputError when the metric's weights are missing
+    selects: int = 0  # > 0: a ground-truth metric checkpoints are selected on where it applies (1 = first choice)
 
     @property
     def column(self) -> str:

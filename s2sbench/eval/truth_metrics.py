@@ -123,12 +123,12 @@ def block_iou(pred: Tensor, target: Tensor, truth: Truth) -> Tensor:
 for _m in (
     Metric("digit_hit", digit_hit, True, f"share of frames whose predicted digit (ink >= {INK}, mass within x{MASS:g} "
            f"of the truth) lies within {HIT_PX:g} px of the true digit's centroid", truth="digit",
-           label="Digit@3px", digits=3),
+           label="Digit@3px", digits=3, selects=2),
     Metric("digit_err", digit_err, False, "distance in px between the predicted and the true digit centroid; no "
            f"plausible digit = +inf, capped at {ERR_CAP:g} px", unit="px", cap=ERR_CAP, truth="digit",
-           label="Digit err", digits=2),
+           label="Digit err", digits=2, selects=1),
     Metric("fg_ssim", fg_ssim, True, "SSIM (7x7 uniform, sample cov, data range 1) over the windows holding true "
-           "digit ink", truth="digit", label="FG-SSIM", digits=4),
+           "digit ink", truth="digit", label="FG-SSIM", digits=4, selects=3),
     Metric("block_iou", block_iou, True, "per-frame IoU of the predicted block's box (threshold 0.5, 5x5 opening, "
            "largest component) with the true box; NaN before the block appears", truth="block", label="Block IoU"),
 ):

@@ -5,9 +5,9 @@ models) under the paper's protocol (``s2sbench.eval.protocols.PAPER``: the best 
 frames and clips. ``val_scores`` returns them in order of preference: ``train.select_on = "auto"`` (the default)
 selects on the first one.
 
-- ``val_<metric>`` for every registered ground-truth metric of ``SELECT_TRUTH`` whose ``applies(meta)`` holds for
+- ``val_<metric>`` for every registered ground-truth metric with ``selects > 0`` whose ``applies(meta)`` holds for
   the validation clips (M3SO, M3SO-NB: the digit's position and appearance, ``s2sbench.eval.truth_metrics``), in
-  that order: ``digit_err`` (px, capped at the metric's cap where no plausible digit is drawn), ``1 - digit_hit``,
+  the order of ``selects``: ``digit_err`` (px, capped at the metric's cap where no plausible digit is drawn), ``1 - digit_hit``,
   ``1 - fg_ssim``. A blank, mean-like or blurred frame draws no plausible digit and scores the cap, so it cannot be
   selected over a model that places the digit; ``digit_err`` is first because it is graded (it ranks checkpoints
   that all miss the 3 px hit radius by how far they are off).
@@ -27,12 +27,12 @@ from s2sbench.eval.metrics import METRICS
 from s2sbench.eval.protocols import PAPER, apply
 from s2sbench.predictor import VideoPredictor
 
-SELECT_TRUTH = ("digit_err", "digit_hit", "fg_ssim")  # ground-truth metrics to select on, in order of preference
-
 
 def truth_keys(meta: dict) -> list[str]:
-    """The ``SELECT_TRUTH`` metrics that apply to a clip with this ``meta`` (the metric registry decides)."""
-    return [n for n in SELECT_TRUTH if n in METRICS.keys() and METRICS.get(n).applies(meta)]
+    """The registered metrics that select checkpoints (``Metric.selects``) and apply to a clip with this ``meta``,
+    in order of preference."""
+    chosen = [n for n in METRICS.ordered() if METRICS.get(n).selects > 0 and METRICS.get(n).applies(meta)]
+    return sorted(chosen, key=lambda n: METRICS.get(n).selects)
 
 
 @torch.no_grad()

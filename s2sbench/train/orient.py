@@ -41,7 +41,7 @@ def header(net: Any, data: Any, dev: Any, pre: Any, run_dir: Path, *, checkpoint
 
     splits = ", ".join(f"{k} {v:,}" for k, v in data.splits().items())
     threads = f" ({torch.get_num_threads()} thread(s))" if dev.type == "cpu" else ""
-    amp = not checkpoint and use_bf16(pre.train.precision, dev, net.name)
+    amp = not checkpoint and use_bf16(pre.train.precision, dev, net)
     native = f", native bf16: {cpu_bf16()}" if dev.type == "cpu" else ""
     trains = getattr(net, "trainable", True)
     what = (f"evaluate {checkpoint}" if checkpoint else ("resume training" if resume else "train") if trains

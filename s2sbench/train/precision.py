@@ -5,19 +5,19 @@
   (either suffices); recorded in every run's summary (``train.hardware``).
 - ``use_bf16(precision, device, model)``: whether the step runs under bf16 autocast. ``fp32`` never, ``bf16``
   always (also where bf16 is emulated: slow, but the switch is honoured), ``auto``: on CUDA, and on a CPU with
-  native bf16 for the models in ``CPU_BF16_FASTER``, the ones measured faster there with their learning tests
-  passing (``benchmarks/bench_precision.py``, docs/performance.md); every other model trains in fp32.
+  native bf16 for the models whose class says ``cpu_bf16 = True``, the ones measured faster there with their
+  learning tests passing (``benchmarks/bench_precision.py``, docs/performance.md); every other model trains in fp32.
 """
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import torch
 
 from s2sbench.errors import ConfigError
 
 PRECISIONS = ("auto", "fp32", "bf16")
-CPU_BF16_FASTER = frozenset({"sound2sight", "svg_lp", "audio_only"})  # measured: docs/performance.md, "bf16 on the CPU"
 
 
 @functools.lru_cache(maxsize=1)
@@ -44,8 +44,9 @@ def cpu_bf16() -> str:
     return "none"
 
 
-def use_bf16(precision: str, device: torch.device, model_name: str) -> bool:
-    """Whether ``model_name``'s training step runs under bf16 autocast on ``device`` (see the module docstring)."""
+def use_bf16(precision: str, device: torch.device, model: Any) -> bool:
+    """Whether the training step of ``model`` (a ``VideoPredictor`` or its class) runs under bf16 autocast on
+    ``device`` (see the module docstring)."""
     if precision not in PRECISIONS:
         raise ConfigError(f"train.precision={precision!r}: must be one of {', '.join(PRECISIONS)}; "
                           f"set --set train.precision=auto")
@@ -53,4 +54,4 @@ def use_bf16(precision: str, device: torch.device, model_name: str) -> bool:
         return precision == "bf16"
     if device.type == "cuda":
         return True
-    return device.type == "cpu" and cpu_bf16() != "none" and model_name in CPU_BF16_FASTER
+    return device.type == "cpu" and cpu_bf16() != "none" and bool(getattr(model, "cpu_bf16", False))

@@ -139,7 +139,7 @@ def fit(model: VideoPredictor, data: Data, out: str | os.PathLike, cfg: TrainCon
     model.train()
     if cfg.compile:
         compile_submodules(model, cfg.compile)
-    cuda, amp = device.type == "cuda", use_bf16(cfg.precision, device, model.name)
+    cuda, amp = device.type == "cuda", use_bf16(cfg.precision, device, model)
     loader = iter(train_loader(train, cfg.batch_size, start, cfg.steps, seed=cfg.seed, rank=rank, world=world,
                                num_workers=run.workers, pin_memory=cuda))
     step, stopped, used = start, "completed", run.fraction(start)
