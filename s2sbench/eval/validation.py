@@ -8,9 +8,9 @@ selects on the first one.
 - ``val_<metric>`` for every registered ground-truth metric with ``selects > 0`` whose ``applies(meta)`` holds for
   the validation clips (M3SO, M3SO-NB: the digit's position and appearance, ``s2sbench.eval.truth_metrics``), in
   the order of ``selects``: ``digit_err`` (px, capped at the metric's cap where no plausible digit is drawn),
-  ``1 - digit_hit``, ``1 - fg_ssim``. A blank, mean-like or blurred frame draws no plausible digit and scores the cap, so it cannot be
-  selected over a model that places the digit; ``digit_err`` is first because it is graded (it ranks checkpoints
-  that all miss the 3 px hit radius by how far they are off).
+  ``1 - digit_hit``, ``1 - fg_ssim``. A blank, mean-like or blurred frame draws no plausible digit and scores the
+  cap, so it cannot be selected over a model that places the digit; ``digit_err`` is first because it is graded (it
+  ranks checkpoints that all miss the 3 px hit radius by how far they are off).
 - ``val_ssim_loss``: 1 - the paper's metric. Under it a nearly blank frame outranks a sharp digit 5 px off (the
   black background is most of an M3SO frame), so it selects early, blank checkpoints there; it is the choice only
   where no ground-truth metric applies. (An SSIM skill over the reference predictors on the same fixed clips is an
