@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from _run_fixtures import FAST, fake_datasets
 from click.testing import CliRunner
 
 from s2sbench.cli import main
@@ -17,16 +18,11 @@ from s2sbench.report.results import RunResult
 from s2sbench.testing import write_fake_dataset
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-FAST = ["--set", "train.steps=2", "--set", "train.val_every=1", "--set", "train.checkpoint_every=1",
-        "--set", "eval.n_samples=2", "--set", "eval.n_clips=4", "--set", "eval.diversity_clips=0", "--quiet"]
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("safety")
-    write_fake_dataset(tmp / "nb", "m3so-nb", {"train": 8, "val": 4, "test": 4})
-    write_fake_dataset(tmp / "m3so", "m3so", {"train": 8, "val": 4, "test": 4})
-    return tmp
+    return fake_datasets(tmp_path_factory.mktemp("safety"))
 
 
 def invoke(*args: str):
