@@ -125,11 +125,16 @@ def _plot(dataset: str, table: list[dict], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     keys = [k for k in table[0] if k.startswith(f"{PAPER.metric}_fr") or k.endswith("_avg")]
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 3.2), squeeze=False)
+    rows_n = (len(keys) + 2) // 3
+    fig, axes = plt.subplots(rows_n, 3, figsize=(11, 3.3 * rows_n), squeeze=False)
     models = sorted({r["model"] for r in table if not r["reference"]})
-    for ax, k in zip(axes[0], keys):
+    xs = sorted({r["cpu_min"] for r in table if not r["reference"]})
+    for ax in axes.flat[len(keys):]:
+        ax.axis("off")
+    for ax, k in zip(axes.flat, keys):
         for m in models:
             pts = sorted((r["cpu_min"], r[k]) for r in table if r["model"] == m and not r["reference"] and k in r)
             ax.plot(*zip(*pts), marker="o", label=m)
@@ -137,11 +142,15 @@ def _plot(dataset: str, table: list[dict], path: Path) -> None:
             ax.axhline(r[k], color="grey", ls="--", lw=1)
             ax.annotate(r["model"], (1, r[k]), xycoords=("axes fraction", "data"), fontsize=6, color="grey",
                         ha="right", va="bottom")
-        ax.set_xscale("log")
+        if xs[-1] > 3 * xs[0]:  # budgets a factor apart: a log axis, ticked at the minutes used
+            ax.set_xscale("log")
+        ax.set_xticks(xs)
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(k, fontsize=9)
         ax.set_xlabel("CPU minutes (training)")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+    axes[0][0].legend(fontsize=7, loc="lower right")
     fig.suptitle(f"{dataset}: scores against training compute ({PAPER.protocol}; references dashed grey)",
                  fontsize=10)
     fig.tight_layout()
