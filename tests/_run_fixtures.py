@@ -1,4 +1,5 @@
-"""Shared by the CLI run tests: the options of a seconds-long run, and the two fake datasets they run on."""
+"""Shared by the CLI run tests: the options of a seconds-long run, the two fake datasets they run on, and the check
+that a command failed with one `Error:` line."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,3 +15,13 @@ def fake_datasets(tmp: Path) -> Path:
     write_fake_dataset(tmp / "nb", "m3so-nb", {"train": 8, "val": 4, "test": 4})
     write_fake_dataset(tmp / "m3so", "m3so", {"train": 8, "val": 4, "test": 4})
     return tmp
+
+
+def one_error(res, *words: str) -> str:
+    """The command failed with exit 1 and one `Error:` line (no traceback) that names every word; returns it."""
+    lines = [ln for ln in res.output.splitlines() if ln.startswith("Error:")]
+    assert res.exit_code == 1 and len(lines) == 1, res.output
+    assert "Traceback" not in res.output, res.output
+    for w in words:
+        assert w in lines[0], lines[0]
+    return lines[0]

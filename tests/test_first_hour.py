@@ -14,7 +14,7 @@ import types
 from pathlib import Path
 
 import pytest
-from _run_fixtures import FAST, fake_datasets
+from _run_fixtures import FAST, fake_datasets, one_error
 from click.testing import CliRunner
 
 from s2sbench.cli import main
@@ -32,15 +32,6 @@ def data(tmp_path_factory):
 
 def invoke(*args, env=None):
     return CliRunner().invoke(main, [str(a) for a in args], env=env)
-
-
-def one_error(res, *words: str) -> str:
-    lines = [ln for ln in res.output.splitlines() if ln.startswith("Error:")]
-    assert res.exit_code == 1 and len(lines) == 1, res.output
-    assert "Traceback" not in res.output, res.output
-    for w in words:
-        assert w in lines[0], lines[0]
-    return lines[0]
 
 
 def tiny(data_dir: Path, out: Path, *extra, dataset="m3so-nb", model="testing_tiny"):

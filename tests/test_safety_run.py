@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from _run_fixtures import FAST, fake_datasets
+from _run_fixtures import FAST, fake_datasets, one_error
 from click.testing import CliRunner
 
 from s2sbench.cli import main
@@ -33,16 +33,6 @@ def invoke(*args: str):
 def tiny_run(data: Path, out: Path, *extra: str):
     return invoke("run", "--model", "testing_tiny", "--dataset", "m3so-nb", "--data", data / "nb", "--out", out,
                   *FAST, *extra)
-
-
-def one_error(res, *words: str) -> str:
-    """The run failed with exit 1 and one `Error:` line that names every word."""
-    lines = [ln for ln in res.output.splitlines() if ln.startswith("Error:")]
-    assert res.exit_code == 1 and len(lines) == 1, res.output
-    assert "Traceback" not in res.output, res.output
-    for w in words:
-        assert w in lines[0], lines[0]
-    return lines[0]
 
 
 def test_run_dir_with_a_checkpoint_needs_resume_or_overwrite(data, tmp_path):
