@@ -105,3 +105,11 @@ def test_every_error_class_has_the_one_base():
     stray = [(m, c) for m, c in classes if (m, c) not in internal
              and not issubclass(getattr(importlib.import_module(m), c), S2SError)]
     assert stray == [], f"exception classes outside s2sbench.errors.S2SError: {stray}"
+
+
+def test_board_sets_reach_every_run_command(tmp_path):
+    res = CliRunner().invoke(main, ["leaderboard", "run", "--dataset", "m3so-nb", "--model", "copy_last", "--model",
+                                    "svg_lp", "--set", "eval.metrics=-lpips", "--dry-run", "--runs", str(tmp_path)])
+    lines = res.output.splitlines()
+    assert res.exit_code == 0 and len(lines) == 2, res.output
+    assert all("--set eval.metrics=-lpips" in line and "--preset board " in line for line in lines), lines

@@ -135,3 +135,19 @@ def test_missing_weights_are_one_error_line_before_any_compute(tmp_path, monkeyp
     (line,) = res.output.strip().splitlines()
     assert line.startswith("Error: ") and named in line and str(tmp_path / "missing.bin") in line
     assert not (tmp_path / "data").exists() and not (tmp_path / "run").exists()  # nothing generated, nothing run
+
+
+def test_minus_name_leaves_one_metric_out_of_the_default_and_checks_only_the_rest(tmp_path, monkeypatch):
+    from s2sbench.errors import ConfigError
+    from s2sbench.eval.metrics import selected
+
+    monkeypatch.setenv("S2SBENCH_LPIPS_ALEXNET", str(tmp_path / "missing.pth"))  # LPIPS weights absent: not checked
+    names = selected(("-lpips",), learned=True)
+    assert names == [m for m in METRICS.ordered() if m != "lpips"] and "fvd" in names
+    assert selected(("-psnr",)) == [m for m in METRICS.ordered() if m != "psnr" and not METRICS.get(m).learned]
+    with pytest.raises(ConfigError, match="not both"):
+        selected(("ssim", "-lpips"))
+    with pytest.raises(ConfigError, match="unknown metric \\['nosuch'\\]"):
+        selected(("-nosuch",))
+    with pytest.raises(Exception, match="alexnet-owt-7be5be79.pth"):
+        selected((), learned=True)  # without the exclusion the same call checks the missing weights

@@ -57,8 +57,11 @@ def show_cmd(dataset, board_dir, protocol, variant, columns):
               help="torch threads per run (0: cores // jobs).")
 @click.option("--data", "data", multiple=True, metavar="DATASET=DIR",
               help="Data directory of a dataset (default: its default directory, generated if synthetic).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Passed to every run's `s2sbench run --set` (e.g. eval.metrics=-lpips offline without the LPIPS "
+                   "weights); recorded in each run's config.")
 @click.option("--dry-run", is_flag=True, help="Print the commands, run nothing.")
-def run_cmd(runs_dir, preset, datasets, models, seeds, jobs, threads, data, dry_run):
+def run_cmd(runs_dir, preset, datasets, models, seeds, jobs, threads, data, sets, dry_run):
     """Run every (dataset, model, seed) of a board that has no result.json yet (interrupted ones resume), each as
     its own `s2sbench run` process logging to RUN_DIR/run.log."""
     from s2sbench.data.datasets import DATASETS
@@ -66,7 +69,7 @@ def run_cmd(runs_dir, preset, datasets, models, seeds, jobs, threads, data, dry_
     from s2sbench.train.board import plan, run_board
 
     datasets = list(datasets) or [d for d in DATASETS.ordered() if DATASETS.get(d).synthetic]
-    runs = plan(runs_dir, datasets, list(models) or MODELS.keys(), list(seeds), preset)
+    runs = plan(runs_dir, datasets, list(models) or MODELS.keys(), list(seeds), preset, tuple(sets))
     dirs = dict(d.split("=", 1) for d in data if "=" in d)
     if len(dirs) != len(data):
         bad = [d for d in data if "=" not in d]

@@ -105,12 +105,19 @@ class SetMetric(Metric):
 
 def selected(names: tuple[str, ...] = (), learned: bool = False) -> list[str]:
     """``names`` (``eval.metrics``), or every registered metric, the learned ones only with ``learned``
-    (``eval.learned_metrics``); checked: the names, at least one per-frame metric (it picks the best sample that
-    ``samples.h5`` keeps), and the learned metrics' weights (``Metric.check``: one ``InputError``)."""
-    names = list(names) or [m for m in METRICS.ordered() if learned or not METRICS.get(m).learned]
-    unknown = [m for m in names if m not in METRICS]
+    (``eval.learned_metrics``); names written ``-NAME`` leave NAME out of that default instead (``-lpips``: every
+    one but LPIPS, e.g. offline without its weights); checked: the names, at least one per-frame metric (it picks
+    the best sample that ``samples.h5`` keeps), and the learned metrics' weights (``Metric.check``: one
+    ``InputError``)."""
+    drop = [m[1:] for m in names if m.startswith("-")]
+    if drop and len(drop) < len(names):
+        raise ConfigError(f"eval.metrics={','.join(names)}: either name the metrics or leave some out with -NAME, "
+                          "not both")
+    unknown = [m for m in (drop or names) if m not in METRICS]
     if unknown:
         raise ConfigError(f"unknown metric {unknown}; known: {METRICS.keys()}")
+    if drop or not names:
+        names = [m for m in METRICS.ordered() if m not in drop and (learned or not METRICS.get(m).learned)]
     if all(METRICS.get(m).scope == "set" for m in names):
         raise ConfigError(f"eval.metrics={','.join(names)}: name at least one per-frame metric too (it picks the "
                           "best sample that samples.h5 keeps), e.g. eval.metrics=ssim_paper," + ",".join(names))

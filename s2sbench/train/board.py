@@ -29,15 +29,17 @@ class BoardRun:
     preset: str
     run_dir: Path
 
+    sets: tuple[str, ...] = ()  # --set KEY=VALUE of every run (recorded in its config.toml and result.json)
+
     def command(self, threads: int, data: str | None = None, resume: bool = False) -> list[str]:
         cmd = [sys.executable, "-m", "s2sbench", "run", "--model", self.model, "--dataset", self.dataset,
                "--preset", self.preset, "--seed", str(self.seed), "--threads", str(threads), "--out",
-               str(self.run_dir), "--quiet"]
+               str(self.run_dir), "--quiet", *[a for s in self.sets for a in ("--set", s)]]
         return cmd + (["--data", data] if data else []) + (["--resume"] if resume else [])
 
 
 def plan(runs_dir: str | os.PathLike, datasets: list[str], models: list[str], seeds: list[int],
-         preset: str) -> list[BoardRun]:
+         preset: str, sets: tuple[str, ...] = ()) -> list[BoardRun]:
     from s2sbench.data.datasets import DATASETS
     from s2sbench.models import MODELS
     from s2sbench.train.presets import PRESETS
@@ -47,7 +49,7 @@ def plan(runs_dir: str | os.PathLike, datasets: list[str], models: list[str], se
         DATASETS.get(d)
     for m in models:
         MODELS.get(m)
-    return [BoardRun(d, m, s, preset, Path(runs_dir) / d / f"{m}-{preset}-seed{s}")
+    return [BoardRun(d, m, s, preset, Path(runs_dir) / d / f"{m}-{preset}-seed{s}", tuple(sets))
             for d in datasets for m in models for s in seeds]
 
 
