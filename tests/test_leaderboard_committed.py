@@ -1,7 +1,9 @@
-"""The committed leaderboard (``leaderboard/``) is exactly what its committed runs give: the CSVs and the rendered
-tables rebuild byte for byte from ``leaderboard/runs/**/result.json``, every run is a ``board``-preset run of a
-registered model, and the data digest every row names is the digest of the data `make-m3so` generates today with
-its defaults (M3SO: the 24 px block)."""
+"""The committed leaderboards are exactly what their committed runs give: the CSVs and the rendered tables rebuild
+byte for byte from ``runs/**/result.json``, every run is a board run of a registered model at the board's budget,
+and the data digest every row names is the digest of the data `make-m3so` generates today with its defaults (M3SO:
+the 24 px block). Two boards: ``leaderboard/`` (the ``board`` preset, 15 CPU minutes) and the archived 5-minute
+board ``leaderboard/archive/board-5min/`` (made under the name ``board`` before it moved to 15 minutes; the
+``board-5min`` preset reproduces it)."""
 from __future__ import annotations
 
 import subprocess
@@ -15,30 +17,33 @@ from s2sbench.cli import main
 from s2sbench.report.results import find_results
 
 BOARD = Path(__file__).resolve().parents[1] / "leaderboard"
+BOARDS = {"board": BOARD, "board-5min": BOARD / "archive" / "board-5min"}
 TABLE_DIRS = {"paper-protocol": [], "strict-protocol": ["--protocol", "best_sequence", "--ssim", "ssim"]}
 
 
-def committed_results():
-    return [r for _, r in find_results(BOARD / "runs")]
+def committed_results(board: str):
+    return [r for _, r in find_results(BOARDS[board] / "runs")]
 
 
-def test_leaderboard_csvs_rebuild_byte_for_byte(tmp_path):
-    res = CliRunner().invoke(main, ["leaderboard", "build", str(BOARD / "runs"), "--out", str(tmp_path)])
+@pytest.mark.parametrize("board", sorted(BOARDS))
+def test_leaderboard_csvs_rebuild_byte_for_byte(tmp_path, board):
+    res = CliRunner().invoke(main, ["leaderboard", "build", str(BOARDS[board] / "runs"), "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
     built = sorted(p.name for p in tmp_path.glob("*.csv"))
-    assert built == sorted(p.name for p in BOARD.glob("*.csv")) == ["m3so-nb.csv", "m3so.csv"]
+    assert built == sorted(p.name for p in BOARDS[board].glob("*.csv")) and "m3so-nb.csv" in built
     for name in built:
-        assert (tmp_path / name).read_bytes() == (BOARD / name).read_bytes(), name
+        assert (tmp_path / name).read_bytes() == (BOARDS[board] / name).read_bytes(), name
 
 
+@pytest.mark.parametrize("board", sorted(BOARDS))
 @pytest.mark.parametrize("name", sorted(TABLE_DIRS))
-def test_rendered_tables_rebuild_byte_for_byte(tmp_path, name):
-    res = CliRunner().invoke(main, ["tables", str(BOARD / "runs"), "--out", str(tmp_path), *TABLE_DIRS[name]])
+def test_rendered_tables_rebuild_byte_for_byte(tmp_path, board, name):
+    res = CliRunner().invoke(main, ["tables", str(BOARDS[board] / "runs"), "--out", str(tmp_path), *TABLE_DIRS[name]])
     assert res.exit_code == 0, res.output
-    committed = sorted(p.name for p in (BOARD / "tables" / name).iterdir())
+    committed = sorted(p.name for p in (BOARDS[board] / "tables" / name).iterdir())
     assert committed == sorted(p.name for p in tmp_path.iterdir()) and "table1.md" in committed
     for f in committed:
-        assert (tmp_path / f).read_bytes() == (BOARD / "tables" / name / f).read_bytes(), f
+        assert (tmp_path / f).read_bytes() == (BOARDS[board] / "tables" / name / f).read_bytes(), f
 
 
 def registered_models() -> set[str]:
@@ -48,19 +53,47 @@ def registered_models() -> set[str]:
     return set(out.stdout.split())
 
 
-def test_every_registered_model_has_a_board_run_on_both_datasets():
-    results, models = committed_results(), registered_models()
-    assert "sound2sight" in models and len(models) >= 11
-    assert {r.preset for r in results} == {"board"}
-    for ds in ("m3so-nb", "m3so"):
-        assert {r.model for r in results if r.dataset == ds} == models, ds
-        assert len({r.data_sha256 for r in results if r.dataset == ds}) == 1, f"{ds}: runs on different data"
+@pytest.mark.parametrize("board, minutes", [("board", 15), ("board-5min", 5)])
+def test_every_run_is_a_board_run_at_the_boards_budget(board, minutes):
     from s2sbench.models import MODELS
 
+    results = committed_results(board)
+    assert results and {r.preset for r in results} == {"board"}
+    for ds in {r.dataset for r in results}:
+        assert len({r.data_sha256 for r in results if r.dataset == ds}) == 1, f"{ds}: runs on different data"
     for r in results:
         assert r.n_samples == 100 and set(r.protocols) >= {"best_per_frame", "best_sequence"}
         if r.train is not None and MODELS.get(r.model).trainable:
-            assert r.train["stopped"].startswith("CPU budget of 5 min"), (r.dataset, r.model, r.train["stopped"])
+            assert r.train["stopped"].startswith(f"CPU budget of {minutes} min"), (r.dataset, r.model, r.train)
+        if board == "board":  # the 15-minute board scores FVD in every row
+            assert r.set_scores["fvd"]["n_videos"] == 50, (r.dataset, r.model)
+
+
+def test_board_rows_name_how_their_checkpoint_was_selected_and_the_fvd_protocol():
+    import csv
+
+    with open(BOARD / "m3so-nb.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    learned = [r for r in rows if r["reference"] == "false"]
+    assert learned and {r["selected_on"] for r in learned} == {"val_digit_err"}  # select_on=auto on M3SO-NB
+    assert all(r["fvd_protocol"].startswith("50 videos per set, predicted frames 6-25, the first sample") and
+               r["fvd_avg"] for r in rows), {r["fvd_protocol"] for r in rows}
+
+
+def test_the_archived_board_has_every_model_on_both_datasets():
+    results, models = committed_results("board-5min"), registered_models()
+    assert "sound2sight" in models and len(models) >= 11
+    for ds in ("m3so-nb", "m3so"):
+        assert {r.model for r in results if r.dataset == ds} == models, ds
+
+
+@pytest.mark.xfail(strict=True, reason="#27: the 15-minute board is still being run (M3SO-NB first, then M3SO); "
+                                       "this passes, and so fails as strict, once every run is committed")
+def test_the_board_has_every_model_with_two_seeds_on_both_datasets():
+    results, models = committed_results("board"), registered_models()
+    for ds in ("m3so-nb", "m3so"):
+        for m in models:
+            assert {r.seed for r in results if r.dataset == ds and r.model == m} >= {0, 1}, (ds, m)
 
 
 @pytest.mark.slow
@@ -71,4 +104,5 @@ def test_rows_name_the_data_that_make_m3so_generates_today(tmp_path, dataset, va
 
     make_m3so(tmp_path, variant=variant, seed=0, progress=False)
     digest = ShardIndex.load(tmp_path).digest()
-    assert {r.data_sha256 for r in committed_results() if r.dataset == dataset} == {digest}
+    assert {r.data_sha256 for r in committed_results("board-5min") if r.dataset == dataset} == {digest}
+    assert {r.data_sha256 for r in committed_results("board") if r.dataset == dataset} <= {digest}

@@ -1,6 +1,6 @@
 """The figures of ``s2sbench plots`` are readable: one panel per metric at a readable size, references grey and
 dashed apart from the models, no two models alike, legends outside the data, and a visible note where a model's
-samples coincide (drawn from the committed leaderboard's results)."""
+samples coincide (drawn from the archived 5-minute board's results)."""
 from __future__ import annotations
 
 import struct
@@ -13,7 +13,7 @@ from s2sbench.report import plots
 from s2sbench.report.results import find_results, is_reference
 
 pytest.importorskip("matplotlib")
-BOARD = Path(__file__).resolve().parents[1] / "leaderboard" / "runs"
+BOARD = Path(__file__).resolve().parents[1] / "leaderboard" / "archive" / "board-5min" / "runs"  # both datasets
 
 
 def png_size(path: Path) -> tuple[int, int]:

@@ -189,10 +189,11 @@ def test_a_toy_source_metric_and_model_flow_through_run_leaderboard_and_tables(t
         mae = [c for c in head if c.startswith("toy_mae")]
         assert mae == ["toy_mae_avg", "toy_mae_avg_std", "toy_mae_fr5", "toy_mae_fr8", "toy_mae_fr10"]
         assert head.index("psnr_fr10") < head.index("toy_mae_avg") < head.index("block_iou")  # registration order
-        assert [c for c in head if c.startswith("toy_gap")] == ["toy_gap_avg", "toy_gap_avg_std"]  # no frames
+        assert [c for c in head if c.startswith("toy_gap")] == ["toy_gap_avg", "toy_gap_avg_std", "toy_gap_protocol"]
         assert head.index("toy_mae_fr10") + 1 == head.index("toy_gap_avg")
         for (model, _, _), r in rows.items():
-            assert r["toy_gap_avg"] == f"{RunResult.load(runs / 'toy-ds' / model).set_scores['toy_gap']['value']:.3f}"
+            gap = RunResult.load(runs / "toy-ds" / model).set_scores["toy_gap"]
+            assert r["toy_gap_avg"] == f"{gap['value']:.3f}" and r["toy_gap_protocol"] == gap["protocol"]
         row = rows[("toy_gain", "best_per_frame", "ssim_paper")]
         assert row["toy_mae_fr8"] == f"{toy.at_frame('best_per_frame', 'toy_mae', 8):.3f}"  # the metric's digits
         assert row["ssim_fr8"] == f"{toy.at_frame('best_per_frame', 'ssim_paper', 8):.4f}"

@@ -87,7 +87,13 @@ def test_evaluate_tables_plots_and_byte_stable_leaderboard(nb_run, tmp_path):
                             "--quiet"])
     assert res.exit_code == 0, res.output
     ev = RunResult.load(tmp / "runs" / "cl-eval")
-    assert ev.clips_used == 4 and ev.train is None and ev.preset == "smoke"
+    assert ev.clips_used == 4 and ev.train is None and ev.preset == "smoke" and ev.eval["preset"] == "smoke"
+    res = cli.invoke(main, ["evaluate", str(tmp / "runs" / "cl" / "best.pt"), "--data", str(tmp / "nb"),
+                            "--preset", "board", "--set", "eval.n_clips=2", "--set", "eval.n_samples=2", "--set",
+                            "eval.learned_metrics=false", "--out", str(tmp_path / "board-eval"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    ev = RunResult.load(tmp_path / "board-eval")  # the row names the training budget, not the evaluation's preset
+    assert (ev.preset, ev.eval["preset"], ev.n_samples) == ("smoke", "board", 2)
     res = cli.invoke(main, ["run", "--model", "copy_last", "--dataset", "m3so-nb", "--checkpoint",
                             str(tmp / "runs" / "cl" / "best.pt"), "--data", str(tmp / "nb"), "--set", "eval.n_clips=2",
                             "--out", str(tmp_path / "from-ckpt"), "--quiet"])

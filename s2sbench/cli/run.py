@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 _PRESET_HELP = ("smoke (tiny model, < 1 min on CPU, pipeline check only), quick (10 CPU min), "
-                "board (the leaderboard's 5 CPU min), "
+                "board (the leaderboard's 15 CPU min; board-5min the archived 5), "
                 "paper (paper config and protocol); see s2sbench.train.presets.")
 
 
@@ -77,7 +77,8 @@ def run_cmd(ctx, model, dataset, config_file, preset, out, checkpoint, resume, d
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option("--dataset", default=None, help="Dataset (default: the one recorded in the checkpoint).")
 @click.option("--preset", default=None,
-              help="Evaluation size (default: the preset recorded in the checkpoint, else paper: 1000 x 100).")
+              help="Evaluation size (default: the preset recorded in the checkpoint, else paper: 1000 x 100); "
+                   "the result's preset stays the training budget, this one is recorded as eval.preset.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output directory (default: beside it).")
 @_common
 def evaluate_cmd(checkpoint, dataset, preset, out, device, overwrite, seed, data, sets, threads, quiet):

@@ -14,7 +14,9 @@ result files gives the same bytes.
 
 ``reference`` marks the reference predictors (black / mean frame / copy-last: what a score is worth without a
 model); ``train_steps`` are the steps run, ``best_step`` the step of the evaluated checkpoint (selected on
-validation); ``ssim_skill`` is ``(s - r) / (1 - r)`` of the row's SSIM average ``s`` against the best reference
+validation), ``selected_on`` the validation score that selected it (``train.select_on`` as resolved, e.g.
+``val_digit_err``; ``?`` for results written before it was recorded); a set metric's ``<name>_protocol`` is its
+protocol line (videos, frames, sample, features); ``ssim_skill`` is ``(s - r) / (1 - r)`` of the row's SSIM average ``s`` against the best reference
 predictor's ``r`` on the same data, clips and protocol (0: no better than the best trivial output, 1: perfect,
 < 0: worse; empty without reference rows); ``capped_frames`` counts the (clip, frame) values that were infinite (PSNR of exact matches) and
 entered the averages as their metric's cap.
@@ -42,17 +44,19 @@ VARIANT, SKILL, AVG = f"{VARIANT_FAMILY}_variant", f"{VARIANT_FAMILY}_skill", f"
 BLOCK = PAPER.block_metric  # Table 3's value (final predicted frame) as a column of its own
 IDENTITY = ["model", "reference", "modality", "uses_audio", "stochastic", "preset", "protocol", VARIANT,
             "split", "n_past", "n_future", "n_samples", "seeds", "n_runs"]
-TRAILER = [SKILL, "capped_frames", BLOCK, "clips", "train_steps", "best_step", "data_sha256", "config_sha256",
-           "hardware", "code_version"]
+TRAILER = [SKILL, "capped_frames", BLOCK, "clips", "train_steps", "best_step", "selected_on", "data_sha256",
+           "config_sha256", "hardware", "code_version"]
 
 
 def columns(dataset: str, cols: list[Column] | None = None) -> list[str]:
     """The CSV header: identity columns, per metric column (default: every registered one) its average, the
-    average's std over seeds and one column per report frame of the dataset, then block IoU and provenance."""
+    average's std over seeds and one column per report frame of the dataset (a set metric: its protocol line
+    instead), then block IoU and provenance."""
     frames = DATASETS.get(dataset).table_frames
     out = list(IDENTITY)
     for c in metric_columns() if cols is None else cols:
-        out += [f"{c.family}_avg", f"{c.family}_avg_std"] + [f"{c.family}_fr{f}" for f in frames if c.scope == "frame"]
+        out += [f"{c.family}_avg", f"{c.family}_avg_std"] + ([f"{c.family}_fr{f}" for f in frames]
+                                                             if c.scope == "frame" else [f"{c.family}_protocol"])
     return out + TRAILER
 
 
@@ -148,6 +152,7 @@ def rows_for(results: list[RunResult], dataset: str, where: dict[int, Path] | No
                "clips": str(clips),
                "train_steps": " ".join(sorted({str(r.train["steps"]) if r.train else "-" for r in rs})),
                "best_step": " ".join(sorted({str(r.train.get("best_step", "?")) if r.train else "-" for r in rs})),
+               "selected_on": " ".join(sorted({str(r.train.get("select_on", "?")) if r.train else "-" for r in rs})),
                "data_sha256": sha, "config_sha256": cfg, "hardware": " ".join(sorted({_hardware(r) for r in rs})),
                "code_version": " ".join(sorted({r.code_version for r in rs}))}
         capped = 0
@@ -158,6 +163,7 @@ def rows_for(results: list[RunResult], dataset: str, where: dict[int, Path] | No
             if c.scope == "set":
                 avg, sd = _agg([r.set_scores[metric]["value"] for r in rs])
                 row[f"{c.family}_avg"], row[f"{c.family}_avg_std"] = c.fmt(avg), c.fmt(sd)
+                row[f"{c.family}_protocol"] = " | ".join(sorted({r.set_scores[metric]["protocol"] for r in rs}))
                 continue
             avg, sd = _agg([r.scores[p][metric]["avg"] for r in rs])
             row[f"{c.family}_avg"], row[f"{c.family}_avg_std"] = c.fmt(avg), c.fmt(sd)

@@ -237,16 +237,21 @@ def _config_of(net) -> dict:
     return to_dict(net.config) if dataclasses.is_dataclass(net.config) else {}
 
 
-def evaluate_model(net, data: Data, pre: Preset, dev: torch.device, run_dir: Path, *,
-                   progress: bool, seed: int, checkpoint: str, train: dict | None, version: str = "") -> RunResult:
+def evaluate_model(net, data: Data, pre: Preset, dev: torch.device, run_dir: Path, *, progress: bool, seed: int,
+                   checkpoint: str, train: dict | None, version: str = "", trained_under: str = "") -> RunResult:
+    """The ``RunResult`` of ``net`` evaluated as ``pre`` says; its ``preset`` is the training budget
+    (``trained_under``, the checkpoint's preset, when it was trained under another one), ``eval["preset"]`` the
+    preset whose evaluation settings were used."""
     from s2sbench.eval.evaluate import evaluate
 
     t0 = time.perf_counter()
     ev = evaluate(net, data, pre.eval, device=dev, out_dir=run_dir, progress=progress)
+    ev["eval"] = {**ev.get("eval", {}), "preset": pre.name}
     cfg = dataclasses.asdict(net.config) if dataclasses.is_dataclass(net.config) else {}
     return RunResult(model=net.name, dataset=data.name, seed=seed, data_root=str(data.root),
                      data_sha256=data.digest, uses_audio=net.uses_audio,
-                     stochastic=net.stochastic, modality=modality_of(type(net)), preset=pre.name, config=cfg,
+                     stochastic=net.stochastic, modality=modality_of(type(net)), preset=trained_under or pre.name,
+                     config=cfg,
                      train=train, checkpoint=checkpoint, code_version=version or code_version(),
                      hardware=hardware(dev, (train or {}).get("world_size", 1)),
                      created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -276,7 +281,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, *, dataset: str | None = 
         notes = _check_eval(pre, opened, echo)
         t0 = time.perf_counter()
         result = evaluate_model(net, opened, pre, dev, run_dir, progress=progress, seed=seed,
-                                checkpoint=str(checkpoint), train=None)
+                                checkpoint=str(checkpoint), train=None, trained_under=ck.get("preset") or "")
         result.warnings = notes
         result.wall_time_s = round(time.perf_counter() - t0, 3)
         result.save(run_dir)
