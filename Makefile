@@ -41,8 +41,9 @@ bench: setup
 # then the CSVs, Tables 1 and 3 under both protocols, and the plots (leaderboard/README.md).
 # Offline without the LPIPS AlexNet weights: make board BOARD_SET=eval.metrics=-lpips (recorded in every run).
 BOARD_SET ?=
+BOARD_SEEDS ?= 0 1
 board: setup
-	$(BIN)/s2sbench leaderboard run --runs leaderboard/runs --preset board --jobs 2 $(foreach s,$(BOARD_SET),--set $(s))
+	$(BIN)/s2sbench leaderboard run --runs leaderboard/runs --preset board --jobs 2 $(foreach s,$(BOARD_SEEDS),--seed $(s)) $(foreach s,$(BOARD_SET),--set $(s))
 	$(BIN)/s2sbench leaderboard build leaderboard/runs --out leaderboard --overwrite
 	$(BIN)/s2sbench tables leaderboard/runs --out leaderboard/tables/paper-protocol --overwrite > /dev/null
 	$(BIN)/s2sbench tables leaderboard/runs --protocol best_sequence --ssim ssim --out leaderboard/tables/strict-protocol --overwrite > /dev/null

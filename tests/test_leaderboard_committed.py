@@ -106,3 +106,30 @@ def test_rows_name_the_data_that_make_m3so_generates_today(tmp_path, dataset, va
     digest = ShardIndex.load(tmp_path).digest()
     assert {r.data_sha256 for r in committed_results("board-5min") if r.dataset == dataset} == {digest}
     assert {r.data_sha256 for r in committed_results("board") if r.dataset == dataset} <= {digest}
+
+
+def findings(board: str) -> str:
+    out = subprocess.run([sys.executable, str(BOARD.parent / "scripts" / "board_findings.py"),
+                          str(BOARDS[board] / "runs"), "--dataset", "m3so-nb"],
+                         capture_output=True, text=True, check=True)
+    return out.stdout
+
+
+def test_the_readme_quotes_the_findings_of_the_committed_runs():
+    readme = (BOARD / "README.md").read_text()
+    tables = findings("board").strip().split("\n\n")
+    assert len(tables) == 2
+    for table in tables:
+        assert table in readme, "leaderboard/README.md: paste the new output of scripts/board_findings.py"
+
+
+def test_findings_agree_with_the_archived_boards_own_reading():
+    """The archived README says: no learned model beats the black frame at any table frame on M3SO-NB, and only
+    audio-only and the two Vougioukas models beat every reference on digit_hit."""
+    rows = {}
+    for line in findings("board-5min").split("\n\n")[0].splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[0]] = cells
+    learned = {m: c for m, c in rows.items() if "(reference)" not in m}
+    assert len(learned) == 10 and {c[-2] for c in learned.values()} == {"none"}
+    assert {m for m, c in learned.items() if c[-1] == "yes"} == {"audio_only", "vougioukas", "vougioukas_multiframe"}
