@@ -15,7 +15,7 @@ result files gives the same bytes.
 ``reference`` marks the reference predictors (black / mean frame / copy-last: what a score is worth without a
 model); ``train_steps`` are the steps run, ``best_step`` the step of the evaluated checkpoint (selected on
 validation), ``selected_on`` the validation score that selected it (``train.select_on`` as resolved, e.g.
-``val_digit_err``; ``?`` for results written before it was recorded); a set metric's ``<name>_protocol`` is its
+``val_digit_err``; ``-`` for a model that was not trained, ``?`` for results written before it was recorded); a set metric's ``<name>_protocol`` is its
 protocol line (videos, frames, sample, features); ``ssim_skill`` is ``(s - r) / (1 - r)`` of the row's SSIM average ``s`` against the best reference
 predictor's ``r`` on the same data, clips and protocol (0: no better than the best trivial output, 1: perfect,
 < 0: worse; empty without reference rows); ``capped_frames`` counts the (clip, frame) values that were infinite (PSNR of exact matches) and
@@ -152,7 +152,7 @@ def rows_for(results: list[RunResult], dataset: str, where: dict[int, Path] | No
                "clips": str(clips),
                "train_steps": " ".join(sorted({str(r.train["steps"]) if r.train else "-" for r in rs})),
                "best_step": " ".join(sorted({str(r.train.get("best_step", "?")) if r.train else "-" for r in rs})),
-               "selected_on": " ".join(sorted({str(r.train.get("select_on", "?")) if r.train else "-" for r in rs})),
+               "selected_on": " ".join(sorted({str(r.train.get("select_on", "?") or "-") if r.train else "-" for r in rs})),
                "data_sha256": sha, "config_sha256": cfg, "hardware": " ".join(sorted({_hardware(r) for r in rs})),
                "code_version": " ".join(sorted({r.code_version for r in rs}))}
         capped = 0
