@@ -159,7 +159,7 @@ def _plan(model: VideoPredictor, data: Data, cfg: EvalConfig) -> _Plan:
     clips = data.clips(cfg.split, info.test_frames, s.audio_feature)
     n_clips = min(len(clips), cfg.n_clips) if cfg.n_clips else len(clips)
     meta0 = _shown(clips.meta(0), info.test_frames) if n_clips else {}
-    lacking = [m for m in cfg.metrics if not m.startswith("-") and not METRICS.get(m).applies(meta0)]
+    lacking = [m for m in names if m in cfg.metrics and not METRICS.get(m).applies(meta0)]  # named, not applying
     if lacking:
         raise InputError(f"metric(s) {lacking} need ground truth that the clips of {data.root} lack (their meta "
                          f"has {sorted(meta0) or 'nothing'}); drop them from eval.metrics or use data that has it")
