@@ -96,3 +96,24 @@ def test_sampling_precision_option_is_checked_and_bf16_scores_close_to_fp32(tmp_
         assert out["eval"]["precision"] == precision
         avg[precision] = out["scores"]["best_per_frame"]["ssim_paper"]["avg"]
     assert avg["bf16"] == pytest.approx(avg["fp32"], abs=0.02) and avg["bf16"] != avg["fp32"]
+
+
+def test_samples_do_not_depend_on_what_draws_random_numbers_between_batches(tmp_path, monkeypatch):
+    """Scoring that draws from the global generator (building LPIPS' or the I3D's network does) leaves every later
+    batch's samples as they were: a run's SSIM must not change because LPIPS was added or left out."""
+    import s2sbench.eval.evaluate as E
+
+    write_fake_dataset(tmp_path / "nb", "m3so-nb", {"test": 3})
+    data = Data.open(tmp_path / "nb", "m3so-nb")
+    cfg = EvalConfig(n_samples=3, n_clips=3, batch_clips=1, metrics=("ssim_paper",), diversity_clips=0,
+                     save_samples=0, grid_clips=0)
+
+    def curves() -> list[float]:
+        torch.manual_seed(0)
+        model = build_model("testing_tiny", DataSpec.for_dataset("m3so-nb"), {"noise": 0.5})
+        return evaluate(model, data, cfg, progress=False)["scores"]["mean"]["ssim_paper"]["curve"]
+
+    plain = curves()
+    score = E._score
+    monkeypatch.setattr(E, "_score", lambda *a, **k: (torch.randn(1000), score(*a, **k))[1])
+    assert curves() == plain

@@ -86,6 +86,7 @@ def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torc
     sets = SetScores(plan.sets, data.digest, cfg.split, P, F, cfg.set_frames, cfg.set_chunk, plan.n_clips)
     clock = {"sampling_s": 0.0, "scoring_s": 0.0, "set_scoring_s": 0.0}
     torch.manual_seed(cfg.seed)
+    stream = SamplingStream(device)  # the samples depend on the seed and the model alone, not on what is scored
     model.eval().to(device)
     bf16 = cfg.precision == "bf16"
     bar = tqdm(total=plan.n_clips, disable=not progress, desc=f"evaluate {model.name}", unit="clip",
@@ -93,7 +94,7 @@ def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torc
     for batch in loader:
         batch = batch.to(device)
         target = batch.video[:, P:]  # (B, F, C, H, W)
-        with _timed(clock, "sampling_s"), torch.no_grad(), torch.autocast(device.type, torch.bfloat16, bf16):
+        with _timed(clock, "sampling_s"), stream, torch.no_grad(), torch.autocast(device.type, torch.bfloat16, bf16):
             pred = _sample(model, batch.video[:, :P], batch.audio, F, S, cfg.sample_chunk)  # (B, S, F, C, H, W)
         with _threads(cfg.score_threads if device.type == "cpu" else 0):
             with _timed(clock, "scoring_s"):
@@ -121,6 +122,34 @@ def evaluate(model: VideoPredictor, data: Data, cfg: EvalConfig, *, device: torc
         writers.save(Path(out_dir), data.spec.fps)
     out["eval"]["wall_time_s"] = round(time.perf_counter() - t_start, 3)
     return out
+
+
+class SamplingStream:
+    """The random-number stream the samples are drawn from, kept apart from everything else an evaluation runs:
+    entered around each batch's sampling, it swaps in its own generator state (the one after ``torch.manual_seed``
+    when it was made) and swaps it out again. Between batches other code may draw from the global generator (a
+    metric building its network, ``lpips`` and ``fvd`` do; the discriminator's judge samples), and without this
+    the clips of every later batch got other samples when a metric was added or left out."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.cuda = device if device.type == "cuda" else None
+        self.state = self._get()
+
+    def _get(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return torch.get_rng_state(), torch.cuda.get_rng_state(self.cuda) if self.cuda is not None else None
+
+    def _set(self, state: tuple[torch.Tensor, torch.Tensor | None]) -> None:
+        torch.set_rng_state(state[0])
+        if state[1] is not None:
+            torch.cuda.set_rng_state(state[1], self.cuda)
+
+    def __enter__(self) -> None:
+        self.outer = self._get()
+        self._set(self.state)
+
+    def __exit__(self, *exc) -> None:
+        self.state = self._get()
+        self._set(self.outer)
 
 
 # -- 1. plan -------------------------------------------------------------------------------------------------------
