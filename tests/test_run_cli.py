@@ -200,3 +200,20 @@ def test_score_constant_script_matches_the_evaluator_on_copy_last(nb_run):
     assert [float(row[2]) for row in rows] == pytest.approx(curve, abs=1e-4)
     black = [float(row[1]) for row in rows]
     assert all(0 < b < 1 for b in black) and black != pytest.approx([float(row[2]) for row in rows], abs=1e-3)
+
+
+def test_evaluate_defaults_to_the_runs_seed_and_reproduces_its_scores(tmp_path):
+    """A stochastic model's run at seed 3, then `evaluate best.pt` with no --seed: the result records seed 3 and
+    repeats the run's own evaluation exactly (same samples; the checkpoint records the seed)."""
+    write_fake_dataset(tmp_path / "nb", "m3so-nb", {"train": 8, "val": 4, "test": 6})
+    sets = ["--set", "eval.n_clips=4", "--set", "eval.n_samples=3", "--set", "eval.batch_clips=2"]
+    res = CliRunner().invoke(main, ["run", "--model", "svg_lp", "--dataset", "m3so-nb", "--preset", "smoke", "--seed",
+                                    "3", "--data", str(tmp_path / "nb"), "--out", str(tmp_path / "run"), "--quiet",
+                                    *sets])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(main, ["evaluate", str(tmp_path / "run" / "best.pt"), "--data", str(tmp_path / "nb"),
+                                    "--out", str(tmp_path / "ev"), "--quiet", *sets])
+    assert res.exit_code == 0, res.output
+    run, ev = RunResult.load(tmp_path / "run"), RunResult.load(tmp_path / "ev")
+    assert run.stochastic and (run.seed, ev.seed) == (3, 3)
+    assert ev.scores == run.scores

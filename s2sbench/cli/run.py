@@ -13,7 +13,8 @@ def _common(f):
         click.option("--device", default="auto", show_default=True, help="auto (CUDA if present), cpu, cuda, cuda:1"),
         click.option("--overwrite", is_flag=True, help="Replace the results (and checkpoints) already in the output "
                                                          "directory; without it they are never replaced."),
-        click.option("--seed", default=0, show_default=True, type=int, help="Seed of training and sampling."),
+        click.option("--seed", default=None, type=int,
+                     help="Seed of training and sampling [default: 0; evaluate: the checkpoint's run's seed, else 0]."),
         click.option("--data", type=click.Path(file_okay=False), default=None,
                      help="Dataset directory (default: $S2SBENCH_DATA/<dataset>, i.e. ./data/<dataset>)."),
         click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
@@ -63,6 +64,7 @@ def run_cmd(ctx, model, dataset, config_file, preset, out, checkpoint, resume, d
     for k in ("model", "dataset"):
         if not opts[k]:
             raise ConfigError(f"no {k}: pass --{k} NAME or set it in a --config file")
+    opts["seed"] = 0 if opts["seed"] is None else opts["seed"]
     set_threads(opts.pop("threads"))
     result, run_dir = run(opts.pop("model"), opts.pop("dataset"), **opts, sets=sets, resume=resume,
                           overwrite=overwrite, progress=not quiet, echo=click.echo, config=config)

@@ -219,7 +219,7 @@ def run(model: str, dataset: str, *, preset: str = "smoke", device: str | None =
             ckpt_path = Path(checkpoint)
         else:
             train_summary = fit(net, opened, run_dir, pre.train, val_score=val_scores, device=dev, resume=resume,
-                                progress=progress, extra={"dataset": dataset, "preset": preset})
+                                progress=progress, extra={"dataset": dataset, "preset": preset, "seed": seed})
             distributed.shutdown()  # training is over; rank 0 alone reads best.pt (it wrote it) and evaluates
             if rank != 0:
                 return None, run_dir
@@ -259,17 +259,19 @@ def evaluate_model(net, data: Data, pre: Preset, dev: torch.device, run_dir: Pat
 
 
 def evaluate_checkpoint(checkpoint: str | os.PathLike, *, dataset: str | None = None, preset: str | None = None,
-                        device: str | None = None, seed: int = 0, out: str | os.PathLike | None = None,
+                        device: str | None = None, seed: int | None = None, out: str | os.PathLike | None = None,
                         data: str | os.PathLike | None = None, sets: tuple[str, ...] = (), progress: bool = True,
                         overwrite: bool = False, echo: Callable[[str], None] = print) -> tuple[RunResult, Path]:
-    """Evaluate a saved checkpoint; dataset and preset (evaluation size) default to those recorded in it (else the
-    paper's evaluation); writes result.json, samples.h5 and grid.gif next to the checkpoint unless ``out``."""
+    """Evaluate a saved checkpoint; dataset, preset (evaluation size) and seed default to those recorded in it (else
+    the paper's evaluation and seed 0); writes result.json, samples.h5 and grid.gif next to the checkpoint unless
+    ``out``."""
     dev = resolve_device(device)
     net, ck = load_checkpoint(checkpoint, map_location=dev)
     dataset = dataset or ck.get("dataset")
     if not dataset:
         raise InputError(f"{checkpoint}: the checkpoint does not record its dataset; pass --dataset")
     check_checkpoint(checkpoint, ck, dataset)
+    seed = ck.get("seed", 0) if seed is None else seed
     pre = with_seed(PRESETS.get(preset or ck.get("preset") or "paper"), seed)
     pre = replace(pre, eval=override(pre.eval, split_overrides(sets)["eval"]))
     selected_metrics(pre.eval)

@@ -118,7 +118,7 @@ def fit(model: VideoPredictor, data: Data, out: str | os.PathLike, cfg: TrainCon
     """Train ``model`` on ``data``'s train split; returns the run's summary (also the RunResult's ``train``).
 
     ``val_score`` scores a validation batch for model selection (None: no selection, the last weights are
-    ``best.pt``); ``extra`` is stored in both checkpoints (the runner records the dataset and preset there)."""
+    ``best.pt``); ``extra`` is stored in both checkpoints (the runner records the dataset, preset and seed there)."""
     rank, world, local = distributed.init()
     device = torch.device(device) if device is not None else distributed.device(local)
     run = _Run(model, Path(out), cfg, device, rank, world, extra or {}, progress)
