@@ -137,6 +137,8 @@ def _check_finished(run_dir: Path, train) -> None:
     used = {k: float(v) for k, v in ck.get("budget_used", {"wall_s": 0.0, "cpu_s": 0.0}).items()}
     if ck["step"] < train.steps and not over_budget(train, used):
         return  # more to train (e.g. a larger train.steps): the result is replaced by the longer run's
+    if (RunResult.load(run_dir).train or {}).get("steps") != ck["step"]:
+        return  # the result is an earlier leg's (stopped while evaluating a longer one): --resume evaluates it
     why = over_budget(train, used) or f"step {ck['step']:,} of {train.steps:,}"
     more = ("--set train.steps=N (N > {})".format(ck["step"]) if ck["step"] >= train.steps else
             "a larger --set train.cpu_budget_min / train.time_budget_min")
