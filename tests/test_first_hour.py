@@ -194,6 +194,19 @@ def test_resume_of_a_finished_run_is_refused(data, tmp_path):
     assert json.loads((out / "result.json").read_text())["train"]["steps"] == 3
 
 
+def test_resume_evaluates_a_longer_leg_stopped_before_its_result(data, tmp_path):
+    """A run extended to more steps and stopped while being evaluated keeps the shorter leg's result.json beside the
+    longer leg's last.pt: --resume evaluates the longer leg instead of calling the run finished."""
+    out = tmp_path / "r"
+    assert tiny(data / "nb", out).exit_code == 0
+    short = (out / "result.json").read_bytes()
+    assert tiny(data / "nb", out, "--resume", "--set", "train.steps=3").exit_code == 0
+    (out / "result.json").write_bytes(short)  # as if killed after training to step 3, before the result was written
+    res = tiny(data / "nb", out, "--resume", "--set", "train.steps=3")
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "result.json").read_text())["train"]["steps"] == 3
+
+
 def test_study_of_a_run_against_itself_is_refused(data, tmp_path):
     res = tiny(data / "nb", tmp_path / "r")
     assert res.exit_code == 0
