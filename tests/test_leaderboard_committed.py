@@ -134,3 +134,24 @@ def test_findings_agree_with_the_archived_boards_own_reading():
     learned = {m: c for m, c in rows.items() if "(reference)" not in m}
     assert len(learned) == 10 and {c[-2] for c in learned.values()} == {"none"}
     assert {m for m, c in learned.items() if c[-1] == "yes"} == {"audio_only", "vougioukas", "vougioukas_multiframe"}
+
+
+def test_committed_scaling_table_rebuilds_from_its_points(tmp_path):
+    """`scripts/scaling_curves.py --report` on the committed points writes the committed table and CSV byte for byte,
+    every learned point ran at least its nominal CPU budget, and the points named cap3000 stopped at that cap."""
+    import json
+    import shutil
+
+    src = BOARD / "scaling"
+    shutil.copytree(src / "m3so-nb", tmp_path / "m3so-nb", ignore=shutil.ignore_patterns("*.log"))
+    done = subprocess.run([sys.executable, "scripts/scaling_curves.py", "--report", "--out", str(tmp_path)],
+                          cwd=BOARD.parent, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    for name in ("m3so-nb.csv", "m3so-nb.md"):
+        assert (tmp_path / name).read_text() == (src / name).read_text(), name
+    for point in (src / "m3so-nb").glob("*/cpu*-seed0.json"):
+        budget = float(point.name[3:].split("-")[0])
+        assert json.loads(point.read_text())["train"]["cpu_time_s"] >= 60 * budget * 0.99, point
+    for point in (src / "m3so-nb").glob("*/cap3000-seed0.json"):
+        train = json.loads(point.read_text())["train"]
+        assert train["steps"] == 3000 and train["stopped"] == "completed", point
