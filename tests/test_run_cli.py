@@ -87,7 +87,8 @@ def test_evaluate_tables_plots_and_byte_stable_leaderboard(nb_run, tmp_path):
                             "--quiet"])
     assert res.exit_code == 0, res.output
     ev = RunResult.load(tmp / "runs" / "cl-eval")
-    assert ev.clips_used == 4 and ev.train is None and ev.preset == "smoke" and ev.eval["preset"] == "smoke"
+    assert ev.clips_used == 4 and ev.preset == "smoke" and ev.eval["preset"] == "smoke"
+    assert ev.train == RunResult.load(tmp / "runs" / "cl").train  # the run's training summary (here: not trained)
     res = cli.invoke(main, ["evaluate", str(tmp / "runs" / "cl" / "best.pt"), "--data", str(tmp / "nb"),
                             "--preset", "board", "--set", "eval.n_clips=2", "--set", "eval.n_samples=2", "--set",
                             "eval.learned_metrics=false", "--out", str(tmp_path / "board-eval"), "--quiet"])
@@ -217,3 +218,32 @@ def test_evaluate_defaults_to_the_runs_seed_and_reproduces_its_scores(tmp_path):
     run, ev = RunResult.load(tmp_path / "run"), RunResult.load(tmp_path / "ev")
     assert run.stochastic and (run.seed, ev.seed) == (3, 3)
     assert ev.scores == run.scores
+    assert ev.train == run.train and ev.train["best_step"] > 0  # the training summary comes with the checkpoint
+
+
+def test_evaluate_carries_the_training_summary_only_of_the_run_that_saved_the_checkpoint(tmp_path):
+    """`evaluate RUN/best.pt` keeps RUN's training summary (best_step, select_on, steps); the same file copied to a
+    directory without its run's result.json, or next to another seed's result, is evaluated with train = None."""
+    write_fake_dataset(tmp_path / "nb", "m3so-nb", {"train": 8, "val": 4, "test": 6})
+    sets = ["--set", "eval.n_clips=2", "--set", "eval.n_samples=2", "--set", "eval.batch_clips=2",
+            "--set", "eval.metrics=ssim_paper"]
+    runs = {}
+    for seed in (0, 1):
+        res = CliRunner().invoke(main, ["run", "--model", "svg_lp", "--dataset", "m3so-nb", "--preset", "smoke",
+                                        "--seed", str(seed), "--data", str(tmp_path / "nb"), "--out",
+                                        str(tmp_path / f"run{seed}"), "--quiet", *sets])
+        assert res.exit_code == 0, res.output
+        runs[seed] = RunResult.load(tmp_path / f"run{seed}")
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    shutil.copy(tmp_path / "run0" / "best.pt", lone / "best.pt")
+    shutil.copy(tmp_path / "run0" / "best.pt", tmp_path / "run1" / "seed0.pt")
+    evaluated = {}
+    for name, ckpt in [("same", tmp_path / "run0" / "best.pt"), ("lone", lone / "best.pt"),
+                       ("other", tmp_path / "run1" / "seed0.pt")]:
+        res = CliRunner().invoke(main, ["evaluate", str(ckpt), "--data", str(tmp_path / "nb"), "--out",
+                                        str(tmp_path / f"ev-{name}"), "--quiet", *sets])
+        assert res.exit_code == 0, res.output
+        evaluated[name] = RunResult.load(tmp_path / f"ev-{name}").train
+    assert evaluated["same"] == runs[0].train and evaluated["same"]["steps"] > 0
+    assert evaluated["lone"] is None and evaluated["other"] is None

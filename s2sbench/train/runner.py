@@ -260,6 +260,23 @@ def evaluate_model(net, data: Data, pre: Preset, dev: torch.device, run_dir: Pat
                      wall_time_s=round(time.perf_counter() - t0, 3), **ev)
 
 
+def training_of(checkpoint: Path, ck: dict) -> dict | None:
+    """The training summary (``RunResult.train``) of the run that wrote ``checkpoint``: the one in the result.json
+    beside it when that run saved this checkpoint (same model and seed, and the checkpoint's step is the run's
+    ``best_step`` or its final step); else None (a checkpoint copied elsewhere, or one of a run that has not
+    finished)."""
+    if not (checkpoint.parent / RESULT_NAME).is_file():
+        return None
+    try:
+        prev = RunResult.load(checkpoint.parent)
+    except InputError:  # an unreadable result.json beside it: nothing to carry, the evaluation goes on
+        return None
+    train = prev.train or {}
+    seed = (train.get("config") or {}).get("seed", prev.seed)
+    same_run = (prev.model, seed) == (ck.get("model"), ck.get("seed", seed))
+    return train if same_run and ck.get("step") in (train.get("best_step"), train.get("steps")) else None
+
+
 def evaluate_checkpoint(checkpoint: str | os.PathLike, *, dataset: str | None = None, preset: str | None = None,
                         device: str | None = None, seed: int | None = None, out: str | os.PathLike | None = None,
                         data: str | os.PathLike | None = None, sets: tuple[str, ...] = (), progress: bool = True,
@@ -279,13 +296,14 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, *, dataset: str | None = 
     selected_metrics(pre.eval)
     run_dir = Path(out) if out else Path(checkpoint).parent
     check_writable(run_dir)
+    train = training_of(Path(checkpoint), ck)  # read before --overwrite may replace the result.json it comes from
     with DirLock(run_dir, "run directory"):
         claim_run_dir(run_dir, resume=False, overwrite=overwrite, training=False)
         opened = open_data(dataset, data, echo=echo, progress=progress, splits=("test",))
         notes = _check_eval(pre, opened, echo)
         t0 = time.perf_counter()
         result = evaluate_model(net, opened, pre, dev, run_dir, progress=progress, seed=seed,
-                                checkpoint=str(checkpoint), train=None, trained_under=ck.get("preset") or "")
+                                checkpoint=str(checkpoint), train=train, trained_under=ck.get("preset") or "")
         result.warnings = notes
         result.wall_time_s = round(time.perf_counter() - t0, 3)
         result.save(run_dir)
