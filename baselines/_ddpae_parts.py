@@ -16,9 +16,12 @@ from torch import nn
 from ._conv import FrameEncoder
 
 
-def constrain_pose(raw: torch.Tensor, scale_prior: float) -> torch.Tensor:
-    """Raw pose (..., 3) -> usable pose: s clamped to [S-1, S+1], (x, y) = tanh(xy) * (s - 0.5)."""
-    s = raw[..., :1].clamp(scale_prior - 1, scale_prior + 1)  # (..., 1)
+def constrain_pose(raw: torch.Tensor, scale_prior: float, learn_scale: bool = True) -> torch.Tensor:
+    """Raw pose (..., 3) -> usable pose: s clamped to [S-1, S+1] (or fixed at S), (x, y) = tanh(xy) * (s - 0.5)."""
+    if learn_scale:
+        s = raw[..., :1].clamp(scale_prior - 1, scale_prior + 1)  # (..., 1)
+    else:
+        s = torch.full_like(raw[..., :1], scale_prior)  # (..., 1)
     return torch.cat([s, torch.tanh(raw[..., 1:]) * (s - 0.5)], -1)  # (..., 3)
 
 

@@ -75,6 +75,10 @@ def test_constrain_pose_bounds() -> None:
     p = constrain_pose(raw, 2.0)
     assert p[:, 0].min() >= 1 and p[:, 0].max() <= 3
     assert (p[:, 1:].abs() <= (p[:, :1] - 0.5) + 1e-6).all()
+    fixed = constrain_pose(raw.requires_grad_(), 2.0, learn_scale=False)  # quick/tiny configs: s = S, xy as before
+    assert (fixed[:, 0] == 2).all() and torch.equal(fixed[:, 1:], torch.tanh(raw[:, 1:]) * 1.5)
+    fixed.sum().backward()
+    assert (raw.grad[:, 0] == 0).all() and (raw.grad[:, 1:] != 0).any()
 
 
 @pytest.mark.parametrize("background", ["none", "learned", "context"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -95,11 +96,16 @@ def run_board(runs: list[BoardRun], *, jobs: int = 1, threads: int = 0, data: di
     echo(f"{len(runs) - len(todo)} of {len(runs)} runs already done; running {len(todo)} "
          f"({jobs} at a time, {threads} torch thread(s) each)")
     failed: list[BoardRun] = []
+    lock = threading.Lock()  # the jobs' threads report through one stream: one line each, none lost or interleaved
+
+    def say(line: str) -> None:
+        with lock:
+            echo(line)
 
     def one(i: int, r: BoardRun) -> None:
         r.run_dir.mkdir(parents=True, exist_ok=True)
         if (r.run_dir / RESULT_NAME).exists() or not _claim(r.run_dir):
-            echo(f"[{i + 1}/{len(todo)}] {r.dataset} {r.model} seed {r.seed}: done or running elsewhere, skipped")
+            say(f"[{i + 1}/{len(todo)}] {r.dataset} {r.model} seed {r.seed}: done or running elsewhere, skipped")
             return
         resume = (r.run_dir / "last.pt").exists()
         t0 = time.perf_counter()
@@ -112,8 +118,8 @@ def run_board(runs: list[BoardRun], *, jobs: int = 1, threads: int = 0, data: di
         status = "done" if code == 0 else f"FAILED (exit {code}; see {r.run_dir / 'run.log'})"
         if code:
             failed.append(r)
-        echo(f"[{i + 1}/{len(todo)}] {r.dataset} {r.model} seed {r.seed}: {status} in "
-             f"{time.perf_counter() - t0:.0f} s" + (" (resumed)" if resume else ""))
+        say(f"[{i + 1}/{len(todo)}] {r.dataset} {r.model} seed {r.seed}: {status} in "
+            f"{time.perf_counter() - t0:.0f} s" + (" (resumed)" if resume else ""))
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         list(pool.map(lambda a: one(*a), enumerate(todo)))
