@@ -242,7 +242,9 @@ def test_header_and_summary(data, tmp_path):
 
 def test_progress_counts_the_budget_that_stops_the_run():
     from s2sbench.train.logs import Progress
-    from s2sbench.train.trainer import TrainConfig
+    from s2sbench.train.orient import _budget
+    from s2sbench.train.presets import PRESETS
+    from s2sbench.train.trainer import NO_STEP_CAP, TrainConfig
 
     bar = Progress(TrainConfig(steps=3000, cpu_budget_min=10.0), 0, {"wall_s": 0.0, "cpu_s": 0.0}, "t", False)
     bar.update(23, {"wall_s": 62.0, "cpu_s": 62.0}, {"loss": 0.5})
@@ -255,6 +257,14 @@ def test_progress_counts_the_budget_that_stops_the_run():
     bar = Progress(TrainConfig(steps=100), 0, {"wall_s": 0.0, "cpu_s": 0.0}, "t", False)
     bar.update(10, {"wall_s": 5.0, "cpu_s": 5.0}, None)
     assert bar.bar.postfix == "step 10/100, ETA 00:45", bar.bar.postfix
+    board = PRESETS.get("board").train  # no step cap: the CPU budget alone stops it, the bar counts steps only
+    assert not board.step_capped and TrainConfig(steps=NO_STEP_CAP).step_capped  # (no budget: the steps stop it)
+    bar = Progress(board, 0, {"wall_s": 0.0, "cpu_s": 0.0}, "t", False)
+    bar.update(23, {"wall_s": 62.0, "cpu_s": 62.0}, None)
+    assert bar.bar.postfix == "1.0/15 CPU min, step 23, ETA 13:58", bar.bar.postfix
+    assert _budget(board).startswith("15 CPU min of steps of 16 clips (no step cap); validation every 50 steps")
+    assert _budget(TrainConfig(steps=3000, cpu_budget_min=10.0)).startswith(
+        "10 CPU min or 3,000 steps of 16 clips, whichever comes first;")
 
 
 def test_a_gpu_schedule_on_the_cpu_is_warned_with_the_measured_estimate(data, tmp_path):
