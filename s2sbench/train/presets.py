@@ -9,7 +9,7 @@
   first; 100 test clips x 100 samples (best of 100, as the paper). Numbers from it are budget numbers, labelled with
   the preset.
 - ``board``: the leaderboard's compute-matched budget (``leaderboard/README.md``): the ``quick`` model configs, every
-  model trained for the same 15 CPU minutes in batches of 16 clips (no step cap: until ``6f0be6a`` it was 3000 steps,
+  model trained for the same 15 CPU minutes in batches of 16 clips (no step cap since ``d1f4d8b``; before, 3000 steps,
   which only DDPAE reached, after about 7.5 minutes), validated every 50 steps and at the stop (the best validation
   checkpoint is evaluated), then 50 test clips x 100 samples. A CPU-time budget, not wall
   clock, so that other load on a shared machine does not change what a run gets. 15 minutes is the smallest budget
