@@ -262,7 +262,7 @@ def test_progress_counts_the_budget_that_stops_the_run():
     bar = Progress(board, 0, {"wall_s": 0.0, "cpu_s": 0.0}, "t", False)
     bar.update(23, {"wall_s": 62.0, "cpu_s": 62.0}, None)
     assert bar.bar.postfix == "1.0/15 CPU min, step 23, ETA 13:58", bar.bar.postfix
-    assert _budget(board).startswith("15 CPU min of steps of 16 clips (no step cap); validation every 50 steps")
+    assert _budget(board).startswith("15 CPU min in steps of 16 clips (no step cap); validation every 50 steps")
     assert _budget(TrainConfig(steps=3000, cpu_budget_min=10.0)).startswith(
         "10 CPU min or 3,000 steps of 16 clips, whichever comes first;")
 

@@ -30,7 +30,7 @@ def _budget(train: Any) -> str:
     caps = [c for c in caps if c]
     if caps:
         out = f"{' or '.join(caps)} or {out}, whichever comes first" if train.step_capped else \
-            f"{' or '.join(caps)} of {out}"
+            f"{' or '.join(caps)} in {out}"
     ckpt = f"last.pt every {train.checkpoint_every:,} steps"
     if train.checkpoint_minutes > 0:
         ckpt += f" and every {train.checkpoint_minutes:g} min"
