@@ -241,10 +241,11 @@ def test_header_and_summary(data, tmp_path):
 
 
 def test_progress_counts_the_budget_that_stops_the_run():
+    from s2sbench.train.budget import NO_STEP_CAP, step_capped
     from s2sbench.train.logs import Progress
     from s2sbench.train.orient import _budget
     from s2sbench.train.presets import PRESETS
-    from s2sbench.train.trainer import NO_STEP_CAP, TrainConfig
+    from s2sbench.train.trainer import TrainConfig
 
     bar = Progress(TrainConfig(steps=3000, cpu_budget_min=10.0), 0, {"wall_s": 0.0, "cpu_s": 0.0}, "t", False)
     bar.update(23, {"wall_s": 62.0, "cpu_s": 62.0}, {"loss": 0.5})
@@ -258,7 +259,7 @@ def test_progress_counts_the_budget_that_stops_the_run():
     bar.update(10, {"wall_s": 5.0, "cpu_s": 5.0}, None)
     assert bar.bar.postfix == "step 10/100, ETA 00:45", bar.bar.postfix
     board = PRESETS.get("board").train  # no step cap: the CPU budget alone stops it, the bar counts steps only
-    assert not board.step_capped and TrainConfig(steps=NO_STEP_CAP).step_capped  # (no budget: the steps stop it)
+    assert not step_capped(board) and step_capped(TrainConfig(steps=NO_STEP_CAP))  # (no budget: the steps stop it)
     bar = Progress(board, 0, {"wall_s": 0.0, "cpu_s": 0.0}, "t", False)
     bar.update(23, {"wall_s": 62.0, "cpu_s": 62.0}, None)
     assert bar.bar.postfix == "1.0/15 CPU min, step 23, ETA 13:58", bar.bar.postfix

@@ -6,6 +6,14 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping
 
+NO_STEP_CAP = 1_000_000  # ``steps`` of a budget run that its budget alone stops (no model gets near it)
+
+
+def step_capped(cfg: Any) -> bool:
+    """Whether ``cfg.steps`` (a ``TrainConfig``) is a limit of the run; False for ``NO_STEP_CAP`` with a budget, which
+    alone stops the run (the board preset)."""
+    return cfg.steps < NO_STEP_CAP or not (cfg.cpu_budget_min > 0 or cfg.time_budget_min > 0)
+
 
 def over_budget(cfg: Any, spent: Mapping[str, float]) -> str:
     """Why training with ``cfg`` (a ``TrainConfig``) must stop after ``spent`` ("" while within every budget)."""

@@ -18,6 +18,7 @@ import torch
 from s2sbench.config import to_dict
 from s2sbench.errors import InputError
 from s2sbench.predictor import DataSpec
+from s2sbench.report.results import RESULT_NAME, RunResult
 from s2sbench.safety.files import atomic_target
 
 if TYPE_CHECKING:
@@ -105,3 +106,20 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     model = build_model(ckpt["model"], DataSpec.from_dict(ckpt["data_spec"]), ckpt["config"])
     model.load_state_dict(ckpt["state_dict"])
     return model.to(map_location), ckpt
+
+
+def training_of(checkpoint: Path, ck: dict) -> dict | None:
+    """The training summary (``RunResult.train``) of the run that wrote ``checkpoint``: the one in the result.json
+    beside it when that run saved this checkpoint (same model and seed, and the checkpoint's step is the run's
+    ``best_step`` or its final step); else None (a checkpoint copied elsewhere, or one of a run that has not
+    finished)."""
+    if not (checkpoint.parent / RESULT_NAME).is_file():
+        return None
+    try:
+        prev = RunResult.load(checkpoint.parent)
+    except InputError:  # an unreadable result.json beside it: nothing to carry, the evaluation goes on
+        return None
+    train = prev.train or {}
+    seed = (train.get("config") or {}).get("seed", prev.seed)
+    same_run = (prev.model, seed) == (ck.get("model"), ck.get("seed", seed))
+    return train if same_run and ck.get("step") in (train.get("best_step"), train.get("steps")) else None

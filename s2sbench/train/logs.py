@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from s2sbench.train.budget import step_capped
+
 
 class CSVLog:
     """Appends rows to a CSV whose header is fixed by the first row; on resume drops rows after ``keep_step``."""
@@ -97,7 +99,7 @@ class Progress:
         wall = spent["wall_s"] - self.at["wall_s"]
         cpu_per_wall = (spent["cpu_s"] - self.at["cpu_s"]) / wall if wall > 0 else 0.0
         out = [((cfg.steps - step) * per_step if per_step else None, step / cfg.steps, f"step {step}/{cfg.steps}",
-                "steps")] if cfg.step_capped else []
+                "steps")] if step_capped(cfg) else []
         if cfg.cpu_budget_min > 0:
             total, used = 60 * cfg.cpu_budget_min, spent["cpu_s"]
             left = max(0.0, total - used) / cpu_per_wall if cpu_per_wall > 0 else None
@@ -117,7 +119,7 @@ class Progress:
         timed = [lim for lim in limits if lim[0] is not None]
         first = min(timed, key=lambda lim: lim[0]) if timed else max(limits, key=lambda lim: lim[1])
         parts = [first[2]] + [lim[2] for lim in limits if lim is not first and lim[3] == "steps"]
-        if not self.cfg.step_capped:
+        if not step_capped(self.cfg):
             parts.insert(1, f"step {step}")
         if timed:
             parts.append(f"ETA {_clock(first[0])}" + (f" ({first[3]})" if len(limits) > 1 else ""))

@@ -11,25 +11,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from s2sbench.eval.protocols import PAPER
 from s2sbench.report.results import RESULT_NAME, RunResult, is_reference
+from s2sbench.train.budget import step_capped
 from s2sbench.train.precision import cpu_bf16, use_bf16
-from s2sbench.train.trainer import NO_STEP_CAP
 
 HEADLINE = (PAPER.metric, "psnr")  # the scores a summary quotes, when the run has them
 GPU_STEPS = 20_000  # more training steps than this on a CPU, with no budget: warned before training
 
 
 def _budget(train: Any) -> str:
-    out = f"{train.steps:,} steps of {train.batch_size} clips" if train.step_capped else \
+    out = f"{train.steps:,} steps of {train.batch_size} clips" if step_capped(train) else \
         f"steps of {train.batch_size} clips (no step cap)"
     caps = [f"{train.cpu_budget_min:g} CPU min" if train.cpu_budget_min > 0 else "",
             f"{train.time_budget_min:g} wall-clock min" if train.time_budget_min > 0 else ""]
     caps = [c for c in caps if c]
     if caps:
-        out = f"{' or '.join(caps)} or {out}, whichever comes first" if train.step_capped else \
+        out = f"{' or '.join(caps)} or {out}, whichever comes first" if step_capped(train) else \
             f"{' or '.join(caps)} in {out}"
     ckpt = f"last.pt every {train.checkpoint_every:,} steps"
     if train.checkpoint_minutes > 0:
@@ -117,7 +118,8 @@ def summary(r: RunResult, run_dir: Path) -> list[str]:
     t = r.train
     if t is not None and t.get("steps_planned"):
         resumed = f", resumed from step {t['resumed_from']}" if t.get("resumed_from") is not None else ""
-        of = f" of {t['steps_planned']:,}" if t["steps_planned"] < NO_STEP_CAP else ""
+        cfg = t.get("config")  # the run's TrainConfig as a dict
+        of = "" if cfg and not step_capped(SimpleNamespace(**cfg)) else f" of {t['steps_planned']:,}"
         lines.append(f"  trained    {t['steps']:,}{of} steps{resumed} in "
                      f"{t['wall_time_s'] / 60:.1f} min ({t['cpu_time_s'] / 60:.1f} CPU min); stopped: {t['stopped']}")
     lines.append(f"  evaluated  {evaluated}, {_selection(t)}")

@@ -27,7 +27,8 @@ from typing import Any
 
 from s2sbench.eval.evaluate import EvalConfig
 from s2sbench.registry import Registry
-from s2sbench.train.trainer import NO_STEP_CAP, TrainConfig
+from s2sbench.train.budget import NO_STEP_CAP
+from s2sbench.train.trainer import TrainConfig
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from s2sbench.safety.claims import DirLock, claim_run_dir
 from s2sbench.safety.files import check_writable
 from s2sbench.safety.inputs import check_device, clip_count_note
 from s2sbench.train import orient
-from s2sbench.train.checkpoint import load_checkpoint
+from s2sbench.train.checkpoint import load_checkpoint, training_of
 from s2sbench.train.presets import PRESETS, Preset, with_seed
 from s2sbench.train.runconfig import RunConfig, apply_table, save_run_config
 
@@ -258,23 +258,6 @@ def evaluate_model(net, data: Data, pre: Preset, dev: torch.device, run_dir: Pat
                      hardware=hardware(dev, (train or {}).get("world_size", 1)),
                      created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                      wall_time_s=round(time.perf_counter() - t0, 3), **ev)
-
-
-def training_of(checkpoint: Path, ck: dict) -> dict | None:
-    """The training summary (``RunResult.train``) of the run that wrote ``checkpoint``: the one in the result.json
-    beside it when that run saved this checkpoint (same model and seed, and the checkpoint's step is the run's
-    ``best_step`` or its final step); else None (a checkpoint copied elsewhere, or one of a run that has not
-    finished)."""
-    if not (checkpoint.parent / RESULT_NAME).is_file():
-        return None
-    try:
-        prev = RunResult.load(checkpoint.parent)
-    except InputError:  # an unreadable result.json beside it: nothing to carry, the evaluation goes on
-        return None
-    train = prev.train or {}
-    seed = (train.get("config") or {}).get("seed", prev.seed)
-    same_run = (prev.model, seed) == (ck.get("model"), ck.get("seed", seed))
-    return train if same_run and ck.get("step") in (train.get("best_step"), train.get("steps")) else None
 
 
 def evaluate_checkpoint(checkpoint: str | os.PathLike, *, dataset: str | None = None, preset: str | None = None,

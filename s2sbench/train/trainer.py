@@ -64,7 +64,7 @@ from s2sbench.train.state import read_last, rng_state, seed_everything, set_rng_
 __all__ = ["TrainConfig", "TrainingError", "fit", "validate", "seed_everything", "autocast", "ValScore"]
 
 INTERRUPTED, SLOW_HOURS = "interrupted (Ctrl-C)", 2.0  # SLOW_HOURS: a longer CPU run is warned about
-NO_STEP_CAP = 1_000_000  # ``steps`` of a budget run that its budget alone stops (no model gets near it)
+
 
 @dataclass
 class TrainConfig:
@@ -87,12 +87,6 @@ class TrainConfig:
               "val_every": (1, None), "val_batches": (0, None), "checkpoint_every": (1, None),
               "checkpoint_minutes": (0, None), "log_every": (1, None),
               "num_workers": (-1, None), "seed": (0, 2**63 - 1)}  # checked by s2sbench.config.from_dict
-
-    @property
-    def step_capped(self) -> bool:
-        """Whether ``steps`` is a limit (False: ``NO_STEP_CAP`` with a budget, which alone stops the run, as in the
-        board preset)."""
-        return self.steps < NO_STEP_CAP or not (self.cpu_budget_min > 0 or self.time_budget_min > 0)
 
 
 def auto_workers(cfg_workers: int, device: torch.device, world: int) -> int:
