@@ -24,13 +24,14 @@ GPU_STEPS = 20_000  # more training steps than this on a CPU, with no budget: wa
 
 
 def _budget(train: Any) -> str:
-    out = f"{train.steps:,} steps of {train.batch_size} clips" if step_capped(train) else \
+    capped = step_capped(train)
+    out = f"{train.steps:,} steps of {train.batch_size} clips" if capped else \
         f"steps of {train.batch_size} clips (no step cap)"
     caps = [f"{train.cpu_budget_min:g} CPU min" if train.cpu_budget_min > 0 else "",
             f"{train.time_budget_min:g} wall-clock min" if train.time_budget_min > 0 else ""]
     caps = [c for c in caps if c]
     if caps:
-        out = f"{' or '.join(caps)} or {out}, whichever comes first" if step_capped(train) else \
+        out = f"{' or '.join(caps)} or {out}, whichever comes first" if capped else \
             f"{' or '.join(caps)} in {out}"
     ckpt = f"last.pt every {train.checkpoint_every:,} steps"
     if train.checkpoint_minutes > 0:
