@@ -6,6 +6,7 @@ board ``leaderboard/archive/board-5min/`` (made under the name ``board`` before 
 ``board-5min`` preset reproduces it)."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -131,6 +132,16 @@ def test_the_readme_quotes_the_findings_of_the_committed_runs(dataset):
     for table in tables:
         assert table in readme, (f"leaderboard/README.md: paste the new output of scripts/board_findings.py "
                                  f"leaderboard/runs --dataset {dataset}")
+
+
+def test_docs_show_the_committed_boards_plots():
+    """Every plot docs/leaderboard.md shows is the committed board's own (``make board`` copies them)."""
+    docs = BOARD.parent / "docs"
+    shown = [name for name in re.findall(r"\]\(img/([^)]+\.png)\)", (docs / "leaderboard.md").read_text())
+             if (BOARD / "plots" / name).exists()]
+    assert len(shown) >= 4
+    stale = [n for n in shown if (docs / "img" / n).read_bytes() != (BOARD / "plots" / n).read_bytes()]
+    assert stale == [], f"docs/img/{stale[0]} is not leaderboard/plots/{stale[0]}: run make board (or copy it)"
 
 
 def test_findings_agree_with_the_archived_boards_own_reading():
