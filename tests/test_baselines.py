@@ -84,10 +84,6 @@ def test_constrain_pose_bounds() -> None:
 def test_ddpae_configs_from_before_learn_scale_keep_the_inferred_scale() -> None:
     """Budget configs fix the sprite scale now; a checkpoint config saved before the field existed (no key) was
     trained with the inferred one and rebuilds with it."""
-    import dataclasses
-
-    from s2sbench.models import MODELS, build_model
-
     cfg = dataclasses.asdict(MODELS.get("ddpae").Config.quick())
     assert cfg.pop("learn_scale") is False and MODELS.get("ddpae").Config().learn_scale is True
     assert build_model("ddpae", SPEC, cfg).config.learn_scale is True
