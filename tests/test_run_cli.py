@@ -188,6 +188,36 @@ def test_leaderboard_run_runs_each_missing_run_once(tmp_path):
     assert res.exit_code != 0 and "no_such_model" in res.output
 
 
+def test_leaderboard_run_generates_missing_data_once_before_parallel_runs(tmp_path, monkeypatch):
+    """Two runs at once on a dataset missing at its default location: the board generates it once, in its own
+    process, before either run starts (each run generating it would leave all but one failing on its lock), and
+    both runs read it. The runs are subprocesses, so only the board's own generation sees the stand-in."""
+    monkeypatch.setenv("S2SBENCH_DATA", str(tmp_path / "data"))
+    calls = []
+
+    def fake_make(out, variant, seed, progress):  # stands in for s2sbench.generators.m3so.make_m3so
+        calls.append((str(out), variant))
+        write_fake_dataset(out, "m3so-nb", {"train": 16, "val": 8, "test": 4})
+
+    monkeypatch.setitem(sys.modules, "s2sbench.generators.m3so", types.SimpleNamespace(make_m3so=fake_make))
+    res = CliRunner().invoke(main, ["leaderboard", "run", "--runs", str(tmp_path / "runs"), "--preset", "smoke",
+                                    "--dataset", "m3so-nb", "--model", "copy_last", "--seed", "0", "--seed", "1",
+                                    "--jobs", "2"])
+    assert res.exit_code == 0, res.output
+    assert calls == [(str(tmp_path / "data" / "m3so-nb"), "nb")]
+    for seed in (0, 1):
+        r = RunResult.load(tmp_path / "runs" / "m3so-nb" / f"copy_last-smoke-seed{seed}")
+        assert r.clips_used == 4 and r.seed == seed
+
+
+def test_leaderboard_run_checks_its_data_before_any_run(tmp_path):
+    res = CliRunner().invoke(main, ["leaderboard", "run", "--runs", str(tmp_path / "runs"), "--preset", "smoke",
+                                    "--dataset", "m3so-nb", "--model", "copy_last", "--data",
+                                    f"m3so-nb={tmp_path / 'nowhere'}"])
+    assert res.exit_code == 1 and "--data does not exist" in res.output
+    assert not (tmp_path / "runs").exists()  # no run directory was made
+
+
 def test_score_constant_script_matches_the_evaluator_on_copy_last(nb_run):
     """scripts/score_constant.py scores copy_last by its own route; its column equals the run's curve (16 clips)."""
     tmp, _ = nb_run
