@@ -19,7 +19,7 @@ from s2sbench.data.loader import ClipDataset
 from s2sbench.data.shards import ShardIndex
 from s2sbench.eval.block import box_iou
 from s2sbench.eval.samples import read_samples
-from s2sbench.report.results import RunResult
+from s2sbench.report.results import RunResult, cpu_name
 from s2sbench.testing import write_fake_dataset
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -46,6 +46,7 @@ def test_run_writes_a_complete_result(nb_run):
     assert set(r.scores) == {"best_per_frame", "best_sequence", "mean"}
     assert all(len(r.scores[p][m]["curve"]) == 20 for p in r.scores for m in r.scores[p])
     assert r.code_version and r.hardware["device"] == "cpu" and r.wall_time_s > 0 and r.config == {}
+    assert r.hardware["cpu"] == cpu_name() and r.hardware["cpu"] not in ("", "unknown")
     assert (tmp / "runs" / "cl" / "grid.gif").stat().st_size > 1000
 
 
@@ -208,6 +209,14 @@ def test_leaderboard_run_generates_missing_data_once_before_parallel_runs(tmp_pa
     for seed in (0, 1):
         r = RunResult.load(tmp_path / "runs" / "m3so-nb" / f"copy_last-smoke-seed{seed}")
         assert r.clips_used == 4 and r.seed == seed
+
+
+def test_cpu_name_reads_the_model_name_line(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC  7B13 64-Core Processor\n"
+                    "flags\t\t: fpu avx512_bf16\n\nprocessor\t: 1\nmodel name\t: AMD EPYC 7B13 64-Core Processor\n")
+    assert cpu_name(str(info)) == "AMD EPYC 7B13 64-Core Processor"
+    assert cpu_name(str(tmp_path / "absent")) not in ("", "unknown")  # platform's name where there is no cpuinfo
 
 
 def test_leaderboard_run_checks_its_data_before_any_run(tmp_path):

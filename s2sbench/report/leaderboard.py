@@ -64,7 +64,7 @@ def _hardware(r: RunResult) -> str:
     hw = r.hardware
     if "gpu" in hw:
         return f"{hw['gpu']} x{hw.get('gpu_count', 1)}"
-    return f"cpu x{hw.get('cpu_count', '?')}"
+    return f"{hw.get('cpu', 'cpu')} x{hw.get('cpu_count', '?')}"  # runs from before the CPU's name: "cpu x2"
 
 
 NOT_LEARNED = {"seed", "log_every", "checkpoint_every", "checkpoint_minutes", "num_workers"}  # training options
