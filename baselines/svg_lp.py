@@ -60,7 +60,10 @@ class SVGLPConfig:
 
     @classmethod
     def tiny(cls) -> "SVGLPConfig":
-        return cls(g_dim=16, z_dim=4, rnn_size=32, base=8, output="clamp")
+        """Tests. LSTMs of 64: at 32 its prior rollouts on the learning test's 4 memorised clips swung between 0.74
+        and 0.98 from step to step over steps 150-300 (on an Intel Xeon; on an AMD EPYC the last two happened to
+        pass); at 64 they stay at 0.94-0.999 over three sampling schedules (docs/training-dynamics.md)."""
+        return cls(g_dim=16, z_dim=4, rnn_size=64, base=8, output="clamp")
 
     @classmethod
     def quick(cls) -> "SVGLPConfig":

@@ -5,10 +5,14 @@ Each model (its ``Config.tiny()``; Sound2Sight with its discriminator and gamma 
 (``setup_training(STEPS)``, so step-scaled schedules run their whole course: Sound2Sight's gamma reaches its largest
 value, DDPAE's learning rate drops). From step ``SETTLE`` on, every ``CHECK`` steps, it is scored with its own
 sampler: ``model.sample`` (prior rollouts: the seen frames and the audio in, the predicted frames out; the mean of
-``SAMPLES`` samples), ``ssim_paper`` over the predicted frames of those same clips. It passes when its last two
-scores both close at least ``SKILL`` of the gap between the better of the two reference predictors (a black frame,
-the last seen frame repeated), scored on the same clips here, and a perfect 1: memorised, and still memorised at the
-end of every schedule (a model that learns and then collapses fails).
+``SAMPLES`` samples), ``ssim_paper`` over the predicted frames of those same clips. It passes when the mean of its
+last ``WINDOW`` scores (the last quarter of the run) closes at least ``SKILL`` of the gap between the better of the
+two reference predictors (a black frame, the last seen frame repeated), scored on the same clips here, and a
+perfect 1, and none of those scores falls to that reference: memorised, and still memorised at the end of every
+schedule (a model that learns and then collapses fails). A mean over the window, not the last scores alone: a
+stochastic model's prior rollouts swing from one check to the next by more than the floating-point differences
+between CPUs explain, so single checks made the verdict depend on the machine (``svg_lp``'s last two passed on an
+AMD EPYC and not on an Intel Xeon).
 
 This guards the learning dynamics, which no contract test sees: a loss term that stalls the generator (Sound2Sight's
 discriminator did), an output layer that cannot reach the black background, a schedule that stops learning.
@@ -31,6 +35,7 @@ CHECK = 25  # steps between scores (reported in a failure message)
 SETTLE = 150  # no score before this step
 SAMPLES = 2
 SKILL = 0.5  # share of the gap between the best reference and 1 that the model must close
+WINDOW = 4  # the scores judged: steps 225, 250, 275 and 300
 
 # Models known not to pass yet: name -> (reason, strict). Strict where the model is far from the bar (the test then
 # fails once it passes, so the entry goes); not strict where it oscillates around the bar.
@@ -101,10 +106,11 @@ def test_memorises_small_set_with_own_sampler(name: str, clips) -> None:
     bar = best + SKILL * (1 - best)
     scores = memorise(name, batch, spec)
     print(f"{name}: bar {bar:.3f}, black {refs['black']:.3f}, copy_last {refs['copy_last']:.3f}, scores {scores}")
-    assert min(s for _, s in scores[-2:]) >= bar, (
+    last = [s for _, s in scores[-WINDOW:]]
+    assert sum(last) / WINDOW >= bar and min(last) > best, (
         f"{name} did not memorise {CLIPS} M3SO-NB clips in {STEPS} steps with its own sampler: rollout ssim_paper "
-        f"(step, score) {scores}, the last two must reach {bar:.3f} (black {refs['black']:.3f}, copy_last "
-        f"{refs['copy_last']:.3f})")
+        f"(step, score) {scores}, the last {WINDOW} must average {bar:.3f} and each beat {best:.3f} (black "
+        f"{refs['black']:.3f}, copy_last {refs['copy_last']:.3f})")
 
 
 # ---- the schedules the learning depends on (fast) -----------------------------------------------------------------
