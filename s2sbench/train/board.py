@@ -4,8 +4,11 @@ Run directories are ``RUNS/<dataset>/<model>-<preset>-seed<seed>`` (the layout `
 ``tables`` read). A run whose ``result.json`` exists is skipped; one interrupted after a checkpoint is resumed from
 its ``last.pt`` (CPU-time budgets carry over, see ``s2sbench.train.trainer``). Each run's output goes to
 ``RUN_DIR/run.log``; ``jobs`` runs execute at once, each with ``threads`` torch threads (default: cores // jobs).
-Several boards may share a runs directory: a run is claimed with ``RUN_DIR/.running`` (the process id; a claim whose
-process is gone on this machine is taken over), and whether it is done is checked again just before it starts.
+Every dataset a pending run reads is opened first, once, in this process (``open_data``): a synthetic one missing at
+its default location is generated here (parallel runs would each try, and all but one fail on its lock), and bad
+data stops the board with its one-line error before any compute. Several boards may share a runs directory: a run
+is claimed with ``RUN_DIR/.running`` (the process id; a claim whose process is gone on this machine is taken over),
+and whether it is done is checked again just before it starts.
 """
 from __future__ import annotations
 
@@ -91,8 +94,12 @@ def _claim(run_dir: Path) -> bool:
 def run_board(runs: list[BoardRun], *, jobs: int = 1, threads: int = 0, data: dict[str, str] | None = None,
               echo: Callable[[str], None] = print) -> list[BoardRun]:
     """Run what is not done yet; returns the runs that failed (their logs say why)."""
+    from s2sbench.data.resolve import open_data
+
     threads = threads or max(1, (os.cpu_count() or 1) // max(1, jobs))
     todo = [r for r in runs if not (r.run_dir / RESULT_NAME).exists()]
+    for ds in dict.fromkeys(r.dataset for r in todo):  # see the module docstring: opened once, before any run
+        open_data(ds, (data or {}).get(ds), echo=echo)
     echo(f"{len(runs) - len(todo)} of {len(runs)} runs already done; running {len(todo)} "
          f"({jobs} at a time, {threads} torch thread(s) each)")
     failed: list[BoardRun] = []
