@@ -18,17 +18,23 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from s2sbench.eval.fvd import i3d_logits, preprocess
 from s2sbench.eval.i3d import Unit3D, load_i3d
-from s2sbench.train.precision import cpuinfo
 
 
 def cpu_flags() -> str:
-    flags = set((cpuinfo("flags") or "").split())
+    info = Path("/proc/cpuinfo")
+    flags = set()
+    if info.exists():
+        for line in info.read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
     wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
     return ", ".join(f"{f} {'yes' if f in flags else 'no'}" for f in wanted) if flags else "unknown"
 

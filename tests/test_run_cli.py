@@ -19,9 +19,8 @@ from s2sbench.data.loader import ClipDataset
 from s2sbench.data.shards import ShardIndex
 from s2sbench.eval.block import box_iou
 from s2sbench.eval.samples import read_samples
-from s2sbench.report.results import RunResult
+from s2sbench.report.results import RunResult, cpu_name
 from s2sbench.testing import write_fake_dataset
-from s2sbench.train.precision import cpu_name
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -196,12 +196,23 @@ def code_version(src: str | os.PathLike | None = None) -> str:
     return f"{__version__}+git.{desc}" + ("-dirty" if changed else "")
 
 
+def cpu_name(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The CPU's model name (``/proc/cpuinfo``; elsewhere ``platform.processor()``), e.g. ``Intel(R) Xeon(R)
+    Processor``: the same CPU budget buys different step counts on different CPUs, so every run records it."""
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return " ".join(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
 def hardware(device: Any = "cpu", world_size: int = 1) -> dict[str, Any]:
     """Where a run ran; ``gpu_count`` is the GPUs it trained on (the ``torchrun`` world size, one GPU per process),
     ``gpus_visible`` what the machine has."""
     import torch
-
-    from s2sbench.train.precision import cpu_name
 
     hw = {"platform": platform.platform(), "machine": platform.machine(), "cpu": cpu_name(),
           "cpu_count": os.cpu_count(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),

@@ -1,8 +1,5 @@
-"""Which precision the training step runs in (``TrainConfig.precision``) and what the CPU is and offers natively.
+"""Which precision the training step runs in (``TrainConfig.precision``) and what the CPU offers natively.
 
-- ``cpuinfo(key)``: the first ``key`` line of ``/proc/cpuinfo`` (``flags``, ``model name``), None where there is none.
-- ``cpu_name()``: the CPU's model name, recorded in every run's ``hardware.cpu`` (the same CPU budget buys different
-  step counts on different CPUs).
 - ``cpu_bf16()``: the CPU's native bf16 matrix support, ``"amx"`` (AMX-BF16 tiles), ``"avx512_bf16"``
   (AVX512-BF16 dot products) or ``"none"``, from ``/proc/cpuinfo`` and PyTorch's own CPU capability checks
   (either suffices); recorded in every run's summary (``train.hardware``).
@@ -14,7 +11,6 @@
 from __future__ import annotations
 
 import functools
-import platform
 from typing import Any
 
 import torch
@@ -24,29 +20,18 @@ from s2sbench.errors import ConfigError
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
-def cpuinfo(key: str, path: str = "/proc/cpuinfo") -> str | None:
-    """The value of the first ``key`` line of ``path`` (its whitespace collapsed), None where there is no such line or
-    no such file (not Linux)."""
-    try:
-        with open(path) as f:
-            for line in f:
-                name, _, value = line.partition(":")
-                if name.strip() == key:
-                    return " ".join(value.split())
-    except OSError:
-        pass
-    return None
-
-
-def cpu_name(path: str = "/proc/cpuinfo") -> str:
-    """The CPU's model name, e.g. ``Intel(R) Xeon(R) Processor`` (elsewhere ``platform.processor()``)."""
-    return cpuinfo("model name", path) or platform.processor() or platform.machine() or "unknown"
-
-
 @functools.lru_cache(maxsize=1)
 def cpu_bf16() -> str:
     """``"amx"``, ``"avx512_bf16"`` or ``"none"``: the CPU's native bf16 support."""
-    flags = set((cpuinfo("flags") or "").split())
+    flags: set[str] = set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags |= set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass
     cap = getattr(torch, "cpu", None)
 
     def has(fn: str) -> bool:
