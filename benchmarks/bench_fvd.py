@@ -18,23 +18,17 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from s2sbench.eval.fvd import i3d_logits, preprocess
 from s2sbench.eval.i3d import Unit3D, load_i3d
+from s2sbench.hostinfo import cpu_flags
 
 
-def cpu_flags() -> str:
-    info = Path("/proc/cpuinfo")
-    flags = set()
-    if info.exists():
-        for line in info.read_text().splitlines():
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
+def flag_report() -> str:
+    flags = cpu_flags()
     wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
     return ", ".join(f"{f} {'yes' if f in flags else 'no'}" for f in wanted) if flags else "unknown"
 
@@ -93,7 +87,7 @@ def main() -> None:
     model, _ = load_i3d(dev)
     flops_nb = conv_flops(model, preprocess(nb[:1], dev, rgb=False))  # grey, as i3d_logits runs it
     flops_16 = conv_flops(model, preprocess(clip16, dev))
-    print(f"device {dev}, torch {torch.__version__}, threads {args.threads}; CPU flags: {cpu_flags()}")
+    print(f"device {dev}, torch {torch.__version__}, threads {args.threads}; CPU flags: {flag_report()}")
     print(f"I3D convolutions: {flops_nb / 1e9:.1f} GFLOP per 20-frame clip, {flops_16 / 1e9:.1f} per 16-frame clip")
     base = i3d_logits(nb, batch_size=args.clips, device=dev)
     variants = {  # name: (memory format of the weights, bf16 autocast)

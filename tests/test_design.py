@@ -107,7 +107,8 @@ def test_cycle_finder_sees_a_cycle():
 _BASE = ["errors", "core"]
 LAYERS = {
     "errors": (["s2sbench.errors"], []),
-    "core": (["s2sbench", "s2sbench.registry", "s2sbench.config", "s2sbench.optional", "s2sbench.safety"], ["errors"]),
+    "core": (["s2sbench", "s2sbench.registry", "s2sbench.config", "s2sbench.optional", "s2sbench.safety",
+              "s2sbench.hostinfo"], ["errors"]),
     "media": (["s2sbench.media"], _BASE),  # ffmpeg, for download, eval and study alike
     "data": (["s2sbench.data"], _BASE),
     "download": (["s2sbench.download"], [*_BASE, "media", "data"]),

@@ -19,7 +19,8 @@ from s2sbench.data.loader import ClipDataset
 from s2sbench.data.shards import ShardIndex
 from s2sbench.eval.block import box_iou
 from s2sbench.eval.samples import read_samples
-from s2sbench.report.results import RunResult, cpu_name
+from s2sbench.hostinfo import cpu_flags, cpu_name
+from s2sbench.report.results import RunResult
 from s2sbench.testing import write_fake_dataset
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -211,12 +212,13 @@ def test_leaderboard_run_generates_missing_data_once_before_parallel_runs(tmp_pa
         assert r.clips_used == 4 and r.seed == seed
 
 
-def test_cpu_name_reads_the_model_name_line(tmp_path):
+def test_cpu_name_and_flags_read_the_first_cpus_lines(tmp_path):
     info = tmp_path / "cpuinfo"
-    info.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC  7B13 64-Core Processor\n"
+    info.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel\t\t: 1\nmodel name\t: AMD EPYC  7B13 64-Core Processor\n"
                     "flags\t\t: fpu avx512_bf16\n\nprocessor\t: 1\nmodel name\t: AMD EPYC 7B13 64-Core Processor\n")
     assert cpu_name(str(info)) == "AMD EPYC 7B13 64-Core Processor"
     assert cpu_name(str(tmp_path / "absent")) not in ("", "unknown")  # platform's name where there is no cpuinfo
+    assert cpu_flags(str(info)) == {"fpu", "avx512_bf16"} and cpu_flags(str(tmp_path / "absent")) == set()
 
 
 def test_leaderboard_run_checks_its_data_before_any_run(tmp_path):

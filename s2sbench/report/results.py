@@ -35,6 +35,7 @@ from s2sbench.config import from_dict
 from s2sbench.data.shards import atomic_write_bytes
 from s2sbench.errors import InputError
 from s2sbench.eval.protocols import PAPER
+from s2sbench.hostinfo import cpu_name
 
 RESULT_NAME = "result.json"
 RESULT_FORMAT = 1
@@ -194,19 +195,6 @@ def code_version(src: str | os.PathLike | None = None) -> str:
         return __version__
     changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)leaderboard")
     return f"{__version__}+git.{desc}" + ("-dirty" if changed else "")
-
-
-def cpu_name(cpuinfo: str = "/proc/cpuinfo") -> str:
-    """The CPU's model name (``/proc/cpuinfo``; elsewhere ``platform.processor()``), e.g. ``Intel(R) Xeon(R)
-    Processor``: the same CPU budget buys different step counts on different CPUs, so every run records it."""
-    try:
-        with open(cpuinfo) as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return " ".join(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
 
 
 def hardware(device: Any = "cpu", world_size: int = 1) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from s2sbench.errors import ConfigError
+from s2sbench.hostinfo import cpu_flags
 
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -23,15 +24,7 @@ PRECISIONS = ("auto", "fp32", "bf16")
 @functools.lru_cache(maxsize=1)
 def cpu_bf16() -> str:
     """``"amx"``, ``"avx512_bf16"`` or ``"none"``: the CPU's native bf16 support."""
-    flags: set[str] = set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    flags |= set(line.split(":", 1)[1].split())
-                    break
-    except OSError:
-        pass
+    flags = cpu_flags()
     cap = getattr(torch, "cpu", None)
 
     def has(fn: str) -> bool:
