@@ -98,8 +98,6 @@ def test_an_archived_board_has_every_model_with_two_seeds_on_its_datasets(board)
             assert {r.seed for r in results if r.dataset == ds and r.model == m} == {0, 1}, (board, ds, m)
 
 
-@pytest.mark.xfail(strict=True, reason="#27: M3SO-NB is being rerun at the final code (009bb98); "
-                                       "this passes, and so fails as strict, once every run is committed")
 def test_the_board_has_every_model_with_two_seeds_on_both_datasets():
     results, models = committed_results("board"), registered_models()
     for ds in ("m3so-nb", "m3so"):
