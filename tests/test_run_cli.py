@@ -214,7 +214,8 @@ def test_leaderboard_run_generates_missing_data_once_before_parallel_runs(tmp_pa
 
 def test_cpu_name_and_flags_read_the_first_cpus_lines(tmp_path):
     info = tmp_path / "cpuinfo"
-    info.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel\t\t: 1\nmodel name\t: AMD EPYC  7B13 64-Core Processor\n"
+    info.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel\t\t: 1\n"
+                    "model name\t: AMD EPYC  7B13 64-Core Processor\n"
                     "flags\t\t: fpu avx512_bf16\n\nprocessor\t: 1\nmodel name\t: AMD EPYC 7B13 64-Core Processor\n")
     assert cpu_name(str(info)) == "AMD EPYC 7B13 64-Core Processor"
     assert cpu_name(str(tmp_path / "absent")) not in ("", "unknown")  # platform's name where there is no cpuinfo
